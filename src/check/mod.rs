@@ -1,0 +1,110 @@
+//! Checkers: linearizability, sequential consistency and eventual
+//! convergence.
+//!
+//! Every checker takes a loaded [`History`](crate::history::History) and a
+//! model, does no I/O, and returns a verdict with its evidence. A history
+//! that fails a check is a result, never an error. Renderers in
+//! [`report`](crate::report) draw the evidence.
+//!
+//! Verdicts are three-valued, as in Knossos and Porcupine: a search that
+//! runs out of time or memory says [`Verdict::Unknown`], never a guess.
+
+use std::time::Duration;
+
+/// The outcome of a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The history satisfies the consistency model.
+    Valid,
+    /// The history violates it; the evidence says how.
+    Invalid,
+    /// The checker could not decide (time or memory ran out, or nothing to
+    /// judge); no anomaly was found.
+    Unknown,
+}
+
+impl Verdict {
+    /// Combines verdicts as Jepsen does: invalid beats unknown beats valid.
+    pub fn and(self, other: Verdict) -> Verdict {
+        use Verdict::*;
+        match (self, other) {
+            (Invalid, _) | (_, Invalid) => Invalid,
+            (Unknown, _) | (_, Unknown) => Unknown,
+            _ => Valid,
+        }
+    }
+
+    /// The verdict's word: `valid`, `invalid` or `unknown`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::Invalid => "invalid",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// Serializes as JSON `true`, `false` or `"unknown"`, like Jepsen's `:valid?`.
+impl serde::Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Verdict::Valid => s.serialize_bool(true),
+            Verdict::Invalid => s.serialize_bool(false),
+            Verdict::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+/// The consistency models labrys checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Consistency {
+    /// Linearizability (Herlihy & Wing 1990).
+    Linearizable,
+    /// Sequential consistency (Lamport 1979).
+    Sequential,
+    /// Eventual convergence.
+    Convergence,
+}
+
+impl Consistency {
+    /// All three, in report order.
+    pub const ALL: [Consistency; 3] = [
+        Consistency::Linearizable,
+        Consistency::Sequential,
+        Consistency::Convergence,
+    ];
+
+    /// The name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Consistency::Linearizable => "linearizable",
+            Consistency::Sequential => "sequential",
+            Consistency::Convergence => "convergence",
+        }
+    }
+}
+
+/// Limits and switches shared by the checkers.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Give up (verdict unknown) after this long.
+    pub timeout: Option<Duration>,
+    /// Split keyed histories into one partition per key (P-compositionality).
+    pub partition: bool,
+    /// Decide every partition (report mode) rather than stopping at the
+    /// first invalid one (gate mode).
+    pub report_all: bool,
+    /// Search for a minimal counterexample when a history is invalid.
+    pub shrink: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            timeout: None,
+            partition: true,
+            report_all: false,
+            shrink: true,
+        }
+    }
+}

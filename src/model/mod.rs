@@ -1,0 +1,171 @@
+//! Models: the sequential specifications that histories are checked against.
+//!
+//! A model is a pure state machine: [`Model::init`] gives the initial state
+//! and [`Model::step`] applies one operation, or says it is impossible. The
+//! checkers search for an order of operations that every step accepts.
+//! Steps are on the hot path of every search, so models work on *compiled*
+//! operations ([`Model::Op`]): values interned to small integers, inputs and
+//! observed outputs decoded once, before the search begins. The reason a
+//! step is impossible is computed only when a report needs it
+//! ([`Model::explain`]), in plain words, in the manner of Knossos's
+//! `inconsistent` results ("can't CAS 1 from 2 to 3: register holds 2").
+//!
+//! The models are Knossos's, plus a key-value map and a counter:
+//! register, cas-register, kv, set, fifo-queue, unordered-queue, counter,
+//! mutex and multi-register.
+//!
+//! # Semantic choices
+//!
+//! - **Initial value**: `nil` by default ([`ModelOptions::initial`]).
+//! - **nil reads**: by default a read of `nil` means "the register is
+//!   absent/nil" (etcd-style histories). With
+//!   [`ModelOptions::nil_read_observes_nothing`], a `nil` read observes
+//!   nothing and is legal in any state, as in Knossos, whose histories
+//!   judged with an initial value of 0 rely on it.
+//! - **Failed cas**: by default a `fail`ed cas did not happen and
+//!   constrains nothing (Jepsen's reading). With
+//!   [`ModelOptions::failed_cas_observes`], it is also an observation, made
+//!   between its invocation and completion, that the register did not hold
+//!   the expected value (Porcupine's reading).
+//! - **Indeterminate ops** compile with no output: a read with unknown
+//!   output constrains nothing and is dropped; a write or cas with unknown
+//!   outcome may take effect (the checker decides whether it did).
+
+use crate::history::{Outcome, Value};
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// The options every model takes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelOptions {
+    /// The initial value of a register (or of every key of a kv map).
+    pub initial: Value,
+    /// Knossos's reading: a read of `nil` is legal in any state.
+    pub nil_read_observes_nothing: bool,
+    /// Porcupine's reading: a failed cas observes that the register did not
+    /// hold the expected value.
+    pub failed_cas_observes: bool,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            initial: Value::Nil,
+            nil_read_observes_nothing: false,
+            failed_cas_observes: false,
+        }
+    }
+}
+
+/// One operation as a model sees it before compiling: the invocation's `f`
+/// and input, the `ok` completion's output, and the outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    /// The function name, without a colon.
+    pub f: &'a str,
+    /// The invocation's value.
+    pub input: &'a Value,
+    /// The `ok` completion's value; `None` unless the outcome is `Ok`.
+    pub output: Option<&'a Value>,
+    /// What became of the op.
+    pub outcome: Outcome,
+}
+
+/// A sequential specification.
+///
+/// Implementations are cheap to clone: a checker clones a compiled model
+/// per partition (per key) and searches partitions in parallel.
+pub trait Model: Clone + Send + Sync {
+    /// The state. Hashable, and small: the searches memoize on it.
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+    /// A compiled operation: its input and observed output, decoded.
+    type Op: Clone + Debug + Send + Sync;
+
+    /// The model's name, as `--model` spells it.
+    fn name(&self) -> &'static str;
+
+    /// Compiles one operation. `Ok(None)` means the op can neither change
+    /// the state nor constrain it (a `fail`ed write, a crashed read) and is
+    /// left out of the search. `Err` says what shape of value was expected.
+    fn compile(&mut self, call: &Call<'_>) -> Result<Option<Self::Op>, String>;
+
+    /// The initial state.
+    fn init(&self) -> Self::State;
+
+    /// Applies `op` to `state`: the next state, or `None` if `op` cannot
+    /// happen in `state`. Pure; called millions of times.
+    fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
+
+    /// Why `op` cannot happen in `state`, in plain words.
+    fn explain(&self, state: &Self::State, op: &Self::Op) -> String;
+
+    /// The op in Jepsen's words, for reports (`cas 1 -> 3`, `read 2`).
+    fn describe_op(&self, op: &Self::Op) -> String;
+
+    /// The state in plain words, for reports (`register holds 2`).
+    fn describe_state(&self, state: &Self::State) -> String;
+}
+
+/// The models labrys knows, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelKind {
+    /// A read/write register.
+    Register,
+    /// A register with compare-and-set.
+    CasRegister,
+    /// A map of registers: get/read, put/write, append and cas per key.
+    Kv,
+    /// A set: add, and read returning the whole set.
+    Set,
+    /// A first-in first-out queue: enqueue, dequeue.
+    FifoQueue,
+    /// A queue whose dequeues may return any enqueued element.
+    UnorderedQueue,
+    /// A counter: add (or increment) and read.
+    Counter,
+    /// A lock: acquire, release.
+    Mutex,
+    /// Several registers updated by atomic `txn`s of reads and writes.
+    MultiRegister,
+}
+
+impl ModelKind {
+    /// Every model, in the order the docs list them.
+    pub const ALL: [ModelKind; 9] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::Kv,
+        ModelKind::Set,
+        ModelKind::FifoQueue,
+        ModelKind::UnorderedQueue,
+        ModelKind::Counter,
+        ModelKind::Mutex,
+        ModelKind::MultiRegister,
+    ];
+
+    /// The model's name, as `--model` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::Kv => "kv",
+            ModelKind::Set => "set",
+            ModelKind::FifoQueue => "fifo-queue",
+            ModelKind::UnorderedQueue => "unordered-queue",
+            ModelKind::Counter => "counter",
+            ModelKind::Mutex => "mutex",
+            ModelKind::MultiRegister => "multi-register",
+        }
+    }
+
+    /// Looks a model up by name.
+    pub fn parse(name: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
