@@ -9,6 +9,10 @@
 //! Verdicts are three-valued, as in Knossos and Porcupine: a search that
 //! runs out of time or memory says [`Verdict::Unknown`], never a guess.
 
+pub mod evidence;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The outcome of a check.
@@ -96,6 +100,38 @@ pub struct CheckOptions {
     pub report_all: bool,
     /// Search for a minimal counterexample when a history is invalid.
     pub shrink: bool,
+    /// Set to stop every search early (Ctrl-C); unfinished work is unknown.
+    pub cancel: Arc<AtomicBool>,
+    /// Counters the command line reads to draw a progress bar.
+    pub progress: Arc<Progress>,
+}
+
+/// Live counters of a running check, written by the checkers with relaxed
+/// atomics and read by whoever draws progress. The core never prints.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Partitions (keys) to decide.
+    pub partitions_total: AtomicUsize,
+    /// Partitions decided so far.
+    pub partitions_done: AtomicUsize,
+    /// The deepest search so far: operations placed on the longest path.
+    pub depth: AtomicUsize,
+    /// Operations to place in the largest partition.
+    pub ops_total: AtomicUsize,
+}
+
+impl Progress {
+    /// Records a search depth, keeping the maximum.
+    pub fn reach(&self, depth: usize) {
+        self.depth.fetch_max(depth, Ordering::Relaxed);
+    }
+}
+
+impl CheckOptions {
+    /// Has the run been cancelled?
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
 }
 
 impl Default for CheckOptions {
@@ -105,6 +141,8 @@ impl Default for CheckOptions {
             partition: true,
             report_all: false,
             shrink: true,
+            cancel: Arc::new(AtomicBool::new(false)),
+            progress: Arc::new(Progress::default()),
         }
     }
 }

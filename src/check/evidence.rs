@@ -1,0 +1,66 @@
+//! Evidence shared by the checkers: operations as reports show them, the
+//! paths a search got through, and why the next operation could not follow.
+//!
+//! Checkers fill these in (with the model's plain-words descriptions);
+//! renderers only draw them.
+
+use crate::history::{History, Operation, Outcome};
+use serde::Serialize;
+
+/// An operation as a report shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OpView {
+    /// Index of the operation in [`History::operations`].
+    pub id: usize,
+    /// The client process.
+    pub process: i64,
+    /// The op in the model's words, e.g. `write 3` or `read 2`.
+    pub op: String,
+    /// What became of it: ok, fail or info.
+    pub outcome: Outcome,
+    /// Index of the invocation in the history's events.
+    pub invoke_index: usize,
+    /// Index of the completion, if there is one.
+    pub complete_index: Option<usize>,
+    /// Source line of the invocation (0 when not from a file).
+    pub invoke_line: u32,
+    /// Source line of the completion.
+    pub complete_line: Option<u32>,
+}
+
+impl OpView {
+    /// Describes operation `id` of `history`, with the model's wording `op`.
+    pub fn new(history: &History, id: usize, op: String) -> OpView {
+        let o: &Operation = &history.operations[id];
+        OpView {
+            id,
+            process: o.process,
+            op,
+            outcome: o.outcome,
+            invoke_index: o.invoke,
+            complete_index: o.complete,
+            invoke_line: history.ops[o.invoke].line,
+            complete_line: o.complete.map(|c| history.ops[c].line),
+        }
+    }
+}
+
+/// An operation that could not come next, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Blocked {
+    /// The operation.
+    pub op: OpView,
+    /// The state it was tried in, in plain words.
+    pub state: String,
+    /// Why it cannot happen there, in plain words.
+    pub reason: String,
+}
+
+/// A path a search reached: operations placed in order, and the state after.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Path {
+    /// The operations, in the order they took effect.
+    pub ops: Vec<OpView>,
+    /// The model state after them, in plain words.
+    pub state: String,
+}
