@@ -74,7 +74,7 @@ pub mod set;
 
 use crate::check::evidence::OpView;
 use crate::check::Verdict;
-use crate::history::{History, Operation, Outcome, Value};
+use crate::history::{History, Operation, Value};
 use crate::model::{ModelKind, ModelOptions};
 use rayon::prelude::*;
 use serde::Serialize;
