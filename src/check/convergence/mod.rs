@@ -714,7 +714,7 @@ impl<'a> Ctx<'a> {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.count.cmp(&a.count));
+        out.sort_by_key(|g| std::cmp::Reverse(g.count));
         out
     }
 
@@ -727,10 +727,7 @@ impl<'a> Ctx<'a> {
             } else {
                 TimeUnit::Events
             },
-            last_heal_at: match self.heal {
-                Ok(h) => h,
-                Err(()) => None,
-            },
+            last_heal_at: self.heal.unwrap_or_default(),
             marked_but_early: self
                 .marked_but_early
                 .load(std::sync::atomic::Ordering::Relaxed),

@@ -459,6 +459,21 @@ mod tests {
     }
 
     #[test]
+    fn failed_writes_are_ignored() {
+        let mut h = H::new();
+        h.call(0, "write", int(1), int(1));
+        h.invoke(1, "write", int(2));
+        h.fail(1, "write", int(2));
+        h.call(0, "read", nil(), int(1));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert_eq!(r.keys[0].updates, 1);
+        h.call(0, "read", nil(), int(2));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.valid, Verdict::Invalid);
+    }
+
+    #[test]
     fn concurrent_writes_may_converge_either_way() {
         let mut h = H::new();
         h.invoke(0, "write", int(1));

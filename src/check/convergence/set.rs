@@ -489,7 +489,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             worst.push((lat, e));
         }
     }
-    worst.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    worst.sort_unstable_by_key(|w| std::cmp::Reverse(w.0));
     d.worst = worst
         .into_iter()
         .take(5)
