@@ -193,7 +193,9 @@ pub struct ReadGroup {
     pub first_at: i64,
     /// When the last of them was invoked.
     pub last_at: i64,
-    /// Up to `max_examples` of the reads.
+    /// Up to `max_examples` of the reads, when final reads diverged (a
+    /// converged key keeps only counts and times, so that reports of
+    /// histories with millions of keys stay small).
     pub examples: Vec<ReadView>,
 }
 
@@ -694,6 +696,7 @@ impl<'a> Ctx<'a> {
             });
             groups[g].1.push(r);
         }
+        let diverged = groups.len() > 1;
         let mut out: Vec<ReadGroup> = groups
             .into_iter()
             .map(|(v, reads)| {
@@ -708,7 +711,7 @@ impl<'a> Ctx<'a> {
                     last_at: reads.iter().map(|&r| self.invoked(r)).max().unwrap_or(0),
                     examples: reads
                         .iter()
-                        .take(self.opts.max_examples)
+                        .take(if diverged { self.opts.max_examples } else { 0 })
                         .map(|&r| self.read_view(r, describe(r)))
                         .collect(),
                 }
