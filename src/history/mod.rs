@@ -23,6 +23,7 @@ mod edn;
 mod error;
 mod json;
 mod op;
+pub mod stats;
 mod text;
 mod value;
 
