@@ -2,6 +2,7 @@
 
 mod check;
 mod inputs;
+mod progress;
 mod stats;
 
 use anyhow::Result;
