@@ -427,9 +427,10 @@ impl<'a> Reader<'a> {
         loop {
             self.skip_ws(depth + 1)?;
             match self.peek() {
-                None => return Err(self.error_at(
-                    self.pos,
-                    format!(
+                None => {
+                    return Err(self.error_at(
+                        self.pos,
+                        format!(
                         "expected {:?} to close the {} opened at {}, found the end of the input",
                         close as char,
                         if close == b']' {
@@ -441,7 +442,8 @@ impl<'a> Reader<'a> {
                         },
                         describe(self.position_of_any(start))
                     ),
-                )),
+                    ))
+                }
                 Some(b) if b == close => {
                     self.pos += 1;
                     return Ok(items);
@@ -457,13 +459,15 @@ impl<'a> Reader<'a> {
         loop {
             self.skip_ws(depth + 1)?;
             match self.peek() {
-                None => return Err(self.error_at(
-                    self.pos,
-                    format!(
+                None => {
+                    return Err(self.error_at(
+                        self.pos,
+                        format!(
                         "expected '}}' to close the map opened at {}, found the end of the input",
                         describe(self.position_of_any(start))
                     ),
-                )),
+                    ))
+                }
                 Some(b'}') => {
                     self.pos += 1;
                     return Ok(entries);
@@ -670,4 +674,186 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
         ops.push(op);
     }
     Ok(ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::op::{OpType, Process};
+
+    fn value(s: &str) -> Value {
+        Reader::new(s, 1)
+            .read()
+            .unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    fn kw(s: &str) -> Value {
+        Value::Keyword(s.into())
+    }
+
+    fn err(s: &str) -> Error {
+        parse(s).expect_err(s)
+    }
+
+    #[test]
+    fn reads_scalars() {
+        assert_eq!(value("nil"), Value::Nil);
+        assert_eq!(value("true"), Value::Bool(true));
+        assert_eq!(value("false"), Value::Bool(false));
+        assert_eq!(value("-42"), Value::Int(-42));
+        assert_eq!(value("+7"), Value::Int(7));
+        assert_eq!(value("12N"), Value::Int(12));
+        assert_eq!(value("1.5"), Value::Float(Float(1.5)));
+        assert_eq!(value("-2e3"), Value::Float(Float(-2000.0)));
+        assert_eq!(value("0.25M"), Value::Float(Float(0.25)));
+        assert_eq!(value(":ok"), kw("ok"));
+        assert_eq!(value(":jepsen.foo/bar"), kw("jepsen.foo/bar"));
+        assert_eq!(value("foo/bar"), Value::Symbol("foo/bar".into()));
+        assert_eq!(value("\\a"), Value::Str("a".into()));
+        assert_eq!(value("\\newline"), Value::Str("\n".into()));
+    }
+
+    #[test]
+    fn reads_strings_with_escapes() {
+        assert_eq!(value(r#""plain""#), Value::Str("plain".into()));
+        assert_eq!(
+            value(r#""a\"b\\c\nd\te\u00e9""#),
+            Value::Str("a\"b\\c\nd\teé".into())
+        );
+        assert_eq!(value("\"é ü\""), Value::Str("é ü".into()));
+    }
+
+    #[test]
+    fn reads_collections() {
+        assert_eq!(
+            value("[1, 2 (3 4)]"),
+            Value::Vector(vec![
+                Value::Int(1),
+                Value::Int(2),
+                Value::Vector(vec![Value::Int(3), Value::Int(4)])
+            ])
+        );
+        assert_eq!(
+            value("#{3 1 2 1}"),
+            Value::Set(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+        );
+        assert_eq!(
+            value("{:a 1, \"b\" [nil]}"),
+            Value::Map(vec![
+                (kw("a"), Value::Int(1)),
+                (Value::Str("b".into()), Value::Vector(vec![Value::Nil]))
+            ])
+        );
+        assert_eq!(
+            value("#inst \"2020-01-01\""),
+            Value::Tagged("inst".into(), Box::new(Value::Str("2020-01-01".into())))
+        );
+        assert_eq!(
+            value("[1 #_ 2 #_[x y] 3]"),
+            Value::Vector(vec![Value::Int(1), Value::Int(3)])
+        );
+        assert_eq!(value("[1 ; two\n 3]").as_vector().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn reads_one_op_per_line_with_comments() {
+        let ops = parse(
+            "; a history\n\
+             {:process 0, :type :invoke, :f :write, :value 3, :time 10}\n\
+             \n\
+             {:process 0 :type :ok :f :write :value 3 :index 7} ; done\n\
+             #_{:process 9 :type :ok :f :x}\n\
+             {:process :nemesis, :type :info, :f :start, :value #{\"n1\"}}\n",
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[0].op_type, OpType::Invoke);
+        assert_eq!(ops[0].time, Some(10));
+        assert_eq!((ops[0].line, ops[0].index), (2, 0));
+        assert_eq!((ops[1].line, ops[1].index), (4, 7));
+        assert_eq!(ops[2].process, Process::Named("nemesis".into()));
+        assert_eq!(ops[2].index, 2);
+        assert_eq!(ops[2].value, Value::set(vec![Value::Str("n1".into())]));
+    }
+
+    #[test]
+    fn reads_wrapped_histories_and_records() {
+        for (open, close) in [("[", "]"), ("(", ")")] {
+            let text = format!(
+                "{open}#jepsen.history.Op{{:index 0, :time 5, :type :invoke, :process 1, :f :read, :value nil}}\n \
+                 {{:process 1, :type :ok, :f :read, :value 4}}{close}\n"
+            );
+            let ops = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(ops.len(), 2);
+            assert_eq!(ops[0].process, Process::Client(1));
+            assert_eq!(ops[1].value, Value::Int(4));
+            assert_eq!(ops[1].line, 2);
+        }
+        assert!(parse("[]").unwrap().is_empty());
+        assert!(parse("  ; nothing\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reports_positions_of_errors() {
+        let e = err("{:process 0, :type :invoke, :f :read}\n[1 2]\n");
+        assert_eq!(e.position, Position::new(2, 1));
+        assert!(
+            e.message
+                .contains("expected a map (an op) at top level, found a vector"),
+            "{e}"
+        );
+
+        let e = err("{:process 0, :type :invoke, :f :read, :value \"abc}\n");
+        assert_eq!(e.position, Position::new(1, 46));
+        assert!(e.message.contains("unterminated string"), "{e}");
+
+        let e = err("{:process 0, :type :invoke,\n :f :read, :value 99999999999999999999}");
+        assert_eq!(e.position, Position::new(2, 19));
+        assert!(e.message.contains("64 bits"), "{e}");
+
+        let e = err("{:process 0, :type :done, :f :read}");
+        assert!(e.message.contains("unknown op type"), "{e}");
+        assert_eq!(e.position.line, 1);
+
+        let e = err("{:process 0 :type}");
+        assert_eq!(e.position, Position::new(1, 18));
+        assert!(
+            e.message.contains("expected a value for map key :type"),
+            "{e}"
+        );
+
+        let e = err("{:process 0, :type :ok, :f :read\n");
+        assert_eq!(e.position.line, 2);
+        assert!(
+            e.message
+                .contains("close the map opened at line 1, column 1"),
+            "{e}"
+        );
+
+        let e = err("[{:process 0, :type :ok, :f :read}");
+        assert!(e.message.contains("close the history"), "{e}");
+
+        let e = err("{:value \"\\q\"}");
+        assert_eq!(e.position, Position::new(1, 10));
+        assert!(e.message.contains("string escape"), "{e}");
+
+        let e = err("{:process 1, :type :ok, :f :r} }");
+        assert_eq!(e.position, Position::new(1, 32));
+        assert!(e.message.contains("unmatched"), "{e}");
+
+        let e = err("#jepsen.history.Op [1]");
+        assert!(
+            e.message.contains("expected a map after the record tag"),
+            "{e}"
+        );
+
+        let e = err("{:value 1.2.3}");
+        assert!(e.message.contains("expected a number"), "{e}");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_without_overflow() {
+        let deep = format!("{{:value {}}}", "[".repeat(100_000));
+        assert!(err(&deep).message.contains("nesting"));
+    }
 }

@@ -233,3 +233,88 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
     }
     Ok(ops)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::op::{OpType, Process};
+
+    #[test]
+    fn reads_an_array() {
+        let ops = parse(
+            r#" [
+  {"type": "invoke", "process": 0, "f": "write", "value": 3, "time": 12},
+  {"type": "ok", "process": 0, "f": "write", "value": 3, "index": 9, "extra": {"a": [1, 2.5, true, null]}},
+  {":type": "info", ":process": "nemesis", ":f": "start", ":value": -1}
+] "#,
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 3);
+        assert_eq!(ops[0].op_type, OpType::Invoke);
+        assert_eq!(ops[0].time, Some(12));
+        assert_eq!((ops[0].line, ops[0].index), (2, 0));
+        assert_eq!((ops[1].line, ops[1].index), (3, 9));
+        assert_eq!(
+            ops[1].extra,
+            vec![(
+                "extra".into(),
+                Value::Map(vec![(
+                    Value::Str("a".into()),
+                    Value::Vector(vec![
+                        Value::Int(1),
+                        Value::Float(Float(2.5)),
+                        Value::Bool(true),
+                        Value::Nil
+                    ])
+                )])
+            )]
+        );
+        assert_eq!(ops[2].process, Process::Named("nemesis".into()));
+        assert_eq!(ops[2].value, Value::Int(-1));
+        assert!(parse("[]").unwrap().is_empty());
+        assert!(parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn reads_json_lines() {
+        let ops = parse(
+            "{\"type\":\"invoke\",\"process\":1,\"f\":\"read\",\"value\":null}\n\
+             \n\
+             {\"type\":\"ok\",\"process\":1,\"f\":\"read\",\"value\":\"x\",\"key\":\"k\"}\n",
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[1].line, 3);
+        assert_eq!(ops[1].value, Value::Str("x".into()));
+        assert_eq!(ops[1].key, Some(Value::Str("k".into())));
+    }
+
+    #[test]
+    fn reports_line_and_column() {
+        let e = parse(
+            "{\"type\":\"ok\",\"process\":1,\"f\":\"r\"}\n{\"type\": \"ok\", \"process\": 1,, }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.position, Position::new(2, 29));
+        assert!(e.message.contains("malformed JSON"), "{e}");
+
+        let e = parse("[\n  {\"type\": \"ok\",\n   \"process\": tru}]").unwrap_err();
+        assert_eq!(e.position.line, 3);
+        assert!(e.position.column >= 15, "{e:?}");
+
+        let e = parse("[{\"type\":\"ok\",\"process\":1,\"f\":\"r\"} {}]").unwrap_err();
+        assert_eq!(e.position, Position::new(1, 37));
+        assert!(e.message.contains("expected ',' or ']'"), "{e}");
+
+        let e = parse("[1]").unwrap_err();
+        assert_eq!(e.position, Position::new(1, 2));
+        assert!(e.message.contains("expected an object"), "{e}");
+
+        let e = parse("{\"type\":\"done\",\"process\":1,\"f\":\"r\"}").unwrap_err();
+        assert!(e.message.contains("unknown op type"), "{e}");
+
+        let e = parse("{\"type\":\"ok\",\"process\":1,\"f\":\"r\",\"value\":\"abc").unwrap_err();
+        assert_eq!(e.position.line, 1);
+        assert!(e.position.column > 40, "{e:?}");
+    }
+}

@@ -208,3 +208,103 @@ fn shown(s: &str) -> String {
         format!("{s:?}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::error::Position;
+
+    fn kw(s: &str) -> Value {
+        Value::Keyword(s.into())
+    }
+
+    #[test]
+    fn reads_history_txt() {
+        let ops = parse(
+            "3\t:invoke\t:read\tnil\n\
+             3\t:ok\t:read\t#{1 2}\n\
+             \n\
+             :nemesis\t:info\t:start\t{\"n1\" [\"n2\"]}\n\
+             4\t:info\t:write\t:timed-out\tindeterminate: socket closed\n\
+             5\t:fail\t:cas\t[3 0]\t:no-such-key\r\n",
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 5);
+        assert_eq!(ops[0].process, Process::Client(3));
+        assert_eq!(ops[0].op_type, OpType::Invoke);
+        assert_eq!(&*ops[0].f, "read");
+        assert_eq!(ops[0].value, Value::Nil);
+        assert_eq!(ops[1].value, Value::set(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(ops[2].process, Process::Named("nemesis".into()));
+        assert_eq!(ops[2].line, 4);
+        assert_eq!(ops[3].value, kw("timed-out"));
+        assert_eq!(
+            ops[3].error,
+            Some(Value::Str("indeterminate: socket closed".into()))
+        );
+        assert_eq!(
+            ops[4].value,
+            Value::Vector(vec![Value::Int(3), Value::Int(0)])
+        );
+        assert_eq!(ops[4].error, Some(kw("no-such-key")));
+        assert_eq!(
+            ops.iter().map(|o| o.index).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn reads_log_lines_with_tabs_or_spaces() {
+        let ops = parse(
+            "INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0]\n\
+             INFO  jepsen.core - Worker 2 starting\n\
+             INFO  jepsen.util - 2   :fail   :cas    [3 0]\n\
+             2017-03-19 12:00:00,123{GMT}\tINFO\t[jepsen worker 3] jepsen.util: 3\t:invoke\t:read\tnil\n\
+             INFO  jepsen.util - Running test\n\
+             INFO  jepsen.util - 3  :ok  :read  4\n",
+        )
+        .unwrap();
+        assert_eq!(ops.len(), 4);
+        assert_eq!(ops[1].op_type, OpType::Fail);
+        assert_eq!(
+            ops[1].value,
+            Value::Vector(vec![Value::Int(3), Value::Int(0)])
+        );
+        assert_eq!(ops[1].error, None);
+        assert_eq!(ops[1].line, 3);
+        assert_eq!(ops[2].process, Process::Client(3));
+        assert_eq!(ops[2].line, 4);
+        assert_eq!(ops[3].value, Value::Int(4));
+    }
+
+    #[test]
+    fn reports_malformed_lines() {
+        let e = parse("1\t:invoke\t:read\tnil\nhello world\n").unwrap_err();
+        assert_eq!(e.position, Position::new(2, 1));
+        assert!(e.message.contains("expected a process"), "{e}");
+
+        let e = parse("1\t:done\t:read\tnil\n").unwrap_err();
+        assert_eq!(e.position, Position::new(1, 3));
+        assert!(e.message.contains("expected an op type"), "{e}");
+
+        let e = parse("1 :ok :read [1 2\n").unwrap_err();
+        assert_eq!(e.position.line, 1);
+        assert!(e.message.contains("close the vector"), "{e}");
+
+        let e = parse("1\t:ok\t\"read\"\tnil\n").unwrap_err();
+        assert_eq!(e.position, Position::new(1, 7));
+
+        let e = parse("INFO jepsen.util - 1\t:ok\t:read\t\"abc\n").unwrap_err();
+        assert_eq!(e.position, Position::new(1, 32));
+        assert!(e.message.contains("unterminated"), "{e}");
+
+        let e = parse("INFO jepsen.util - 1\t:oops\t:read\tnil\n").unwrap_err();
+        assert!(e.message.contains("op type"), "{e}");
+    }
+
+    #[test]
+    fn missing_value_is_nil() {
+        let ops = parse("0 :invoke :read\n").unwrap();
+        assert_eq!(ops[0].value, Value::Nil);
+    }
+}
