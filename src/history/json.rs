@@ -303,7 +303,7 @@ mod tests {
         assert!(e.position.column >= 15, "{e:?}");
 
         let e = parse("[{\"type\":\"ok\",\"process\":1,\"f\":\"r\"} {}]").unwrap_err();
-        assert_eq!(e.position, Position::new(1, 37));
+        assert_eq!(e.position, Position::new(1, 36));
         assert!(e.message.contains("expected ',' or ']'"), "{e}");
 
         let e = parse("[1]").unwrap_err();
