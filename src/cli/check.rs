@@ -98,24 +98,9 @@ fn parse_model(name: &str) -> Result<ModelKind, String> {
     })
 }
 
-/// Parses a small EDN value for `--initial`.
+/// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
-    let t = text.trim();
-    if t == "nil" {
-        return Ok(Value::Nil);
-    }
-    if let Ok(i) = t.parse::<i64>() {
-        return Ok(Value::Int(i));
-    }
-    if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        return Ok(Value::Str(s.into()));
-    }
-    if let Some(k) = t.strip_prefix(':') {
-        return Ok(Value::Keyword(k.into()));
-    }
-    Err(anyhow!(
-        "--initial {text:?}: expected nil, an integer, a \"string\" or a :keyword"
-    ))
+    Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
 }
 
 impl CheckArgs {

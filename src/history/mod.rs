@@ -463,3 +463,19 @@ mod tests {
         }
     }
 }
+
+impl Value {
+    /// Parses one EDN value, such as a command-line `--initial` argument:
+    /// `nil`, `0`, `""`, `:absent`, `[1 2]`, `#{}`.
+    pub fn parse_edn(text: &str) -> Result<Value> {
+        let mut reader = edn::Reader::new(text, 1);
+        let value = reader.read()?;
+        if !reader.at_end()? {
+            return Err(Error::at(
+                reader.position(),
+                "expected one EDN value, found more after it",
+            ));
+        }
+        Ok(value)
+    }
+}
