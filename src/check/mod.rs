@@ -10,6 +10,7 @@
 //! runs out of time or memory says [`Verdict::Unknown`], never a guess.
 
 pub mod evidence;
+pub mod sequential;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
