@@ -15,3 +15,4 @@
 pub mod check;
 pub mod history;
 pub mod model;
+pub mod report;
