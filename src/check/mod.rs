@@ -9,6 +9,7 @@
 //! Verdicts are three-valued, as in Knossos and Porcupine: a search that
 //! runs out of time or memory says [`Verdict::Unknown`], never a guess.
 
+pub mod convergence;
 pub mod evidence;
 pub mod linearizable;
 pub mod sequential;
