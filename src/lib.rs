@@ -13,5 +13,6 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod gen;
 pub mod history;
 pub mod model;

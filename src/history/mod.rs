@@ -25,6 +25,7 @@ mod json;
 mod op;
 mod text;
 mod value;
+pub mod write;
 
 pub use error::{Error, Position, Result};
 pub use op::{Op, OpType, Process};
