@@ -451,10 +451,8 @@ impl AtomicSim {
                     vs.pop_front();
                 }
             }
-            (ModelKind::Set, Func::Add, Arg::Int(v)) => {
-                if self.set_log.len() < self.obj.set.len() {
-                    self.set_log.push((*v, done, index));
-                }
+            (ModelKind::Set, Func::Add, Arg::Int(v)) if self.set_log.len() < self.obj.set.len() => {
+                self.set_log.push((*v, done, index));
             }
             _ => {}
         }

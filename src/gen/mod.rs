@@ -210,9 +210,9 @@ impl FromStr for Mix {
     fn from_str(s: &str) -> Result<Mix, GenError> {
         let mut out = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (f, w) = part.split_once('=').ok_or_else(|| {
-                GenError(format!("bad op mix entry {part:?}: expected f=weight"))
-            })?;
+            let (f, w) = part
+                .split_once('=')
+                .ok_or_else(|| GenError(format!("bad op mix entry {part:?}: expected f=weight")))?;
             let w = w.trim().parse::<u32>().map_err(|_| {
                 GenError(format!(
                     "bad weight in op mix entry {part:?}: expected a whole number"
@@ -379,7 +379,11 @@ impl GenOptions {
     pub(crate) fn weights(&self) -> Result<Vec<(Func, u32)>, GenError> {
         let defaults = Func::defaults(self.model);
         if self.mix.0.is_empty() {
-            return Ok(defaults.to_vec());
+            return Ok(defaults
+                .iter()
+                .copied()
+                .filter(|&(f, _)| !(self.mode == Mode::Replicated && f == Func::Cas))
+                .collect());
         }
         let mut out = Vec::new();
         for (name, w) in &self.mix.0 {
@@ -443,9 +447,7 @@ impl Generator {
         let sim = match options.mode {
             Mode::Atomic => Sim::Atomic(Box::new(atomic::AtomicSim::new(options)?)),
             Mode::SequentiallyConsistent => Sim::Sc(Box::new(sc::ScSim::new(options)?)),
-            Mode::Replicated => {
-                Sim::Replicated(Box::new(replicated::ReplicatedSim::new(options)?))
-            }
+            Mode::Replicated => Sim::Replicated(Box::new(replicated::ReplicatedSim::new(options)?)),
         };
         Ok(Generator {
             sim,

@@ -299,9 +299,15 @@ mod tests {
     #[test]
     fn applies_register_and_cas() {
         let mut o = Obj::new(ModelKind::CasRegister, 1);
-        assert_eq!(o.apply(&call(Func::Read, Arg::None), 0), Res::Ok(Value::Nil));
+        assert_eq!(
+            o.apply(&call(Func::Read, Arg::None), 0),
+            Res::Ok(Value::Nil)
+        );
         o.apply(&call(Func::Write, Arg::Int(3)), 0);
-        assert_eq!(o.apply(&call(Func::Cas, Arg::Cas(Some(2), 4)), 0), Res::Fail);
+        assert_eq!(
+            o.apply(&call(Func::Cas, Arg::Cas(Some(2), 4)), 0),
+            Res::Fail
+        );
         let ok = o.apply(&call(Func::Cas, Arg::Cas(Some(3), 4)), 0);
         assert_eq!(ok, Res::Ok(Value::Vector(vec![3.into(), 4.into()])));
         assert_eq!(o.read(&call(Func::Read, Arg::None)), Value::Int(4));
@@ -313,12 +319,21 @@ mod tests {
         assert_eq!(q.apply(&call(Func::Dequeue, Arg::None), 0), Res::Fail);
         q.apply(&call(Func::Enqueue, Arg::Int(1)), 0);
         q.apply(&call(Func::Enqueue, Arg::Int(2)), 0);
-        assert_eq!(q.apply(&call(Func::Dequeue, Arg::None), 0), Res::Ok(1.into()));
+        assert_eq!(
+            q.apply(&call(Func::Dequeue, Arg::None), 0),
+            Res::Ok(1.into())
+        );
         let mut m = Obj::new(ModelKind::Mutex, 1);
-        assert_eq!(m.apply(&call(Func::Acquire, Arg::None), 1), Res::Ok(Value::Nil));
+        assert_eq!(
+            m.apply(&call(Func::Acquire, Arg::None), 1),
+            Res::Ok(Value::Nil)
+        );
         assert_eq!(m.apply(&call(Func::Acquire, Arg::None), 2), Res::Fail);
         assert_eq!(m.apply(&call(Func::Release, Arg::None), 2), Res::Fail);
-        assert_eq!(m.apply(&call(Func::Release, Arg::None), 1), Res::Ok(Value::Nil));
+        assert_eq!(
+            m.apply(&call(Func::Release, Arg::None), 1),
+            Res::Ok(Value::Nil)
+        );
         let mut r = Obj::new(ModelKind::MultiRegister, 2);
         let txn = Arg::Txn(vec![
             Micro {
@@ -333,10 +348,7 @@ mod tests {
             },
         ]);
         let t = call(Func::Txn, txn);
-        assert_eq!(
-            t.invoke_value().to_string(),
-            "[[:write 1 5] [:read 1 nil]]"
-        );
+        assert_eq!(t.invoke_value().to_string(), "[[:write 1 5] [:read 1 nil]]");
         assert_eq!(
             r.apply(&t, 0),
             Res::Ok(Value::Vector(vec![

@@ -103,7 +103,10 @@ mod tests {
         for _ in 0..4000 {
             counts[a.below(4) as usize] += 1;
         }
-        assert!(counts.iter().all(|&n| (800..1200).contains(&n)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&n| (800..1200).contains(&n)),
+            "{counts:?}"
+        );
         for _ in 0..1000 {
             let d = a.around(100, 30, 1);
             assert!((70..=130).contains(&d));

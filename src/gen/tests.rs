@@ -4,6 +4,7 @@
 use super::object::{Arg, Call, Func, Micro, Obj, Res};
 use super::*;
 use crate::history::{History, Outcome, Process};
+use std::collections::HashMap;
 
 pub(super) fn opts(mode: Mode, model: ModelKind, seed: u64) -> GenOptions {
     GenOptions {
@@ -78,6 +79,16 @@ fn spec_step(obj: &mut Obj, call: &Call, process: i64, expect: &Option<Res>) -> 
 /// Brute-force linearizability: tries every order that respects real time;
 /// crashed ops may take effect anywhere after their invocation, or never.
 pub(super) fn linearizable(model: ModelKind, keys: usize, h: &History) -> bool {
+    brute_force(model, keys, h, true)
+}
+
+/// Brute-force sequential consistency: like [`linearizable`], but only each
+/// process's own order constrains the order.
+pub(super) fn sequential(model: ModelKind, keys: usize, h: &History) -> bool {
+    brute_force(model, keys, h, false)
+}
+
+fn brute_force(model: ModelKind, keys: usize, h: &History, real_time: bool) -> bool {
     struct Item {
         call: Call,
         process: i64,
@@ -104,7 +115,7 @@ pub(super) fn linearizable(model: ModelKind, keys: usize, h: &History) -> bool {
         })
         .collect();
     assert!(items.len() <= 16, "brute force is for small histories");
-    fn search(items: &[Item], placed: u32, obj: &Obj) -> bool {
+    fn search(items: &[Item], placed: u32, obj: &Obj, real_time: bool) -> bool {
         if items
             .iter()
             .enumerate()
@@ -117,21 +128,27 @@ pub(super) fn linearizable(model: ModelKind, keys: usize, h: &History) -> bool {
                 continue;
             }
             let blocked = items.iter().enumerate().any(|(j, other)| {
-                j != i && placed & (1 << j) == 0 && other.response < it.invoke
+                j != i
+                    && placed & (1 << j) == 0
+                    && if real_time {
+                        other.response < it.invoke
+                    } else {
+                        other.process == it.process && other.invoke < it.invoke
+                    }
             });
             if blocked {
                 continue;
             }
             let mut next = obj.clone();
             if spec_step(&mut next, &it.call, it.process, &it.expect)
-                && search(items, placed | (1 << i), &next)
+                && search(items, placed | (1 << i), &next, real_time)
             {
                 return true;
             }
         }
         false
     }
-    search(&items, 0, &Obj::new(model, keys))
+    search(&items, 0, &Obj::new(model, keys), real_time)
 }
 
 fn small(model: ModelKind, seed: u64) -> GenOptions {
@@ -196,8 +213,14 @@ fn atomic_histories_pair_and_are_time_ordered() {
                 "{model}: process {} ran after crashing",
                 c.process
             );
-            let next = h.operations.iter().find(|o| o.invoke > end && o.process == c.process + 7);
-            assert!(next.is_some() || h.ops.len() - end < 30, "{model}: no replacement");
+            let next = h
+                .operations
+                .iter()
+                .find(|o| o.invoke > end && o.process == c.process + 7);
+            assert!(
+                next.is_some() || h.ops.len() - end < 30,
+                "{model}: no replacement"
+            );
         }
         assert!(g.faults.is_empty());
     }
@@ -383,7 +406,10 @@ fn options_parse_from_strings() {
     assert_eq!("sc".parse::<Mode>().unwrap(), Mode::SequentiallyConsistent);
     assert_eq!("replicated".parse::<Mode>().unwrap(), Mode::Replicated);
     assert!("nope".parse::<Mode>().is_err());
-    assert_eq!("0.25".parse::<FaultRate>().unwrap(), FaultRate::Probability(0.25));
+    assert_eq!(
+        "0.25".parse::<FaultRate>().unwrap(),
+        FaultRate::Probability(0.25)
+    );
     assert_eq!("3".parse::<FaultRate>().unwrap(), FaultRate::Exactly(3));
     assert_eq!("off".parse::<FaultRate>().unwrap(), FaultRate::Off);
     assert!("2.5".parse::<FaultRate>().is_err());
@@ -419,7 +445,9 @@ fn writers_render_generated_histories() {
     crate::history::write::write_edn(&g.ops, &mut edn).unwrap();
     let edn = String::from_utf8(edn).unwrap();
     assert_eq!(edn.lines().count(), 100);
-    assert!(edn.lines().all(|l| l.starts_with("{:type :") && l.contains(":key ")));
+    assert!(edn
+        .lines()
+        .all(|l| l.starts_with("{:type :") && l.contains(":key ")));
     let mut json = Vec::new();
     crate::history::write::write_jsonl(g.ops.iter(), &mut json).unwrap();
     let json = String::from_utf8(json).unwrap();
@@ -429,4 +457,237 @@ fn writers_render_generated_histories() {
         assert_eq!(v["time"], serde_json::json!(op.time.unwrap()));
         assert_eq!(v["f"], serde_json::json!(&*op.f));
     }
+}
+
+fn sc_small(model: ModelKind, seed: u64) -> GenOptions {
+    GenOptions {
+        replicas: 3,
+        replication_delay: 3_000_000,
+        ..small(model, seed)
+    }
+}
+
+#[test]
+fn sc_histories_are_sequentially_consistent_by_brute_force() {
+    let mut not_linearizable = 0;
+    for model in ModelKind::ALL {
+        for seed in 0..30 {
+            let o = GenOptions {
+                mode: Mode::SequentiallyConsistent,
+                ..sc_small(model, seed)
+            };
+            let g = generate(&o).unwrap();
+            assert_eq!(g.ops.len(), 16);
+            assert!(g.ops.windows(2).all(|w| w[0].time <= w[1].time));
+            let h = History::from_ops(g.ops).unwrap();
+            assert!(sequential(model, 2, &h), "{model} seed {seed} not SC");
+            if !linearizable(model, 2, &h) {
+                not_linearizable += 1;
+            }
+        }
+    }
+    assert!(
+        not_linearizable >= 10,
+        "only {not_linearizable} SC histories were non-linearizable"
+    );
+}
+
+#[test]
+fn sc_reads_are_monotonic_and_see_own_writes() {
+    let o = GenOptions {
+        mode: Mode::SequentiallyConsistent,
+        ops: 2000,
+        clients: 6,
+        unique_values: true,
+        crash_rate: 0.02,
+        replication_delay: 5_000_000,
+        ..opts(Mode::SequentiallyConsistent, ModelKind::Set, 11)
+    };
+    let h = History::from_ops(generate(&o).unwrap().ops).unwrap();
+    let mut last_read: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut own: HashMap<i64, Vec<Value>> = HashMap::new();
+    let mut stale_vs_real_time = 0;
+    let mut acked: Vec<(usize, Value)> = Vec::new();
+    for op in &h.operations {
+        let Some(c) = h.completion(op) else { continue };
+        if op.outcome != Outcome::Ok {
+            continue;
+        }
+        let inv = h.invocation(op);
+        if &*inv.f == "add" {
+            own.entry(op.process).or_default().push(inv.value.clone());
+            acked.push((op.complete.unwrap(), inv.value.clone()));
+            continue;
+        }
+        let items = c.value.as_collection().unwrap().to_vec();
+        let prev = last_read.entry(op.process).or_default();
+        assert!(
+            prev.iter().all(|x| items.contains(x)),
+            "reads went backwards"
+        );
+        for x in own.get(&op.process).into_iter().flatten() {
+            assert!(
+                items.contains(x),
+                "process {} missed its own add",
+                op.process
+            );
+        }
+        if acked
+            .iter()
+            .any(|(at, x)| *at < op.invoke && !items.contains(x))
+        {
+            stale_vs_real_time += 1;
+        }
+        *prev = items;
+    }
+    assert!(stale_vs_real_time > 0, "replicas never lagged");
+}
+
+#[test]
+fn sc_fault_breaks_sequential_consistency() {
+    for model in [ModelKind::Register, ModelKind::Set, ModelKind::Kv] {
+        let mut hits = 0;
+        for seed in 0..80 {
+            let o = GenOptions {
+                mode: Mode::SequentiallyConsistent,
+                clients: 2,
+                ops: 12,
+                keys: 1,
+                crash_rate: 0.0,
+                unique_values: true,
+                faults: Faults {
+                    read_behind_own_write: FaultRate::Exactly(1),
+                    ..Faults::default()
+                },
+                ..sc_small(model, seed)
+            };
+            let g = generate(&o).unwrap();
+            let h = History::from_ops(g.ops.clone()).unwrap();
+            if let Some(rec) = g.faults.first() {
+                hits += 1;
+                assert_eq!(rec.kind, FaultKind::ReadBehindOwnWrite);
+                assert_eq!(&*g.ops[rec.index as usize].f, "read");
+                assert!(!sequential(model, 1, &h), "{model} seed {seed}: {rec:?}");
+            } else {
+                assert!(sequential(model, 1, &h), "{model} seed {seed}");
+            }
+        }
+        assert!(hits >= 5, "{model}: only {hits} faults injected");
+    }
+}
+
+fn replicated(model: ModelKind, seed: u64) -> GenOptions {
+    GenOptions {
+        mode: Mode::Replicated,
+        ops: 400,
+        clients: 6,
+        replicas: 3,
+        partitions: 2,
+        partition_length: 15_000_000,
+        clock_skew: 2_000_000,
+        unique_values: true,
+        ..opts(Mode::Replicated, model, seed)
+    }
+}
+
+#[test]
+fn replicated_runs_heal_and_converge() {
+    for model in [
+        ModelKind::Register,
+        ModelKind::Kv,
+        ModelKind::Set,
+        ModelKind::Counter,
+    ] {
+        let o = replicated(model, 4);
+        let g = generate(&o).unwrap();
+        assert_eq!(
+            g.ops,
+            generate(&o).unwrap().ops,
+            "{model}: not deterministic"
+        );
+        assert!(g.ops.windows(2).all(|w| w[0].time <= w[1].time));
+        let named = |f: &str| {
+            g.ops
+                .iter()
+                .filter(|op| !op.is_client() && &*op.f == f)
+                .count()
+        };
+        assert_eq!(named("start-partition"), 4, "{model}");
+        assert_eq!(named("stop-partition"), 4, "{model}");
+        let last_heal = g
+            .ops
+            .iter()
+            .rposition(|op| &*op.f == "stop-partition")
+            .unwrap();
+        let keys = if model == ModelKind::Kv { 3 } else { 1 };
+        let finals = &g.ops[g.ops.len() - 2 * 3 * keys..];
+        assert!(finals
+            .iter()
+            .all(|op| &*op.f == "read" && op.node.is_some()));
+        assert!(g.ops.len() - 2 * 3 * keys > last_heal);
+        let completions: Vec<_> = finals
+            .iter()
+            .filter(|op| op.op_type == OpType::Ok)
+            .collect();
+        assert_eq!(completions.len(), 3 * keys);
+        for k in 0..keys {
+            let vals: Vec<_> = completions
+                .iter()
+                .filter(|op| keys == 1 || op.key == Some(Value::Int(k as i64)))
+                .map(|op| &op.value)
+                .collect();
+            assert!(
+                vals.windows(2).all(|w| w[0] == w[1]),
+                "{model}: diverged {vals:?}"
+            );
+        }
+        let h = History::from_ops(g.ops.clone()).unwrap();
+        assert_eq!(h.nemesis.len(), 8);
+        assert!(h.operations.iter().all(|o| h.invocation(o).node.is_some()));
+        if model == ModelKind::Set {
+            // Every acknowledged add made it.
+            let all = completions[0].value.as_collection().unwrap();
+            for o in &h.operations {
+                let inv = h.invocation(o);
+                if &*inv.f == "add" && o.outcome == Outcome::Ok {
+                    assert!(all.contains(&inv.value));
+                }
+            }
+        }
+        if model == ModelKind::Counter {
+            let sum: i64 = h
+                .operations
+                .iter()
+                .filter(|o| o.outcome == Outcome::Ok && &*h.invocation(o).f == "add")
+                .map(|o| h.invocation(o).value.as_int().unwrap())
+                .sum();
+            assert_eq!(completions[0].value, Value::Int(sum));
+        }
+    }
+}
+
+#[test]
+fn replicated_dropped_writes_go_missing() {
+    let o = GenOptions {
+        faults: Faults {
+            dropped_writes: FaultRate::Exactly(2),
+            ..Faults::default()
+        },
+        ..replicated(ModelKind::Set, 8)
+    };
+    let g = generate(&o).unwrap();
+    assert_eq!(g.faults.len(), 2);
+    let last = g.ops.last().unwrap();
+    let all = last.value.as_collection().unwrap();
+    for rec in &g.faults {
+        assert_eq!(rec.kind, FaultKind::DroppedWrite);
+        let inv = &g.ops[rec.index as usize];
+        assert_eq!(&*inv.f, "add");
+        assert!(!all.contains(&inv.value), "{rec:?}");
+    }
+    assert!(generate(&GenOptions {
+        model: ModelKind::FifoQueue,
+        ..o
+    })
+    .is_err());
 }

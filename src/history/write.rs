@@ -317,9 +317,15 @@ mod tests {
         let mut c = Op::new(OpType::Info, 0, "start-partition", Value::Nil);
         c.process = Process::Named("nemesis".into());
         c.index = 2;
-        let mut d = Op::new(OpType::Info, 3, "cas", Value::Vector(vec![1.into(), 2.into()]));
+        let mut d = Op::new(
+            OpType::Info,
+            3,
+            "cas",
+            Value::Vector(vec![1.into(), 2.into()]),
+        );
         d.error = Some(Value::Keyword("timeout".into()));
-        d.extra.push(("note".into(), Value::Str("a \"b\"\n".into())));
+        d.extra
+            .push(("note".into(), Value::Str("a \"b\"\n".into())));
         d.index = 3;
         vec![a, b, c, d]
     }
@@ -344,7 +350,7 @@ mod tests {
     #[test]
     fn writes_json_lines_that_serde_reads() {
         let mut out = Vec::new();
-        write_jsonl(&sample(), &mut out).unwrap();
+        write_jsonl(sample().iter(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
@@ -371,8 +377,14 @@ mod tests {
     #[test]
     fn matches_value_serialization() {
         let v = Value::Map(vec![
-            (Value::Keyword("a".into()), Value::Float(crate::history::Float(1.5))),
-            (Value::Keyword("b".into()), Value::Vector(vec![Value::Nil, Value::Bool(true)])),
+            (
+                Value::Keyword("a".into()),
+                Value::Float(crate::history::Float(1.5)),
+            ),
+            (
+                Value::Keyword("b".into()),
+                Value::Vector(vec![Value::Nil, Value::Bool(true)]),
+            ),
         ]);
         let mut s = String::new();
         json_value(&v, &mut s);
