@@ -426,6 +426,48 @@ pub fn generate(options: &GenOptions) -> Result<Generated, GenError> {
     })
 }
 
+/// The formats a generated history can be written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// JSON Lines: one JSON object per line.
+    #[default]
+    Jsonl,
+    /// Jepsen's EDN: one op map per line.
+    Edn,
+}
+
+/// Parses `jsonl` (or `json`) and `edn`.
+impl FromStr for OutputFormat {
+    type Err = GenError;
+    fn from_str(s: &str) -> Result<OutputFormat, GenError> {
+        match s {
+            "jsonl" | "json" | "json-lines" => Ok(OutputFormat::Jsonl),
+            "edn" => Ok(OutputFormat::Edn),
+            _ => Err(GenError(format!(
+                "unknown output format {s:?}: expected jsonl or edn"
+            ))),
+        }
+    }
+}
+
+/// Generates a history straight into `out`, one op per line, without
+/// holding it in memory; returns the faults injected. Invalid options are
+/// reported as an [`std::io::ErrorKind::InvalidInput`] error. Wrap `out`
+/// in a [`std::io::BufWriter`].
+pub fn write_generated<W: std::io::Write + ?Sized>(
+    options: &GenOptions,
+    format: OutputFormat,
+    out: &mut W,
+) -> std::io::Result<Vec<FaultRecord>> {
+    let mut g = Generator::new(options)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    match format {
+        OutputFormat::Jsonl => crate::history::write::write_jsonl(g.by_ref(), out)?,
+        OutputFormat::Edn => crate::history::write::write_edn(g.by_ref(), out)?,
+    }
+    Ok(g.into_faults())
+}
+
 /// A streaming history: an iterator of events in time order. Memory stays
 /// bounded by the clients, replicas and in-flight messages, not the
 /// history's length (except for set models, whose state is the set).

@@ -156,7 +156,7 @@ pub(crate) enum Res {
 }
 
 /// The true state of the simulated object.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Obj {
     pub(crate) model: ModelKind,
     /// Registers: one per key (one in all for register and cas-register).

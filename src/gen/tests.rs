@@ -4,7 +4,7 @@
 use super::object::{Arg, Call, Func, Micro, Obj, Res};
 use super::*;
 use crate::history::{History, Outcome, Process};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub(super) fn opts(mode: Mode, model: ModelKind, seed: u64) -> GenOptions {
     GenOptions {
@@ -114,41 +114,60 @@ fn brute_force(model: ModelKind, keys: usize, h: &History, real_time: bool) -> b
             response: o.response(),
         })
         .collect();
-    assert!(items.len() <= 16, "brute force is for small histories");
-    fn search(items: &[Item], placed: u32, obj: &Obj, real_time: bool) -> bool {
-        if items
-            .iter()
-            .enumerate()
-            .all(|(i, it)| placed & (1 << i) != 0 || it.optional)
-        {
-            return true;
-        }
-        for (i, it) in items.iter().enumerate() {
-            if placed & (1 << i) != 0 {
-                continue;
-            }
-            let blocked = items.iter().enumerate().any(|(j, other)| {
-                j != i
-                    && placed & (1 << j) == 0
-                    && if real_time {
-                        other.response < it.invoke
-                    } else {
-                        other.process == it.process && other.invoke < it.invoke
-                    }
-            });
-            if blocked {
-                continue;
-            }
-            let mut next = obj.clone();
-            if spec_step(&mut next, &it.call, it.process, &it.expect)
-                && search(items, placed | (1 << i), &next, real_time)
+    assert!(items.len() <= 128, "brute force is for small histories");
+    // Depth-first search over orders, remembering (placed ops, state)
+    // configurations that led nowhere.
+    struct Search<'a> {
+        items: &'a [Item],
+        real_time: bool,
+        dead: HashSet<(u128, Obj)>,
+    }
+    impl Search<'_> {
+        fn run(&mut self, placed: u128, obj: &Obj) -> bool {
+            let items = self.items;
+            if items
+                .iter()
+                .enumerate()
+                .all(|(i, it)| placed & (1 << i) != 0 || it.optional)
             {
                 return true;
             }
+            if self.dead.contains(&(placed, obj.clone())) {
+                return false;
+            }
+            for (i, it) in items.iter().enumerate() {
+                if placed & (1 << i) != 0 {
+                    continue;
+                }
+                let blocked = items.iter().enumerate().any(|(j, other)| {
+                    j != i
+                        && placed & (1 << j) == 0
+                        && if self.real_time {
+                            other.response < it.invoke
+                        } else {
+                            other.process == it.process && other.invoke < it.invoke
+                        }
+                });
+                if blocked {
+                    continue;
+                }
+                let mut next = obj.clone();
+                if spec_step(&mut next, &it.call, it.process, &it.expect)
+                    && self.run(placed | (1 << i), &next)
+                {
+                    return true;
+                }
+            }
+            self.dead.insert((placed, obj.clone()));
+            false
         }
-        false
     }
-    search(&items, 0, &Obj::new(model, keys), real_time)
+    Search {
+        items: &items,
+        real_time,
+        dead: HashSet::new(),
+    }
+    .run(0, &Obj::new(model, keys))
 }
 
 fn small(model: ModelKind, seed: u64) -> GenOptions {
@@ -690,4 +709,112 @@ fn replicated_dropped_writes_go_missing() {
         ..o
     })
     .is_err());
+}
+
+/// The example histories kept in `histories/generated/`, with the options
+/// that made them (the README there lists the same recipes).
+fn examples() -> Vec<(&'static str, OutputFormat, GenOptions)> {
+    vec![
+        (
+            "cas-register-linearizable.jsonl",
+            OutputFormat::Jsonl,
+            GenOptions {
+                clients: 4,
+                ops: 60,
+                crash_rate: 0.1,
+                ..opts(Mode::Atomic, ModelKind::CasRegister, 1)
+            },
+        ),
+        (
+            "register-stale-read.edn",
+            OutputFormat::Edn,
+            GenOptions {
+                clients: 3,
+                ops: 40,
+                unique_values: true,
+                faults: Faults {
+                    stale_reads: FaultRate::Exactly(1),
+                    ..Faults::default()
+                },
+                ..opts(Mode::Atomic, ModelKind::Register, 2)
+            },
+        ),
+        (
+            "register-sc-not-linearizable.jsonl",
+            OutputFormat::Jsonl,
+            GenOptions {
+                clients: 3,
+                ops: 40,
+                unique_values: true,
+                replicas: 3,
+                replication_delay: 3_000_000,
+                ..opts(Mode::SequentiallyConsistent, ModelKind::Register, 3)
+            },
+        ),
+        (
+            "set-replicated-lost-element.edn",
+            OutputFormat::Edn,
+            GenOptions {
+                clients: 4,
+                ops: 80,
+                unique_values: true,
+                replicas: 3,
+                partitions: 1,
+                partition_length: 10_000_000,
+                faults: Faults {
+                    dropped_writes: FaultRate::Exactly(1),
+                    ..Faults::default()
+                },
+                ..opts(Mode::Replicated, ModelKind::Set, 4)
+            },
+        ),
+    ]
+}
+
+#[test]
+fn generated_examples_are_reproducible() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("histories/generated");
+    let bless = std::env::var_os("LABRYS_BLESS").is_some();
+    for (file, format, o) in examples() {
+        let mut out = Vec::new();
+        let faults = write_generated(&o, format, &mut out).unwrap();
+        let path = dir.join(file);
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &out).unwrap();
+        } else {
+            let kept = std::fs::read(&path).unwrap();
+            assert!(
+                kept == out,
+                "{file} differs from its recipe (regenerate with LABRYS_BLESS=1)"
+            );
+        }
+        let g = generate(&o).unwrap();
+        assert_eq!(g.faults, faults);
+        let h = History::from_ops(g.ops).unwrap();
+        match file {
+            "cas-register-linearizable.jsonl" => {
+                assert!(faults.is_empty());
+                assert!(linearizable(o.model, 1, &h), "{file}");
+            }
+            "register-stale-read.edn" => {
+                assert_eq!(faults.len(), 1, "{file}");
+                assert_eq!(faults[0].kind, FaultKind::StaleRead);
+                assert!(!linearizable(o.model, 1, &h), "{file}");
+            }
+            "register-sc-not-linearizable.jsonl" => {
+                assert!(sequential(o.model, 1, &h), "{file}");
+                assert!(!linearizable(o.model, 1, &h), "{file}");
+            }
+            _ => {
+                assert_eq!(faults.len(), 1, "{file}");
+                let lost = &h.ops[faults[0].index as usize].value;
+                let last = h.ops.last().unwrap();
+                assert!(
+                    !last.value.as_collection().unwrap().contains(lost),
+                    "{file}"
+                );
+            }
+        }
+    }
 }
