@@ -16,3 +16,4 @@ pub mod check;
 pub mod gen;
 pub mod history;
 pub mod model;
+pub mod report;

@@ -31,7 +31,14 @@
 //!   output constrains nothing and is dropped; a write or cas with unknown
 //!   outcome may take effect (the checker decides whether it did).
 
-use crate::history::{Outcome, Value};
+mod cas_register;
+mod intern;
+mod register;
+
+pub use cas_register::CasRegister;
+pub use register::{Register, RegisterOp};
+
+use crate::history::{History, Operation, Outcome, Value};
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -58,7 +65,9 @@ impl Default for ModelOptions {
 }
 
 /// One operation as a model sees it before compiling: the invocation's `f`
-/// and input, the `ok` completion's output, and the outcome.
+/// and input, the `ok` completion's output, the outcome, and the key.
+///
+/// Build it with [`Call::of`] (from a history) or [`Call::new`] (in tests).
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
     /// The function name, without a colon.
@@ -69,6 +78,49 @@ pub struct Call<'a> {
     pub output: Option<&'a Value>,
     /// What became of the op.
     pub outcome: Outcome,
+    /// The op's key, for keyed workloads. Single-object models ignore it;
+    /// keyed models use it to pick the object.
+    pub key: Option<&'a Value>,
+}
+
+impl<'a> Call<'a> {
+    /// A call without a key.
+    pub fn new(f: &'a str, input: &'a Value, output: Option<&'a Value>, outcome: Outcome) -> Self {
+        Call {
+            f,
+            input,
+            output,
+            outcome,
+            key: None,
+        }
+    }
+
+    /// The same call with a key.
+    pub fn with_key(mut self, key: Option<&'a Value>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The call for one client operation of a history: its `f`, input,
+    /// output, outcome and key, as [`History`] reads them.
+    pub fn of(history: &'a History, op: &Operation) -> Self {
+        Call {
+            f: &history.invocation(op).f,
+            input: history.input(op),
+            output: history.output(op),
+            outcome: op.outcome,
+            key: history.key(op),
+        }
+    }
+
+    /// The observed output of an `ok` call (`nil` if the completion carried
+    /// none), or `None` when the outcome is not `ok`.
+    pub(crate) fn ok_output(&self) -> Option<&'a Value> {
+        match self.outcome {
+            Outcome::Ok => Some(self.output.unwrap_or(&Value::Nil)),
+            _ => None,
+        }
+    }
 }
 
 /// A sequential specification.
@@ -96,7 +148,8 @@ pub trait Model: Clone + Send + Sync {
     /// happen in `state`. Pure; called millions of times.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
-    /// Why `op` cannot happen in `state`, in plain words.
+    /// Why `op` cannot happen in `state`, in plain words; empty exactly
+    /// when [`Model::step`] accepts `op` in `state`.
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String;
 
     /// The op in Jepsen's words, for reports (`cas 1 -> 3`, `read 2`).
