@@ -26,6 +26,7 @@ mod op;
 pub mod stats;
 mod text;
 mod value;
+pub mod write;
 
 pub use error::{Error, Position, Result};
 pub use op::{Op, OpType, Process};
