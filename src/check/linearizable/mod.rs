@@ -131,12 +131,7 @@ pub fn check<M: Model>(
         for id in ids {
             let o = &history.operations[id];
             let inv = history.invocation(o);
-            let call = Call {
-                f: &inv.f,
-                input: history.input(o),
-                output: history.output(o),
-                outcome: o.outcome,
-            };
+            let call = Call::of(history, o);
             match m.compile(&call) {
                 Ok(Some(op)) => items.push(Item {
                     id,

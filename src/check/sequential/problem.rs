@@ -56,12 +56,7 @@ impl<M: Model> Problem<M> {
                 models.push(model.clone());
                 (keys.len() - 1) as u32
             });
-            let call = Call {
-                f: &inv.f,
-                input: history.input(o),
-                output: history.output(o),
-                outcome: o.outcome,
-            };
+            let call = Call::of(history, o);
             let compiled = models[k as usize].compile(&call).map_err(|m| {
                 Error::at(
                     Position::line(inv.line),
