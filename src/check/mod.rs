@@ -11,6 +11,8 @@
 
 pub mod convergence;
 pub mod evidence;
+pub mod linearizable;
+pub mod sequential;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;

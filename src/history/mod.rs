@@ -23,8 +23,10 @@ mod edn;
 mod error;
 mod json;
 mod op;
+pub mod stats;
 mod text;
 mod value;
+pub mod write;
 
 pub use error::{Error, Position, Result};
 pub use op::{Op, OpType, Process};
@@ -381,5 +383,100 @@ mod tests {
         split_independent(&mut ops).unwrap();
         assert_eq!(ops[0].key, Some(Value::Int(7)));
         assert_eq!(ops[0].value, Value::Int(3));
+    }
+
+    mod robustness {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        const VALID: [&str; 4] = [
+            "{:process 0, :type :invoke, :f :cas, :value [1 2], :key \"k\"}\n#jepsen.history.Op{:process 0 :type :ok :f :cas :value #{1 2} :time 3}\n",
+            "[{:process :nemesis, :type :info, :f :start, :value #inst \"2020\"} ; c\n #_ {:x 1}]",
+            "INFO  jepsen.util - 2\t:invoke\t:cas\t[3 0]\nINFO  jepsen.util - 2  :fail  :cas  [3 0]  :err\n0\t:invoke\t:read\tnil\n",
+            "[{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":[1,2.5]},\n{\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":{\"a\":null}}]\n",
+        ];
+
+        /// Parses with detection and with every forced format; any result
+        /// but a panic is fine.
+        fn parse_all(text: &str) {
+            let _ = History::parse(text, &LoadOptions::default());
+            for format in [Format::Edn, Format::Text, Format::Json] {
+                let options = LoadOptions {
+                    format: Some(format),
+                    independent: false,
+                };
+                if let Err(e) = History::parse(text, &options) {
+                    assert!(!e.message.is_empty());
+                }
+            }
+        }
+
+        #[derive(Clone, Debug)]
+        enum Edit {
+            Insert(usize, u8),
+            Delete(usize),
+            Replace(usize, u8),
+        }
+
+        fn edit() -> impl Strategy<Value = Edit> {
+            let byte =
+                prop::sample::select(b"{}[]()#_;:\"\\ \t\n,-0123456789.eNx{\xc3\xa9".to_vec());
+            prop_oneof![
+                (any::<usize>(), byte.clone()).prop_map(|(i, b)| Edit::Insert(i, b)),
+                any::<usize>().prop_map(Edit::Delete),
+                (any::<usize>(), byte).prop_map(|(i, b)| Edit::Replace(i, b)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+            #[test]
+            fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+                parse_all(&String::from_utf8_lossy(&bytes));
+            }
+
+            #[test]
+            fn mutated_histories_never_panic(
+                which in 0..VALID.len(),
+                edits in prop::collection::vec(edit(), 1..6),
+            ) {
+                let mut bytes = VALID[which].as_bytes().to_vec();
+                for e in edits {
+                    let n = bytes.len();
+                    match e {
+                        Edit::Insert(i, b) => bytes.insert(i % (n + 1), b),
+                        Edit::Delete(i) if n > 0 => { bytes.remove(i % n); }
+                        Edit::Replace(i, b) if n > 0 => bytes[i % n] = b,
+                        _ => {}
+                    }
+                }
+                parse_all(&String::from_utf8_lossy(&bytes));
+            }
+        }
+
+        #[test]
+        fn valid_samples_parse() {
+            for text in VALID {
+                let h = History::parse(text, &LoadOptions::default());
+                assert!(h.is_ok(), "{text}: {h:?}");
+            }
+        }
+    }
+}
+
+impl Value {
+    /// Parses one EDN value, such as a command-line `--initial` argument:
+    /// `nil`, `0`, `""`, `:absent`, `[1 2]`, `#{}`.
+    pub fn parse_edn(text: &str) -> Result<Value> {
+        let mut reader = edn::Reader::new(text, 1);
+        let value = reader.read()?;
+        if !reader.at_end()? {
+            return Err(Error::at(
+                reader.position(),
+                "expected one EDN value, found more after it",
+            ));
+        }
+        Ok(value)
     }
 }

@@ -31,7 +31,29 @@
 //!   output constrains nothing and is dropped; a write or cas with unknown
 //!   outcome may take effect (the checker decides whether it did).
 
-use crate::history::{Outcome, Value};
+mod cas_register;
+mod counter;
+mod infer;
+mod intern;
+mod keyed;
+mod kv;
+mod multi_register;
+mod mutex;
+mod queue;
+mod register;
+mod set;
+
+pub use cas_register::CasRegister;
+pub use counter::{Counter, CounterOp};
+pub use keyed::{Keyed, KeyedOp};
+pub use kv::{Cell, Kv, KvOp, KvRegister};
+pub use multi_register::{Micro, MultiRegister, Txn};
+pub use mutex::{Mutex, MutexOp};
+pub use queue::{Elements, FifoQueue, Pool, QueueOp, UnorderedQueue};
+pub use register::{Register, RegisterOp};
+pub use set::{Bits, Set, SetOp};
+
+use crate::history::{History, Operation, Outcome, Value};
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -58,7 +80,9 @@ impl Default for ModelOptions {
 }
 
 /// One operation as a model sees it before compiling: the invocation's `f`
-/// and input, the `ok` completion's output, and the outcome.
+/// and input, the `ok` completion's output, the outcome, and the key.
+///
+/// Build it with [`Call::of`] (from a history) or [`Call::new`] (in tests).
 #[derive(Clone, Copy, Debug)]
 pub struct Call<'a> {
     /// The function name, without a colon.
@@ -69,6 +93,49 @@ pub struct Call<'a> {
     pub output: Option<&'a Value>,
     /// What became of the op.
     pub outcome: Outcome,
+    /// The op's key, for keyed workloads. Single-object models ignore it;
+    /// [`Keyed`] models use it to pick the object.
+    pub key: Option<&'a Value>,
+}
+
+impl<'a> Call<'a> {
+    /// A call without a key.
+    pub fn new(f: &'a str, input: &'a Value, output: Option<&'a Value>, outcome: Outcome) -> Self {
+        Call {
+            f,
+            input,
+            output,
+            outcome,
+            key: None,
+        }
+    }
+
+    /// The same call with a key.
+    pub fn with_key(mut self, key: Option<&'a Value>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The call for one client operation of a history: its `f`, input,
+    /// output, outcome and key, as [`History`] reads them.
+    pub fn of(history: &'a History, op: &Operation) -> Self {
+        Call {
+            f: &history.invocation(op).f,
+            input: history.input(op),
+            output: history.output(op),
+            outcome: op.outcome,
+            key: history.key(op),
+        }
+    }
+
+    /// The observed output of an `ok` call (`nil` if the completion carried
+    /// none), or `None` when the outcome is not `ok`.
+    pub(crate) fn ok_output(&self) -> Option<&'a Value> {
+        match self.outcome {
+            Outcome::Ok => Some(self.output.unwrap_or(&Value::Nil)),
+            _ => None,
+        }
+    }
 }
 
 /// A sequential specification.
@@ -96,7 +163,8 @@ pub trait Model: Clone + Send + Sync {
     /// happen in `state`. Pure; called millions of times.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
-    /// Why `op` cannot happen in `state`, in plain words.
+    /// Why `op` cannot happen in `state`, in plain words; empty exactly
+    /// when [`Model::step`] accepts `op` in `state`.
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String;
 
     /// The op in Jepsen's words, for reports (`cas 1 -> 3`, `read 2`).
@@ -168,4 +236,144 @@ impl std::fmt::Display for ModelKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Runs a generic body with the concrete model a [`ModelKind`] names.
+///
+/// `with_model!(kind, &options, |m| body)` builds the model for `kind`
+/// with `options` (a `&ModelOptions`), binds it (mutably) to `m`, and
+/// evaluates `body`, which is compiled once per model type, so it can call
+/// generic code such as `check::<M: Model>(m, ...)`. Every arm must give
+/// `body` the same type.
+///
+/// Two forms:
+///
+/// - `with_model!(kind, options, |m| body)`: one object, ignoring keys,
+///   for an unkeyed history or one key's partition of a keyed history.
+///   The exception is `kv`, which is a map and always [`Kv`]
+///   (`Keyed<KvRegister>`): a partition holding one key costs it a
+///   one-slot map.
+/// - `with_model!(keyed kind, options, |m| body)`: the whole keyed
+///   history as one object: every model wrapped in [`Keyed`] (one object
+///   per key), and `kv` as [`Kv`].
+///
+/// ```
+/// use labrys::model::{Model, ModelKind, ModelOptions};
+/// use labrys::with_model;
+///
+/// fn name_of<M: Model>(m: &M) -> &'static str {
+///     m.name()
+/// }
+/// let options = ModelOptions::default();
+/// for kind in ModelKind::ALL {
+///     let name = with_model!(kind, &options, |m| name_of(&m));
+///     assert_eq!(name, kind.name());
+///     let keyed = with_model!(keyed kind, &options, |m| name_of(&m));
+///     assert_eq!(keyed, kind.name());
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_model {
+    (keyed $kind:expr, $options:expr, |$m:ident| $body:expr) => {{
+        use $crate::model as __m;
+        let __options: &__m::ModelOptions = $options;
+        match $kind {
+            __m::ModelKind::Register => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Register::new(__options));
+                $body
+            }
+            __m::ModelKind::CasRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::CasRegister::new(__options));
+                $body
+            }
+            __m::ModelKind::Kv => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Kv::kv(__options);
+                $body
+            }
+            __m::ModelKind::Set => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Set::new(__options));
+                $body
+            }
+            __m::ModelKind::FifoQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::FifoQueue::new(__options));
+                $body
+            }
+            __m::ModelKind::UnorderedQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::UnorderedQueue::new(__options));
+                $body
+            }
+            __m::ModelKind::Counter => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Counter::new(__options));
+                $body
+            }
+            __m::ModelKind::Mutex => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Mutex::new(__options));
+                $body
+            }
+            __m::ModelKind::MultiRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::MultiRegister::new(__options));
+                $body
+            }
+        }
+    }};
+    ($kind:expr, $options:expr, |$m:ident| $body:expr) => {{
+        use $crate::model as __m;
+        let __options: &__m::ModelOptions = $options;
+        match $kind {
+            __m::ModelKind::Register => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Register::new(__options);
+                $body
+            }
+            __m::ModelKind::CasRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::CasRegister::new(__options);
+                $body
+            }
+            __m::ModelKind::Kv => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Kv::kv(__options);
+                $body
+            }
+            __m::ModelKind::Set => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Set::new(__options);
+                $body
+            }
+            __m::ModelKind::FifoQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::FifoQueue::new(__options);
+                $body
+            }
+            __m::ModelKind::UnorderedQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::UnorderedQueue::new(__options);
+                $body
+            }
+            __m::ModelKind::Counter => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Counter::new(__options);
+                $body
+            }
+            __m::ModelKind::Mutex => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Mutex::new(__options);
+                $body
+            }
+            __m::ModelKind::MultiRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::MultiRegister::new(__options);
+                $body
+            }
+        }
+    }};
 }

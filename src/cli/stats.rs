@@ -1,0 +1,64 @@
+//! `labrys stats`: summarize histories.
+
+use super::{inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_VALID};
+use anyhow::Result;
+use clap::Args;
+use labrys::history::stats::Stats;
+use labrys::history::History;
+use labrys::report::{self, style::Style};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::io::IsTerminal;
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    format: OutputFormat,
+}
+
+#[derive(Serialize)]
+struct FileStats {
+    path: String,
+    #[serde(flatten)]
+    stats: Stats,
+}
+
+pub fn run(args: StatsArgs) -> Result<u8> {
+    let files = inputs::expand(&args.input.files)?;
+    let options = args.input.load_options();
+    let results: Vec<_> = files
+        .par_iter()
+        .map(|path| History::load(path, &options).map(|h| Stats::of(&h)))
+        .collect();
+    let mut failed = false;
+    let mut found = Vec::new();
+    for (path, result) in files.iter().zip(results) {
+        match result {
+            Ok(stats) => found.push(FileStats {
+                path: path.display().to_string(),
+                stats,
+            }),
+            Err(e) => {
+                eprintln!("labrys: {e}");
+                failed = true;
+            }
+        }
+    }
+    let text = match args.format {
+        OutputFormat::Json => report::json::render(&found),
+        OutputFormat::Text => {
+            let style = Style::detect(std::io::stdout().is_terminal());
+            found
+                .iter()
+                .map(|f| report::text::stats(&f.path, &f.stats, &style))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    print(&text)?;
+    Ok(if failed { EXIT_ERROR } else { EXIT_VALID })
+}

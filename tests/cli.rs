@@ -1,0 +1,172 @@
+//! The command line as users and CI scripts see it: exit statuses, JSON
+//! output, error messages, and `stats` over the reference corpus.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn labrys(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_labrys"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run labrys")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn histories() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("histories")
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labrys-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn stats_counts_a_history() {
+    let file = histories().join("register/sequential-not-linearizable.edn");
+    let o = labrys(&["stats", "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let s = &v[0];
+    assert_eq!(s["events"], 12);
+    assert_eq!(s["client"]["invoke"], 6);
+    assert_eq!(s["by_f"]["read"]["ok"], 4);
+    assert_eq!(s["processes"], 4);
+    assert_eq!(s["time"]["span_ns"], 71);
+
+    let o = labrys(&["stats", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    assert!(text.contains("6 invocations"), "{text}");
+    assert!(text.contains("processes   4"), "{text}");
+}
+
+#[test]
+fn malformed_input_names_file_line_and_column_and_exits_2() {
+    let path = temp_file(
+        "bad.edn",
+        "{:type :invoke, :process 0, :f :read, :value nil}\n{:type :ok, :process 0, :f :read, :value [1 2}\n",
+    );
+    let o = labrys(&["stats", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("bad.edn:2:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn unknown_op_type_is_an_input_error() {
+    let path = temp_file(
+        "badtype.jsonl",
+        "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n{\"type\":\"done\",\"process\":0,\"f\":\"read\",\"value\":1}\n",
+    );
+    let o = labrys(&["stats", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("badtype.jsonl:2"), "{err}");
+    assert!(err.contains("unknown op type"), "{err}");
+}
+
+#[test]
+fn completion_without_invocation_is_an_input_error() {
+    let path = temp_file(
+        "orphan.edn",
+        "{:type :invoke, :process 0, :f :read, :value nil}\n{:type :ok, :process 1, :f :read, :value 1}\n",
+    );
+    let o = labrys(&["stats", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("orphan.edn:2"), "{err}");
+    assert!(err.contains("no pending invocation"), "{err}");
+}
+
+#[test]
+fn missing_file_and_bad_usage_exit_2() {
+    let o = labrys(&["stats", "/nonexistent/history.edn"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/history.edn"));
+    let o = labrys(&["check", "--consistency", "bogus", "x.edn"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = labrys(&["check", "--model", "bogus", "x.edn"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cas-register"), "{}", stderr(&o));
+}
+
+#[test]
+fn directory_argument_finds_histories_in_stable_order() {
+    let o = labrys(&[
+        "stats",
+        "--format",
+        "json",
+        histories().join("register").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let paths: Vec<String> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(paths.len() >= 5, "{paths:?}");
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+}
+
+/// `stats` over the whole reference corpus, when `LABRYS_CORPUS` names it.
+#[test]
+fn stats_over_the_corpus() {
+    let Some(corpus) = std::env::var_os("LABRYS_CORPUS") else {
+        eprintln!("skipped: LABRYS_CORPUS not set, corpus stats not checked");
+        return;
+    };
+    let corpus = PathBuf::from(corpus);
+    let o = labrys(&[
+        "stats",
+        "--format",
+        "json",
+        corpus.join("etcd").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let files = v.as_array().unwrap();
+    assert_eq!(files.len(), 103);
+    let non_empty = files
+        .iter()
+        .filter(|f| f["events"].as_u64() > Some(0))
+        .count();
+    assert_eq!(non_empty, 102);
+    let invocations: u64 = files
+        .iter()
+        .map(|f| f["client"]["invoke"].as_u64().unwrap())
+        .sum();
+    assert_eq!(invocations, 8523);
+
+    let o = labrys(&[
+        "stats",
+        "--format",
+        "json",
+        corpus.join("kv").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let files = v.as_array().unwrap();
+    assert_eq!(files.len(), 6);
+    for f in files {
+        assert!(f["keys"].as_u64().unwrap() > 0, "{f}");
+        assert_eq!(f["crashed"], 0, "{f}");
+        assert_eq!(f["client"]["invoke"], f["client"]["ok"], "{f}");
+    }
+}
