@@ -81,7 +81,10 @@ fn every_history_has_its_expected_verdicts() {
         for (check, expected) in &row.expected {
             let got = word(&file["checks"][check.as_str()]["valid"]);
             if got != expected {
-                failures.push(format!("{}: {check} is {got}, expected {expected}", row.file));
+                failures.push(format!(
+                    "{}: {check} is {got}, expected {expected}",
+                    row.file
+                ));
             }
         }
         // The exit status follows the combined verdict.

@@ -12,6 +12,7 @@
 pub mod convergence;
 pub mod evidence;
 pub mod linearizable;
+pub mod run;
 pub mod sequential;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
