@@ -281,14 +281,17 @@ fn options() -> ConvergenceOptions {
     }
 }
 
-fn finals(h: &History) -> Vec<(usize, Value)> {
-    let heal = h
-        .nemesis
-        .iter()
-        .filter(|&&i| &*h.ops[i].f == "stop")
-        .map(|&i| time_of(h, i))
-        .max()
-        .unwrap_or(i64::MIN);
+fn finals(h: &History, opts: &ConvergenceOptions) -> Vec<(usize, Value)> {
+    let heal = if opts.final_reads == FinalReadRule::AfterHeal {
+        h.nemesis
+            .iter()
+            .filter(|&&i| &*h.ops[i].f == "stop")
+            .map(|&i| time_of(h, i))
+            .max()
+            .unwrap_or(i64::MIN)
+    } else {
+        i64::MIN
+    };
     let last = updates(h)
         .iter()
         .map(|&i| {
@@ -298,16 +301,23 @@ fn finals(h: &History) -> Vec<(usize, Value)> {
         .max()
         .unwrap_or(i64::MIN)
         .max(heal)
-        .saturating_add(SETTLE as i64);
-    ok_reads(h)
-        .into_iter()
-        .filter(|(i, _)| time_of(h, h.operations[*i].invoke) > last)
-        .collect()
+        .saturating_add(opts.settle as i64);
+    // each replica's latest qualifying read
+    let mut latest: HashMap<Option<Value>, (usize, Value)> = HashMap::new();
+    for (i, v) in ok_reads(h) {
+        let o = &h.operations[i];
+        if time_of(h, o.invoke) > last {
+            latest.insert(h.ops[o.invoke].node.clone(), (i, v));
+        }
+    }
+    let mut out: Vec<(usize, Value)> = latest.into_values().collect();
+    out.sort_by_key(|r| r.0);
+    out
 }
 
-fn oracle(h: &History, store: Store) -> Oracle {
+fn oracle(h: &History, store: Store, opts: &ConvergenceOptions) -> Oracle {
     let mut out = Oracle::default();
-    let fin = finals(h);
+    let fin = finals(h, opts);
     if fin.is_empty() {
         out.verdict = Some(Verdict::Unknown);
         return out;
@@ -448,8 +458,16 @@ fn has<F: Fn(&Anomaly) -> bool>(anomalies: &[Anomaly], f: F) -> bool {
 fn agree(store: Store, k: Knobs, seed: u64) -> Result<(), TestCaseError> {
     let ops = simulate(store, k, seed);
     let h = History::from_ops(ops).expect("the simulator writes well-formed histories");
-    let report = check(&h, kind_of(store), &ModelOptions::default(), &options());
-    let o = oracle(&h, store);
+    // after the heal with a settle time, and right after the last update
+    for opts in [options(), ConvergenceOptions::default()] {
+        agree_with(&h, store, &opts)?;
+    }
+    Ok(())
+}
+
+fn agree_with(h: &History, store: Store, opts: &ConvergenceOptions) -> Result<(), TestCaseError> {
+    let report = check(h, kind_of(store), &ModelOptions::default(), opts);
+    let o = oracle(h, store, opts);
     prop_assert_eq!(
         Some(report.valid),
         o.verdict,

@@ -37,6 +37,13 @@
 //!   after the last update of its key ended is not used (updates still in
 //!   flight may legitimately make replicas disagree); the report counts it.
 //!
+//! With the two time-based rules and
+//! [`ConvergenceOptions::latest_per_replica`] (the default), only each
+//! replica's latest such read is final: earlier reads after the last update
+//! show convergence in progress (they count in the convergence time and in
+//! flip-flops), not divergence. A replica whose latest read still
+//! disagrees had not converged by the end of the history.
+//!
 //! An update *ends* at its completion (`ok` or `info`); one never completed
 //! ends at its invocation (the client gave up on it). `fail`ed updates did
 //! not happen and are ignored. Times are the `time` field (nanoseconds)
@@ -125,6 +132,9 @@ pub struct ConvergenceOptions {
     pub sessions: SessionMode,
     /// How many example reads a report lists per group (counts are exact).
     pub max_examples: usize,
+    /// With the time-based rules, only each replica's latest qualifying
+    /// read is final.
+    pub latest_per_replica: bool,
 }
 
 impl Default for ConvergenceOptions {
@@ -135,6 +145,7 @@ impl Default for ConvergenceOptions {
             nodes: None,
             sessions: SessionMode::Report,
             max_examples: 8,
+            latest_per_replica: true,
         }
     }
 }
@@ -165,6 +176,8 @@ pub struct FinalReadsUsed {
     pub marked_but_early: usize,
     /// Where replica names come from: `node`, `process` or `process mod N`.
     pub replicas_from: String,
+    /// Only each replica's latest qualifying read was final.
+    pub latest_per_replica: bool,
 }
 
 /// A read as evidence: the op, the replica that answered, and when.
@@ -646,11 +659,35 @@ impl<'a> Ctx<'a> {
                 return out;
             }
         };
-        reads
+        let selected = reads
             .iter()
             .copied()
-            .filter(|&r| self.invoked(r) > threshold)
-            .collect()
+            .filter(|&r| self.invoked(r) > threshold);
+        if !self.opts.latest_per_replica {
+            return selected.collect();
+        }
+        let mut latest: FxMap<(Option<&Value>, i64), usize> = FxMap::default();
+        for r in selected {
+            latest.insert(self.replica_key(r), r);
+        }
+        let mut out: Vec<usize> = latest.into_values().collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The replica of operation `id`, cheaply: its node, else its process
+    /// (mod N).
+    fn replica_key(&self, id: usize) -> (Option<&'a Value>, i64) {
+        let o = self.op(id);
+        let node = o
+            .complete
+            .and_then(|c| self.h.ops[c].node.as_ref())
+            .or(self.h.ops[o.invoke].node.as_ref());
+        match (node, self.opts.nodes) {
+            (Some(n), _) => (Some(n), 0),
+            (None, Some(n)) if n > 0 => (None, o.process.rem_euclid(n as i64)),
+            _ => (None, o.process),
+        }
     }
 
     /// Why a key has no final reads.
@@ -734,6 +771,8 @@ impl<'a> Ctx<'a> {
             marked_but_early: self
                 .marked_but_early
                 .load(std::sync::atomic::Ordering::Relaxed),
+            latest_per_replica: self.opts.latest_per_replica
+                && self.opts.final_reads != FinalReadRule::Marked,
             replicas_from: match self.opts.nodes {
                 Some(n) => format!("node, else process mod {n}"),
                 None => "node, else process".into(),

@@ -401,6 +401,25 @@ mod tests {
     }
 
     #[test]
+    fn only_each_replicas_latest_read_is_final() {
+        let mut h = H::new();
+        h.call(0, "write", int(1), int(1));
+        h.call(0, "write", int(2), int(2));
+        h.call(1, "read", nil(), int(1)); // stale, then caught up
+        h.call(1, "read", nil(), int(2));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert_eq!(r.keys[0].final_reads, 1);
+        assert_eq!(r.keys[0].convergence_time, Some(2));
+        assert!(r.final_reads.latest_per_replica);
+        let all = ConvergenceOptions {
+            latest_per_replica: false,
+            ..Default::default()
+        };
+        assert_eq!(run(&h, &all).valid, Verdict::Invalid);
+    }
+
+    #[test]
     fn no_final_reads_is_unknown() {
         let mut h = H::new();
         h.call(0, "read", nil(), nil());

@@ -375,12 +375,10 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         }
         let (must, why) = if el.removed {
             match el.last_ok_add {
-                Some((inv, _)) if inv > el.last_remove_response => {
-                    (
-                        true,
-                        "its acknowledged add was invoked after every remove of it completed",
-                    )
-                }
+                Some((inv, _)) if inv > el.last_remove_response => (
+                    true,
+                    "its acknowledged add was invoked after every remove of it completed",
+                ),
                 _ => (false, ""),
             }
         } else if el.ack_at.is_some() {
