@@ -32,6 +32,8 @@
 //!   outcome may take effect (the checker decides whether it did).
 
 mod cas_register;
+#[cfg(test)]
+mod corpus_tests;
 mod counter;
 mod infer;
 mod intern;
