@@ -379,3 +379,45 @@ macro_rules! with_model {
         }
     }};
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Op, OpType};
+
+    #[test]
+    fn calls_of_a_history_carry_input_output_outcome_and_key() {
+        let mut w = Op::new(OpType::Invoke, 0, "write", Value::Int(3));
+        w.key = Some(Value::from("k"));
+        let h = History::from_ops(vec![
+            w,
+            Op::new(OpType::Invoke, 1, "read", Value::Nil),
+            Op::new(OpType::Ok, 1, "read", Value::Int(3)),
+            Op::new(OpType::Info, 0, "write", Value::Keyword("timeout".into())),
+        ])
+        .unwrap();
+        let c = Call::of(&h, &h.operations[0]);
+        assert_eq!(
+            (c.f, c.input, c.output, c.outcome),
+            ("write", &Value::Int(3), None, Outcome::Info)
+        );
+        assert_eq!(c.key, Some(&Value::from("k")));
+        let r = Call::of(&h, &h.operations[1]);
+        assert_eq!(
+            (r.f, r.output, r.outcome, r.key),
+            ("read", Some(&Value::Int(3)), Outcome::Ok, None)
+        );
+        assert_eq!(r.ok_output(), Some(&Value::Int(3)));
+        assert_eq!(c.ok_output(), None);
+    }
+
+    #[test]
+    fn the_dispatch_builds_the_named_model_plain_or_keyed() {
+        let options = ModelOptions::default();
+        for kind in ModelKind::ALL {
+            assert_eq!(with_model!(kind, &options, |m| m.name()), kind.name());
+            assert_eq!(with_model!(keyed kind, &options, |m| m.name()), kind.name());
+            assert_eq!(ModelKind::parse(kind.name()), Some(kind));
+        }
+    }
+}
