@@ -12,7 +12,13 @@
 //!
 //! The models are Knossos's, plus a key-value map and a counter:
 //! register, cas-register, kv, set, fifo-queue, unordered-queue, counter,
-//! mutex and multi-register.
+//! mutex and multi-register, one file each. [`Keyed`] turns any of them
+//! into one object per key, for checking a keyed history whole; the kv
+//! model is `Keyed<KvRegister>`.
+//!
+//! Checkers are generic over [`Model`]; [`with_model!`](crate::with_model)
+//! runs a generic body with the concrete model a [`ModelKind`] names, and
+//! [`ModelKind::infer`] guesses the kind from a history's `f` names.
 //!
 //! # Semantic choices
 //!
