@@ -58,7 +58,7 @@ impl Format {
         // The first significant character, skipping white space and `;`
         // comments (EDN's; a JSON or text history has neither before its
         // first op).
-        let mut next = |rest: &mut &str| -> Option<char> {
+        let next = |rest: &mut &str| -> Option<char> {
             loop {
                 let t = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
                 if let Some(comment) = t.strip_prefix(';') {
