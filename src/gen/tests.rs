@@ -818,3 +818,70 @@ fn generated_examples_are_reproducible() {
         }
     }
 }
+
+/// JSON has no keywords or sets: they come back as strings and arrays.
+fn json_normal(v: &Value) -> Value {
+    match v {
+        Value::Keyword(s) | Value::Symbol(s) => Value::Str(s.clone()),
+        Value::Vector(xs) | Value::Set(xs) => Value::Vector(xs.iter().map(json_normal).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn writers_round_trip_through_the_readers() {
+    use crate::history::{Format, LoadOptions};
+    let mut cases: Vec<GenOptions> = ModelKind::ALL
+        .into_iter()
+        .map(|m| opts(Mode::Atomic, m, 21))
+        .collect();
+    cases.push(opts(Mode::SequentiallyConsistent, ModelKind::Kv, 22));
+    cases.push(opts(Mode::Replicated, ModelKind::Set, 23));
+    cases.push(opts(Mode::Replicated, ModelKind::Kv, 24));
+    for o in cases {
+        let o = GenOptions {
+            ops: 200,
+            crash_rate: 0.1,
+            ..o
+        };
+        let ops = generate(&o).unwrap().ops;
+        for format in [OutputFormat::Edn, OutputFormat::Jsonl] {
+            let mut out = Vec::new();
+            write_generated(&o, format, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let expected = if format == OutputFormat::Edn {
+                Format::Edn
+            } else {
+                Format::Json
+            };
+            assert_eq!(Format::detect(&text), expected);
+            let h = History::parse(&text, &LoadOptions::default())
+                .unwrap_or_else(|e| panic!("{} {} {format:?}: {e}", o.mode, o.model));
+            assert_eq!(h.ops.len(), ops.len());
+            for (a, b) in ops.iter().zip(&h.ops) {
+                let what = format!("{} {} {format:?}: {a} vs {b}", o.mode, o.model);
+                assert_eq!(
+                    (a.index, a.op_type, &a.f, a.time),
+                    (b.index, b.op_type, &b.f, b.time),
+                    "{what}"
+                );
+                if format == OutputFormat::Edn {
+                    assert_eq!(
+                        (&a.process, &a.value, &a.key, &a.node, &a.error),
+                        (&b.process, &b.value, &b.key, &b.node, &b.error),
+                        "{what}"
+                    );
+                } else {
+                    assert_eq!(a.process.client(), b.process.client(), "{what}");
+                    let norm = |v: &Option<Value>| v.as_ref().map(json_normal);
+                    assert_eq!(json_normal(&a.value), json_normal(&b.value), "{what}");
+                    assert_eq!(
+                        (norm(&a.key), norm(&a.node), norm(&a.error)),
+                        (norm(&b.key), norm(&b.node), norm(&b.error)),
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+}

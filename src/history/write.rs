@@ -133,9 +133,25 @@ pub fn json_op(op: &Op, out: &mut String) {
     out.push('}');
 }
 
+/// Appends an integer's decimal digits (without the formatting machinery:
+/// this is the writers' hottest path).
 fn push_int(i: i64, out: &mut String) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{i}");
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or_default());
 }
 
 fn push_float(x: f64, edn: bool, out: &mut String) {
@@ -233,6 +249,11 @@ pub fn edn_value(v: &Value, out: &mut String) {
 
 fn json_str(s: &str, out: &mut String) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -372,6 +393,15 @@ mod tests {
         let d: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
         assert_eq!(d["note"], serde_json::json!("a \"b\"\n"));
         assert_eq!(d["error"], serde_json::json!("timeout"));
+    }
+
+    #[test]
+    fn writes_integers_exactly() {
+        for i in [0, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            push_int(i, &mut s);
+            assert_eq!(s, i.to_string());
+        }
     }
 
     #[test]
