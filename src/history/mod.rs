@@ -58,7 +58,7 @@ impl Format {
         // The first significant character, skipping white space and `;`
         // comments (EDN's; a JSON or text history has neither before its
         // first op).
-        let mut next = |rest: &mut &str| -> Option<char> {
+        let next = |rest: &mut &str| -> Option<char> {
             loop {
                 let t = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
                 if let Some(comment) = t.strip_prefix(';') {
@@ -319,6 +319,22 @@ fn split_independent(ops: &mut [Op]) -> Result<()> {
     Ok(())
 }
 
+impl Value {
+    /// Parses one EDN value, such as a command-line `--initial` argument:
+    /// `nil`, `0`, `""`, `:absent`, `[1 2]`, `#{}`.
+    pub fn parse_edn(text: &str) -> Result<Value> {
+        let mut reader = edn::Reader::new(text, 1);
+        let value = reader.read()?;
+        if !reader.at_end()? {
+            return Err(Error::at(
+                reader.position(),
+                "expected one EDN value, found more after it",
+            ));
+        }
+        Ok(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,21 +507,5 @@ mod tests {
                 assert!(h.is_ok(), "{text}: {h:?}");
             }
         }
-    }
-}
-
-impl Value {
-    /// Parses one EDN value, such as a command-line `--initial` argument:
-    /// `nil`, `0`, `""`, `:absent`, `[1 2]`, `#{}`.
-    pub fn parse_edn(text: &str) -> Result<Value> {
-        let mut reader = edn::Reader::new(text, 1);
-        let value = reader.read()?;
-        if !reader.at_end()? {
-            return Err(Error::at(
-                reader.position(),
-                "expected one EDN value, found more after it",
-            ));
-        }
-        Ok(value)
     }
 }

@@ -14,8 +14,9 @@
 //!
 //! The key of each op comes from [`Call::key`]; ops without a key share the
 //! `nil` key. Every key starts in `M`'s initial state.
-//! [`Model::init`] must be called after every op has been compiled, since
-//! compiling is what discovers the keys.
+//! Call [`Model::init`] after compiling every op, since compiling is what
+//! discovers the keys; a key first compiled later still steps correctly
+//! (from the initial state), at the cost of growing the state then.
 
 use super::intern::{Interner, NIL};
 use super::{Call, Model};
@@ -84,8 +85,16 @@ impl<M: Model> Model for Keyed<M> {
 
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State> {
         let k = op.key as usize;
-        let next = self.inner.step(&state[k], &op.op)?;
-        if next == state[k] {
+        let Some(current) = state.get(k) else {
+            // A key compiled after `init`: it is still in its initial state.
+            let next = self.inner.step(&self.inner.init(), &op.op)?;
+            let mut states = state.to_vec();
+            states.resize(k + 1, self.inner.init());
+            states[k] = next;
+            return Some(states.into());
+        };
+        let next = self.inner.step(current, &op.op)?;
+        if next == *current {
             return Some(state.clone());
         }
         let mut states = state.to_vec();
@@ -94,7 +103,10 @@ impl<M: Model> Model for Keyed<M> {
     }
 
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String {
-        let why = self.inner.explain(&state[op.key as usize], &op.op);
+        let why = match state.get(op.key as usize) {
+            Some(s) => self.inner.explain(s, &op.op),
+            None => self.inner.explain(&self.inner.init(), &op.op),
+        };
         if why.is_empty() {
             return why;
         }
@@ -170,6 +182,23 @@ mod tests {
         );
         assert_eq!(m.describe_op(&wy2), r#"key "y": write 2"#);
         assert_eq!(m.name(), "cas-register");
+        // A key compiled after init starts in the initial state.
+        let z = Value::from("z");
+        let rz = m
+            .compile(&Call::new("read", &one, Some(&one), Outcome::Ok).with_key(Some(&z)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.step(&s2, &rz), None);
+        assert_eq!(
+            m.explain(&s2, &rz),
+            r#"key "z": can't read 1: register is nil"#
+        );
+        let wz = m
+            .compile(&Call::new("write", &one, Some(&one), Outcome::Ok).with_key(Some(&z)))
+            .unwrap()
+            .unwrap();
+        let s3 = m.step(&s2, &wz).unwrap();
+        assert_eq!(m.step(&s3, &rz), Some(s3.clone()));
         // Compiling keeps the inner model's shape errors and dropped ops.
         let e = m
             .compile(&Call::new("cas", &one, None, Outcome::Ok))

@@ -12,7 +12,13 @@
 //!
 //! The models are Knossos's, plus a key-value map and a counter:
 //! register, cas-register, kv, set, fifo-queue, unordered-queue, counter,
-//! mutex and multi-register.
+//! mutex and multi-register, one file each. [`Keyed`] turns any of them
+//! into one object per key, for checking a keyed history whole; the kv
+//! model is `Keyed<KvRegister>`.
+//!
+//! Checkers are generic over [`Model`]; [`with_model!`](crate::with_model)
+//! runs a generic body with the concrete model a [`ModelKind`] names, and
+//! [`ModelKind::infer`] guesses the kind from a history's `f` names.
 //!
 //! # Semantic choices
 //!
@@ -32,6 +38,8 @@
 //!   outcome may take effect (the checker decides whether it did).
 
 mod cas_register;
+#[cfg(test)]
+mod corpus_tests;
 mod counter;
 mod infer;
 mod intern;
@@ -376,4 +384,46 @@ macro_rules! with_model {
             }
         }
     }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Op, OpType};
+
+    #[test]
+    fn calls_of_a_history_carry_input_output_outcome_and_key() {
+        let mut w = Op::new(OpType::Invoke, 0, "write", Value::Int(3));
+        w.key = Some(Value::from("k"));
+        let h = History::from_ops(vec![
+            w,
+            Op::new(OpType::Invoke, 1, "read", Value::Nil),
+            Op::new(OpType::Ok, 1, "read", Value::Int(3)),
+            Op::new(OpType::Info, 0, "write", Value::Keyword("timeout".into())),
+        ])
+        .unwrap();
+        let c = Call::of(&h, &h.operations[0]);
+        assert_eq!(
+            (c.f, c.input, c.output, c.outcome),
+            ("write", &Value::Int(3), None, Outcome::Info)
+        );
+        assert_eq!(c.key, Some(&Value::from("k")));
+        let r = Call::of(&h, &h.operations[1]);
+        assert_eq!(
+            (r.f, r.output, r.outcome, r.key),
+            ("read", Some(&Value::Int(3)), Outcome::Ok, None)
+        );
+        assert_eq!(r.ok_output(), Some(&Value::Int(3)));
+        assert_eq!(c.ok_output(), None);
+    }
+
+    #[test]
+    fn the_dispatch_builds_the_named_model_plain_or_keyed() {
+        let options = ModelOptions::default();
+        for kind in ModelKind::ALL {
+            assert_eq!(with_model!(kind, &options, |m| m.name()), kind.name());
+            assert_eq!(with_model!(keyed kind, &options, |m| m.name()), kind.name());
+            assert_eq!(ModelKind::parse(kind.name()), Some(kind));
+        }
+    }
 }
