@@ -29,7 +29,11 @@
 //! Final reads: after the clients are done, every partition has healed and
 //! every message has arrived, and a further `settle` gap, each node is read
 //! once (per key, for kv) by a fresh process: ordinary `read` ops with
-//! `node` set, all concurrent, the last ops of the history. Without faults
+//! `node` set and an extra `final true` field, all concurrent, the last
+//! ops of the history. (Client reads made shortly after a key's last
+//! update may still see replication in flight; a checker that takes every
+//! read after the last update as final needs a settle time of about the
+//! replication delay, or should go by the `final` marker.) Without faults
 //! they agree (**convergence by construction**), and every acknowledged
 //! update is reflected in them (for LWW, possibly overwritten).
 //!
@@ -483,6 +487,7 @@ impl ReplicatedSim {
                 };
                 let mut op = invocation(&call, process);
                 op.node = Some(node_name(n));
+                op.extra.push(("final".into(), Value::Bool(true)));
                 out.emit(op, t);
                 reads.push((call, process, n, k));
                 process += 1;
@@ -493,6 +498,7 @@ impl ReplicatedSim {
             let v = self.nodes[n].read(self.o.model, k);
             let mut op = completion(&call, process, OpType::Ok, v);
             op.node = Some(node_name(n));
+            op.extra.push(("final".into(), Value::Bool(true)));
             out.emit(op, done);
         }
     }

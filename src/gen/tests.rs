@@ -885,3 +885,134 @@ fn writers_round_trip_through_the_readers() {
         }
     }
 }
+
+/// Runs one of labrys's checkers on a generated history.
+fn verdict(o: &GenOptions, check: crate::check::Consistency) -> crate::check::Verdict {
+    use crate::check::run::{run, Plan};
+    use crate::check::{convergence::ConvergenceOptions, CheckOptions, Consistency};
+    let h = History::from_ops(generate(o).unwrap().ops).unwrap();
+    let plan = Plan {
+        model: o.model,
+        model_options: crate::model::ModelOptions::default(),
+        checks: vec![check],
+        options: CheckOptions {
+            timeout: Some(std::time::Duration::from_secs(15)),
+            shrink: false,
+            ..CheckOptions::default()
+        },
+        convergence: ConvergenceOptions {
+            final_reads: crate::check::convergence::FinalReadRule::Marked,
+            ..ConvergenceOptions::default()
+        },
+    };
+    let r = run(&h, &plan).unwrap();
+    match check {
+        Consistency::Linearizable => r.linearizable.unwrap().report.verdict,
+        Consistency::Sequential => r.sequential.unwrap().report.valid,
+        Consistency::Convergence => {
+            let c = r.convergence.unwrap().report;
+            if c.valid != crate::check::Verdict::Valid {
+                eprintln!("{} {}: {:?}", o.mode, o.model, c.reasons);
+            }
+            c.valid
+        }
+    }
+}
+
+#[test]
+fn checkers_agree_with_the_construction() {
+    use crate::check::{Consistency::*, Verdict};
+    for model in ModelKind::ALL {
+        let o = GenOptions {
+            clients: 4,
+            ops: 150,
+            crash_rate: 0.05,
+            ..opts(Mode::Atomic, model, 5)
+        };
+        assert_eq!(verdict(&o, Linearizable), Verdict::Valid, "atomic {model}");
+        // The sequential search may run out of time on some models (it
+        // then says unknown); it must never call these histories invalid.
+        let sc = GenOptions {
+            mode: Mode::SequentiallyConsistent,
+            ops: 100,
+            unique_values: true,
+            ..o
+        };
+        let v = verdict(&sc, Sequential);
+        assert_ne!(v, Verdict::Invalid, "sc {model}");
+        if matches!(
+            model,
+            ModelKind::Register | ModelKind::CasRegister | ModelKind::Set
+        ) {
+            assert_eq!(v, Verdict::Valid, "sc {model}");
+        }
+    }
+    for model in [
+        ModelKind::Register,
+        ModelKind::Kv,
+        ModelKind::Set,
+        ModelKind::Counter,
+    ] {
+        let o = replicated(model, 6);
+        assert_eq!(
+            verdict(&o, Convergence),
+            Verdict::Valid,
+            "replicated {model}"
+        );
+    }
+}
+
+#[test]
+fn checkers_catch_the_injected_faults() {
+    use crate::check::{Consistency::*, Verdict};
+    for model in [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::Set,
+        ModelKind::Counter,
+    ] {
+        let o = GenOptions {
+            clients: 4,
+            ops: 150,
+            ..faulted(
+                model,
+                Faults {
+                    stale_reads: FaultRate::Exactly(2),
+                    ..Faults::default()
+                },
+                7,
+                150,
+            )
+        };
+        assert_eq!(generate(&o).unwrap().faults.len(), 2, "{model}");
+        assert_eq!(verdict(&o, Linearizable), Verdict::Invalid, "stale {model}");
+    }
+    for model in [ModelKind::Register, ModelKind::Set] {
+        let o = GenOptions {
+            mode: Mode::SequentiallyConsistent,
+            clients: 3,
+            ops: 150,
+            unique_values: true,
+            faults: Faults {
+                read_behind_own_write: FaultRate::Exactly(2),
+                ..Faults::default()
+            },
+            ..opts(Mode::SequentiallyConsistent, model, 8)
+        };
+        assert_eq!(generate(&o).unwrap().faults.len(), 2, "{model}");
+        assert_eq!(
+            verdict(&o, Sequential),
+            Verdict::Invalid,
+            "sc fault {model}"
+        );
+    }
+    let o = GenOptions {
+        faults: Faults {
+            dropped_writes: FaultRate::Exactly(1),
+            ..Faults::default()
+        },
+        ..replicated(ModelKind::Set, 9)
+    };
+    assert_eq!(generate(&o).unwrap().faults.len(), 1);
+    assert_eq!(verdict(&o, Convergence), Verdict::Invalid, "dropped add");
+}
