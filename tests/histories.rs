@@ -87,6 +87,16 @@ fn every_history_has_its_expected_verdicts() {
                 ));
             }
         }
+        // Session guarantees are reported beside convergence.
+        if row.file.contains("monotonic-reads-violation") {
+            let mr = &file["checks"]["convergence"]["evidence"]["sessions"]["monotonic_reads"];
+            if mr["violations"].as_u64() != Some(1) || mr["examples"][0]["process"] != 2 {
+                failures.push(format!(
+                    "{}: expected one monotonic-reads violation by process 2, got {mr}",
+                    row.file
+                ));
+            }
+        }
         // The exit status follows the combined verdict.
         let combined = word(&report["valid"]);
         let code = match combined {

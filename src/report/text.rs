@@ -319,6 +319,18 @@ pub fn convergence_summary(r: &ConvergenceReport) -> String {
     }
 }
 
+/// A span of time in the report's unit, for people.
+fn duration(t: i64, unit: crate::check::convergence::TimeUnit) -> String {
+    use crate::check::convergence::TimeUnit;
+    match unit {
+        TimeUnit::Events => format!("{t} events"),
+        TimeUnit::Nanoseconds if t >= 1_000_000_000 => format!("{:.2} s", t as f64 / 1e9),
+        TimeUnit::Nanoseconds if t >= 1_000_000 => format!("{:.2} ms", t as f64 / 1e6),
+        TimeUnit::Nanoseconds if t >= 1_000 => format!("{:.2} us", t as f64 / 1e3),
+        TimeUnit::Nanoseconds => format!("{t} ns"),
+    }
+}
+
 fn read(r: &ReadView) -> String {
     format!("{} on replica {}", op(&r.op), r.replica)
 }
@@ -328,8 +340,23 @@ fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
         out,
         "    {}",
         style.dim(&format!(
-            "final reads: {:?} rule, replicas from {}",
-            r.final_reads.rule, r.final_reads.replicas_from
+            "final reads: {}{}, replicas from {}",
+            match r.final_reads.rule {
+                crate::check::convergence::FinalReadRule::AfterLastUpdate =>
+                    "each replica's last read after the last update",
+                crate::check::convergence::FinalReadRule::AfterHeal =>
+                    "each replica's last read after the last update and heal",
+                crate::check::convergence::FinalReadRule::Marked => "reads marked final",
+            },
+            if r.final_reads.settle > 0 {
+                format!(
+                    " (settle {})",
+                    duration(r.final_reads.settle as i64, r.final_reads.unit)
+                )
+            } else {
+                String::new()
+            },
+            r.final_reads.replicas_from
         ))
     );
     for reason in r.reasons.iter().skip(1).take(4) {
@@ -416,6 +443,50 @@ fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
     }
     if r.anomalies.len() > 6 {
         let _ = writeln!(out, "    ... and {} more anomalies", r.anomalies.len() - 6);
+    }
+    for k in r
+        .keys
+        .iter()
+        .filter(|k| k.convergence_time.unwrap_or(0) > 0)
+        .take(4)
+    {
+        let _ = writeln!(
+            out,
+            "    {} converged {} after its last update",
+            key_name(&k.key),
+            style.dim(&duration(
+                k.convergence_time.unwrap_or(0),
+                r.final_reads.unit
+            ))
+        );
+    }
+    let s = &r.sessions;
+    if s.mode != crate::check::convergence::SessionMode::Off {
+        for (name, g) in [
+            ("monotonic reads", &s.monotonic_reads),
+            ("read your writes", &s.read_your_writes),
+        ] {
+            if g.violations > 0 {
+                let _ = writeln!(
+                    out,
+                    "    session guarantee {}: {} violation(s)",
+                    style.bad(&format!("{name} broken")),
+                    g.violations
+                );
+                for v in g.examples.iter().take(3) {
+                    let _ = writeln!(out, "      {}, then {}", op(&v.first), op(&v.second));
+                    let _ = writeln!(out, "      {}", v.detail);
+                }
+            } else if g.judged_keys > 0 {
+                let _ = writeln!(
+                    out,
+                    "    session guarantee {name}: held ({} reads checked)",
+                    g.reads_checked
+                );
+            } else if let Some(why) = g.not_judged_reasons.first() {
+                let _ = writeln!(out, "    session guarantee {name}: not judged ({why})");
+            }
+        }
     }
 }
 
