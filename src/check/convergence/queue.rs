@@ -319,6 +319,36 @@ mod tests {
     }
 
     #[test]
+    fn mutex_has_no_convergence() {
+        let mut h = H::new();
+        h.call(0, "acquire", nil(), nil());
+        let r = check(
+            &h.build(),
+            ModelKind::Mutex,
+            &ModelOptions::default(),
+            &ConvergenceOptions::default(),
+        );
+        assert_eq!(r.valid, Verdict::Unknown);
+        assert!(r.reasons[0].contains("not defined"), "{:?}", r.reasons);
+    }
+
+    #[test]
+    fn empty_dequeue_after_last_enqueue_drains_a_fifo_queue() {
+        let mut h = H::new();
+        h.call(0, "enqueue", int(1), int(1));
+        h.call(1, "dequeue", nil(), int(1));
+        h.call(1, "dequeue", nil(), nil());
+        let r = check(
+            &h.build(),
+            ModelKind::FifoQueue,
+            &ModelOptions::default(),
+            &ConvergenceOptions::default(),
+        );
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert!(detail(&r).drained);
+    }
+
+    #[test]
     fn recovered_items() {
         let mut h = H::new();
         h.invoke(0, "enqueue", int(1));
