@@ -29,7 +29,7 @@ mod shrink;
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{self, History, Outcome, Position, Value};
-use crate::model::{Call, Model};
+use crate::model::{Call, CasRegister, Model, ModelKind, ModelOptions, Register};
 use rayon::prelude::*;
 use search::{Engine, Found, Item, Limits};
 use serde::Serialize;
@@ -131,13 +131,7 @@ pub fn check<M: Model>(
         for id in ids {
             let o = &history.operations[id];
             let inv = history.invocation(o);
-            let call = Call {
-                f: &inv.f,
-                input: history.input(o),
-                output: history.output(o),
-                outcome: o.outcome,
-            };
-            match m.compile(&call) {
+            match m.compile(&Call::of(history, o)) {
                 Ok(Some(op)) => items.push(Item {
                     id,
                     invoke: o.invoke,
@@ -192,6 +186,25 @@ pub fn check<M: Model>(
         operations: history.operations.len(),
         partitions,
     })
+}
+
+/// Checks `history` against the model `kind` built with `model_options`.
+///
+/// Errors when an operation's value does not have the shape the model
+/// expects, or when the model is not available to this checker.
+pub fn check_model(
+    history: &History,
+    kind: ModelKind,
+    model_options: &ModelOptions,
+    options: &CheckOptions,
+) -> Result<LinearizableReport, history::Error> {
+    match kind {
+        ModelKind::Register => check(history, Register::new(model_options), options),
+        ModelKind::CasRegister => check(history, CasRegister::new(model_options), options),
+        other => Err(history::Error::msg(format!(
+            "the linearizability checker does not support the {other} model yet"
+        ))),
+    }
 }
 
 /// Groups operation indices by key, or all in one group.

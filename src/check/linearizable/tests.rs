@@ -88,12 +88,7 @@ impl Model for TestCas {
 pub(super) fn oracle<M: Model>(history: &History, mut model: M) -> bool {
     let mut ops = Vec::new();
     for o in &history.operations {
-        let call = Call {
-            f: &history.invocation(o).f,
-            input: history.input(o),
-            output: history.output(o),
-            outcome: o.outcome,
-        };
+        let call = Call::of(history, o);
         if let Some(c) = model.compile(&call).expect("compiles") {
             ops.push((o.invoke, o.response(), c));
         }
@@ -276,12 +271,7 @@ pub(super) fn sub_history(h: &History, ids: &[usize]) -> History {
 fn items_of<M: Model>(h: &History, model: &mut M) -> Vec<Item<M::Op>> {
     let mut items = Vec::new();
     for (id, o) in h.operations.iter().enumerate() {
-        let call = Call {
-            f: &h.invocation(o).f,
-            input: h.input(o),
-            output: h.output(o),
-            outcome: o.outcome,
-        };
+        let call = Call::of(h, o);
         if let Some(op) = model.compile(&call).expect("compiles") {
             items.push(Item {
                 id,

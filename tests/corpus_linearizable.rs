@@ -1,0 +1,74 @@
+//! The reference corpus, checked for linearizability: every verdict must
+//! match `EXPECTED.tsv`. The corpus is found through `LABRYS_CORPUS`; when
+//! it is unset the tests say so and pass.
+
+use labrys::check::linearizable::check_model;
+use labrys::check::{CheckOptions, Verdict};
+use labrys::history::{History, LoadOptions};
+use labrys::model::{ModelKind, ModelOptions};
+use std::path::PathBuf;
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("LABRYS_CORPUS") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            eprintln!("skipped: LABRYS_CORPUS is not set");
+            None
+        }
+    }
+}
+
+/// (file, expected linearizable) for every etcd entry of EXPECTED.tsv.
+fn expected(root: &std::path::Path, dir: &str) -> Vec<(String, bool)> {
+    let tsv = std::fs::read_to_string(root.join("EXPECTED.tsv")).expect("EXPECTED.tsv");
+    tsv.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 4 && cols[0].starts_with(dir))
+                .then(|| (cols[0].to_string(), cols[3] == "valid"))
+        })
+        .collect()
+}
+
+#[test]
+fn etcd_verdicts_match_under_both_failed_cas_readings() {
+    let Some(root) = corpus() else { return };
+    let files = expected(&root, "etcd/");
+    assert_eq!(files.len(), 103);
+    let (mut valid, mut invalid) = (0, 0);
+    for observes in [false, true] {
+        let model_options = ModelOptions {
+            failed_cas_observes: observes,
+            ..ModelOptions::default()
+        };
+        for (file, linearizable) in &files {
+            let h = History::load(&root.join(file), &LoadOptions::default()).expect(file);
+            let r = check_model(
+                &h,
+                ModelKind::CasRegister,
+                &model_options,
+                &CheckOptions::default(),
+            )
+            .expect(file);
+            let want = if *linearizable {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid
+            };
+            assert_eq!(r.verdict, want, "{file} (failed cas observes: {observes})");
+            if *linearizable {
+                valid += 1;
+            } else {
+                invalid += 1;
+                let e = r.partitions[0].evidence.as_ref().expect("evidence");
+                assert!(e.minimal_verified, "{file}");
+                assert!(!e.blocked.is_empty(), "{file}");
+            }
+            if h.operations.is_empty() {
+                assert!(file.ends_with("etcd_095.log"));
+            }
+        }
+    }
+    assert_eq!((valid, invalid), (2 * 24, 2 * 79));
+}
