@@ -72,3 +72,79 @@ fn etcd_verdicts_match_under_both_failed_cas_readings() {
     }
     assert_eq!((valid, invalid), (2 * 24, 2 * 79));
 }
+
+fn kv_options() -> ModelOptions {
+    ModelOptions {
+        initial: labrys::history::Value::Str("".into()),
+        ..ModelOptions::default()
+    }
+}
+
+#[test]
+fn kv_partitioned_verdicts_match() {
+    let Some(root) = corpus() else { return };
+    let files = expected(&root, "kv/");
+    assert_eq!(files.len(), 6);
+    for (file, linearizable) in &files {
+        let h = History::load(&root.join(file), &LoadOptions::default()).expect(file);
+        let r =
+            check_model(&h, ModelKind::Kv, &kv_options(), &CheckOptions::default()).expect(file);
+        assert!(r.partitioned, "{file}");
+        let want = if *linearizable {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        };
+        assert_eq!(r.verdict, want, "{file}");
+        for p in &r.partitions {
+            if p.verdict == Verdict::Invalid {
+                assert!(p.evidence.is_some(), "{file}");
+            }
+        }
+    }
+}
+
+#[test]
+fn kv_as_one_object_matches_for_small_files() {
+    let Some(root) = corpus() else { return };
+    let options = CheckOptions {
+        partition: false,
+        shrink: false,
+        ..CheckOptions::default()
+    };
+    for (file, linearizable) in expected(&root, "kv/") {
+        if file.contains("c50") {
+            continue; // see kv_as_one_object_c50_never_contradicts
+        }
+        let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
+        let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
+        assert!(!r.partitioned);
+        assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
+        assert_ne!(r.verdict, Verdict::Unknown, "{file}");
+    }
+}
+
+#[test]
+fn kv_as_one_object_c50_never_contradicts() {
+    let Some(root) = corpus() else { return };
+    // Gated on time: a verdict within the budget must be right; unknown is
+    // allowed.
+    let options = CheckOptions {
+        partition: false,
+        shrink: false,
+        timeout: Some(std::time::Duration::from_secs(10)),
+        ..CheckOptions::default()
+    };
+    for (file, linearizable) in expected(&root, "kv/") {
+        if !file.contains("c50") {
+            continue;
+        }
+        let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
+        let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
+        if r.verdict == Verdict::Unknown {
+            eprintln!("{file}: unknown within the time budget");
+        } else {
+            assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
+        }
+    }
+}

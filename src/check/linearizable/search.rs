@@ -119,7 +119,7 @@ impl Default for Limits<'_> {
 pub(crate) const DEFAULT_MEMO_CAP: usize = 1 << 24;
 
 impl Limits<'_> {
-    fn expired(&self) -> bool {
+    pub(crate) fn expired(&self) -> bool {
         self.cancel
             .iter()
             .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
@@ -365,62 +365,19 @@ impl<'a, M: Model> Engine<'a, M> {
         }
         let group = match self.model.step(s, &self.items[x as usize].op) {
             Some(s1) if self.items[x as usize].optional() && s1 == *s => return None,
-            Some(s1) => {
+            Some(s1)
                 if self
                     .model
                     .step(&s1, &self.items[rmin as usize].op)
-                    .is_some()
-                {
-                    1
-                } else {
-                    2
-                }
+                    .is_some() =>
+            {
+                1
             }
+            Some(_) => 2,
             None if self.items[x as usize].optional() => return None,
             None => 2,
         };
         Some(group << 32 | rank)
-    }
-
-    /// Rule 4 (reachability): can `rmin` take effect in some state reached
-    /// from `state` by the current candidates, each used any number of
-    /// times? This over-approximates the states any order of candidates can
-    /// reach before `rmin` (which must take effect before anything invoked
-    /// after its return), so `false` proves the level fails. Gives up
-    /// (answers `true`) past a bound on states explored.
-    fn reachable(&self, state: u32, rmin: u32, bound: usize, stop: Option<u32>) -> bool {
-        const MAX_STATES: usize = 64;
-        let mut cands: Vec<u32> = Vec::new();
-        let mut e = self.next[0];
-        while self.ent_call[e as usize] {
-            let it = self.ent_item[e as usize];
-            if it != rmin && stop != Some(it) {
-                cands.push(it);
-            }
-            e = self.next[e as usize];
-        }
-        let mut o = self.onext[self.osent as usize];
-        while o != self.osent && self.items[o as usize].invoke < bound {
-            cands.push(o);
-            o = self.onext[o as usize];
-        }
-        let r = &self.items[rmin as usize].op;
-        let mut seen: Vec<M::State> = vec![self.states[state as usize].clone()];
-        let mut i = 0;
-        while i < seen.len() {
-            for &c in &cands {
-                if let Some(n) = self.model.step(&seen[i], &self.items[c as usize].op) {
-                    if !seen.contains(&n) {
-                        if self.model.step(&n, r).is_some() || seen.len() >= MAX_STATES {
-                            return true;
-                        }
-                        seen.push(n);
-                    }
-                }
-            }
-            i += 1;
-        }
-        false
     }
 
     /// The candidate with the least key above `last`, and its key.
@@ -570,17 +527,6 @@ impl<'a, M: Model> Engine<'a, M> {
                     // and this one succeeds only if that one does.
                     exhausted = true;
                 }
-            }
-            if !exhausted
-                && last.is_none()
-                && stop != Some(rmin)
-                && self
-                    .model
-                    .step(&self.states[state as usize], &self.items[rmin as usize].op)
-                    .is_none()
-                && !self.reachable(state, rmin, bound, stop)
-            {
-                exhausted = true;
             }
             let picked = if exhausted {
                 None

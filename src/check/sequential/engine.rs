@@ -1,0 +1,608 @@
+//! The search: depth-first over configurations (how many ops of each
+//! process are placed, and the state of every key), memoized on both.
+//!
+//! This is Lowe's memoized search (2017) with real time removed: a
+//! configuration's successors are the next op of any process, not the ops
+//! whose invocation precedes every pending response. The number of
+//! configurations is at most the product of (process length + 1) times the
+//! number of states, which is polynomial for a fixed number of processes
+//! and exponential in the process count, as the problem's NP-completeness
+//! (Gibbons & Korach 1997) demands.
+//!
+//! Hot-path costs: a move updates one position, at most one key state, a
+//! few counters, and the 128-bit Zobrist key ([`super::memo`]) by XOR; a
+//! model step is looked up in a transition cache keyed by (op, state id),
+//! so `Model::step` and state hashing run once per distinct pair. Moves
+//! live in one arena shared by all frames; nothing is allocated per move
+//! once the arena and tables have grown.
+//!
+//! Move order (a heuristic; every move is still tried): ops that can happen
+//! without changing the state first, then ops whose new state is the one a
+//! blocked process is waiting for, then the earliest invoked; skipping an
+//! indeterminate op last. The prunings (observations first, starved
+//! requirements) need [`Hints`] and are proved in [`super::hints`].
+
+use super::hints::{Effect, Hints};
+use super::memo::{state_word, FxMap, Memo, Zobrist};
+use super::problem::Problem;
+use crate::check::Progress;
+use crate::model::Model;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+const NONE: u32 = u32::MAX;
+const SKIP: u32 = u32::MAX;
+const UNCHANGED: u32 = u32::MAX - 1;
+const UNKNOWN: u32 = u32::MAX;
+
+/// When to give up.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits<'a> {
+    /// Stop with `Unknown` at this instant.
+    pub deadline: Option<Instant>,
+    /// Stop with `Unknown` when any of these is set.
+    pub cancel: [Option<&'a AtomicBool>; 2],
+    /// Counters to update.
+    pub progress: Option<&'a Progress>,
+    /// Stop with `Unknown` after this many configurations.
+    pub max_nodes: Option<u64>,
+    /// Memo capacity, in configurations.
+    pub memo_entries: usize,
+}
+
+impl Default for Limits<'_> {
+    fn default() -> Self {
+        Limits {
+            deadline: None,
+            cancel: [None, None],
+            progress: None,
+            max_nodes: None,
+            memo_entries: 1 << 22,
+        }
+    }
+}
+
+/// The deepest configuration a search reached: the ops placed (or skipped,
+/// for indeterminate ops) on the way, each process's position and each
+/// key's state there.
+#[derive(Clone, Debug)]
+pub(crate) struct Frontier<S> {
+    /// Indices into the problem's ops, in order; `true` marks an
+    /// indeterminate op left out.
+    pub steps: Vec<(u32, bool)>,
+    /// Ops consumed per process.
+    pub pos: Vec<u32>,
+    /// The state of every key.
+    pub states: Vec<S>,
+}
+
+/// What a search found.
+#[derive(Clone, Debug)]
+pub(crate) enum Found<S> {
+    /// A valid order: indices into the problem's ops.
+    Order(Vec<u32>),
+    /// No order exists; the deepest configuration reached.
+    Refuted(Frontier<S>),
+    /// Gave up: time ran out or the search was cancelled.
+    GaveUp,
+}
+
+/// Search statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Stats {
+    /// Configurations entered.
+    pub nodes: u64,
+}
+
+struct Interner<S> {
+    map: FxMap<S, u32>,
+    states: Vec<S>,
+}
+
+impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
+    fn new() -> Self {
+        Interner {
+            map: FxMap::default(),
+            states: Vec::new(),
+        }
+    }
+    fn intern(&mut self, s: S) -> u32 {
+        if let Some(&id) = self.map.get(&s) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(s.clone());
+        self.map.insert(s, id);
+        id
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Move {
+    p: u32,
+    /// The key's next state id, or `SKIP`.
+    next: u32,
+    rank: u64,
+}
+
+struct Frame {
+    lo: u32,
+    hi: u32,
+    cur: u32,
+    /// The move that entered this configuration and the key state before it.
+    entry: Option<(Move, u32)>,
+}
+
+/// Runs one search over `pb`.
+pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+) -> (Found<M::State>, Stats) {
+    let mut e = Engine::new(pb, hints, limits);
+    let found = e.run(limits);
+    (found, Stats { nodes: e.nodes })
+}
+
+struct Engine<'p, M: Model> {
+    pb: &'p Problem<M>,
+    lens: Vec<u32>,
+    /// Per op: the token state it requires, or `NONE`.
+    req_tok: Vec<u32>,
+    /// Per op: `UNCHANGED`, `UNKNOWN`, or the state id it sets.
+    eff: Vec<u32>,
+    zob: Zobrist,
+    interners: Vec<Interner<M::State>>,
+    trans: FxMap<u64, u32>,
+    pos: Vec<u32>,
+    cur: Vec<u32>,
+    hash: u128,
+    required_left: usize,
+    consumed: usize,
+    /// Per key, per token state: unplaced ops that set it.
+    producers: Vec<Vec<u32>>,
+    /// Per key, per token state: unplaced required ops that need it.
+    waiters: Vec<Vec<u32>>,
+    /// Per key: tokens with waiters and no producers.
+    starved: Vec<u32>,
+    /// Per key: unplaced ops with unknown effect.
+    unknown: Vec<u32>,
+    memo: Memo,
+    moves: Vec<Move>,
+    frames: Vec<Frame>,
+    blocked: Vec<(u32, u32)>,
+    best: usize,
+    dirty: bool,
+    frontier: Option<Frontier<M::State>>,
+    nodes: u64,
+}
+
+impl<'p, M: Model> Engine<'p, M> {
+    fn new<H: Hints<M> + ?Sized>(pb: &'p Problem<M>, hints: &H, limits: &Limits<'_>) -> Self {
+        let nk = pb.keys.len();
+        let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
+        let cur: Vec<u32> = (0..nk)
+            .map(|k| interners[k].intern(pb.models[k].init()))
+            .collect();
+        let mut req_tok = Vec::with_capacity(pb.ops.len());
+        let mut eff = Vec::with_capacity(pb.ops.len());
+        for c in &pb.ops {
+            let k = c.key as usize;
+            let m = &pb.models[k];
+            req_tok.push(match hints.requires(m, &c.op) {
+                Some(s) => interners[k].intern(s),
+                None => NONE,
+            });
+            eff.push(match hints.effect(m, &c.op) {
+                Effect::Unchanged => UNCHANGED,
+                Effect::Unknown => UNKNOWN,
+                Effect::Sets(s) => interners[k].intern(s),
+            });
+        }
+        let mut producers: Vec<Vec<u32>> =
+            interners.iter().map(|i| vec![0; i.states.len()]).collect();
+        let mut waiters = producers.clone();
+        let mut unknown = vec![0u32; nk];
+        let mut required_left = 0;
+        for (i, c) in pb.ops.iter().enumerate() {
+            let k = c.key as usize;
+            match eff[i] {
+                UNCHANGED => {}
+                UNKNOWN => unknown[k] += 1,
+                s => producers[k][s as usize] += 1,
+            }
+            if !c.optional {
+                required_left += 1;
+                if req_tok[i] != NONE {
+                    waiters[k][req_tok[i] as usize] += 1;
+                }
+            }
+        }
+        let starved = (0..nk)
+            .map(|k| {
+                (0..waiters[k].len())
+                    .filter(|&x| waiters[k][x] > 0 && producers[k][x] == 0)
+                    .count() as u32
+            })
+            .collect();
+        let lens: Vec<u32> = pb.procs.iter().map(|s| s.len() as u32).collect();
+        let zob = Zobrist::new(&pb.procs.iter().map(|s| s.len()).collect::<Vec<_>>());
+        let mut hash = 0u128;
+        for p in 0..pb.procs.len() {
+            hash ^= zob.at(p, 0);
+        }
+        for (k, &s) in cur.iter().enumerate() {
+            hash ^= state_word(k as u32, s);
+        }
+        Engine {
+            pb,
+            pos: vec![0; lens.len()],
+            lens,
+            req_tok,
+            eff,
+            zob,
+            interners,
+            trans: FxMap::default(),
+            cur,
+            hash,
+            required_left,
+            consumed: 0,
+            producers,
+            waiters,
+            starved,
+            unknown,
+            memo: Memo::new(limits.memo_entries),
+            moves: Vec::new(),
+            frames: Vec::new(),
+            blocked: Vec::new(),
+            best: 0,
+            dirty: true,
+            frontier: None,
+            nodes: 0,
+        }
+    }
+
+    /// The state id after op `oi` in state `s`, or `NONE`.
+    #[inline]
+    fn step(&mut self, oi: u32, s: u32) -> u32 {
+        let key = (oi as u64) << 32 | s as u64;
+        if let Some(&n) = self.trans.get(&key) {
+            return n;
+        }
+        let c = &self.pb.ops[oi as usize];
+        let k = c.key as usize;
+        let it = &mut self.interners[k];
+        let n = match self.pb.models[k].step(&it.states[s as usize], &c.op) {
+            Some(next) => it.intern(next),
+            None => NONE,
+        };
+        if self.trans.len() >= 1 << 23 {
+            self.trans.clear();
+        }
+        self.trans.insert(key, n);
+        n
+    }
+
+    /// Is key `k` starved: some required op needs a state other than the
+    /// current one that nothing remaining can produce?
+    #[inline]
+    fn dead(&self, k: usize) -> bool {
+        if self.unknown[k] > 0 || self.starved[k] == 0 {
+            return false;
+        }
+        let s = self.cur[k] as usize;
+        let here = s < self.waiters[k].len() && self.waiters[k][s] > 0 && self.producers[k][s] == 0;
+        self.starved[k] > here as u32
+    }
+
+    #[inline]
+    fn take_waiter(&mut self, k: usize, x: usize) {
+        self.waiters[k][x] -= 1;
+        if self.waiters[k][x] == 0 && self.producers[k][x] == 0 {
+            self.starved[k] -= 1;
+        }
+    }
+    #[inline]
+    fn put_waiter(&mut self, k: usize, x: usize) {
+        if self.waiters[k][x] == 0 && self.producers[k][x] == 0 {
+            self.starved[k] += 1;
+        }
+        self.waiters[k][x] += 1;
+    }
+    #[inline]
+    fn take_effect(&mut self, k: usize, e: u32) {
+        match e {
+            UNCHANGED => {}
+            UNKNOWN => self.unknown[k] -= 1,
+            y => {
+                let y = y as usize;
+                self.producers[k][y] -= 1;
+                if self.producers[k][y] == 0 && self.waiters[k][y] > 0 {
+                    self.starved[k] += 1;
+                }
+            }
+        }
+    }
+    #[inline]
+    fn put_effect(&mut self, k: usize, e: u32) {
+        match e {
+            UNCHANGED => {}
+            UNKNOWN => self.unknown[k] += 1,
+            y => {
+                let y = y as usize;
+                if self.producers[k][y] == 0 && self.waiters[k][y] > 0 {
+                    self.starved[k] -= 1;
+                }
+                self.producers[k][y] += 1;
+            }
+        }
+    }
+
+    /// The Zobrist key after move `m`, without making it.
+    #[inline]
+    fn child_hash(&self, m: Move) -> u128 {
+        let p = m.p as usize;
+        let i = self.pos[p] as usize;
+        let mut h = self.hash ^ self.zob.at(p, i) ^ self.zob.at(p, i + 1);
+        if m.next != SKIP {
+            let k = self.pb.ops[self.pb.procs[p][i] as usize].key;
+            let prev = self.cur[k as usize];
+            if prev != m.next {
+                h ^= state_word(k, prev) ^ state_word(k, m.next);
+            }
+        }
+        h
+    }
+
+    /// Makes move `m`; returns the key state before it and the key.
+    #[inline]
+    fn apply(&mut self, m: Move) -> (u32, usize) {
+        let p = m.p as usize;
+        let i = self.pos[p] as usize;
+        let oi = self.pb.procs[p][i] as usize;
+        let c = &self.pb.ops[oi];
+        let k = c.key as usize;
+        let optional = c.optional;
+        self.hash ^= self.zob.at(p, i) ^ self.zob.at(p, i + 1);
+        self.pos[p] += 1;
+        self.consumed += 1;
+        let prev = self.cur[k];
+        if m.next != SKIP {
+            if prev != m.next {
+                self.hash ^= state_word(k as u32, prev) ^ state_word(k as u32, m.next);
+                self.cur[k] = m.next;
+            }
+            if !optional {
+                self.required_left -= 1;
+                if self.req_tok[oi] != NONE {
+                    self.take_waiter(k, self.req_tok[oi] as usize);
+                }
+            }
+        }
+        self.take_effect(k, self.eff[oi]);
+        (prev, k)
+    }
+
+    /// Undoes move `m`, made when the key's state was `prev`.
+    #[inline]
+    fn undo(&mut self, m: Move, prev: u32) {
+        let p = m.p as usize;
+        self.pos[p] -= 1;
+        self.consumed -= 1;
+        let i = self.pos[p] as usize;
+        let oi = self.pb.procs[p][i] as usize;
+        let c = &self.pb.ops[oi];
+        let k = c.key as usize;
+        let optional = c.optional;
+        self.hash ^= self.zob.at(p, i) ^ self.zob.at(p, i + 1);
+        self.put_effect(k, self.eff[oi]);
+        if m.next != SKIP {
+            if prev != m.next {
+                self.hash ^= state_word(k as u32, prev) ^ state_word(k as u32, m.next);
+                self.cur[k] = prev;
+            }
+            if !optional {
+                self.required_left += 1;
+                if self.req_tok[oi] != NONE {
+                    self.put_waiter(k, self.req_tok[oi] as usize);
+                }
+            }
+        }
+    }
+
+    /// Pushes the moves out of the current configuration onto the arena,
+    /// best first; returns the range.
+    fn generate(&mut self) -> (u32, u32) {
+        let lo = self.moves.len();
+        self.blocked.clear();
+        let mut forced = None;
+        for p in 0..self.pos.len() {
+            let i = self.pos[p];
+            if i >= self.lens[p] {
+                continue;
+            }
+            let oi = self.pb.procs[p][i as usize];
+            let c = &self.pb.ops[oi as usize];
+            let (k, id, optional) = (c.key, c.id as u64, c.optional);
+            let s = self.cur[k as usize];
+            let n = self.step(oi, s);
+            if n != NONE {
+                if self.eff[oi as usize] == UNCHANGED {
+                    // Observations go first (proof in `hints`).
+                    forced = Some(Move {
+                        p: p as u32,
+                        next: n,
+                        rank: 0,
+                    });
+                    break;
+                }
+                let class = if n == s { 0u64 } else { 1 };
+                self.moves.push(Move {
+                    p: p as u32,
+                    next: n,
+                    rank: class << 62 | id,
+                });
+            } else if self.req_tok[oi as usize] != NONE {
+                self.blocked.push((k, self.req_tok[oi as usize]));
+            }
+            if optional && i + 1 < self.lens[p] {
+                self.moves.push(Move {
+                    p: p as u32,
+                    next: SKIP,
+                    rank: 3 << 62 | id,
+                });
+            }
+        }
+        if let Some(m) = forced {
+            self.moves.truncate(lo);
+            self.moves.push(m);
+            return (lo as u32, lo as u32 + 1);
+        }
+        if !self.blocked.is_empty() {
+            for j in lo..self.moves.len() {
+                let m = self.moves[j];
+                if m.next == SKIP || m.rank >> 62 != 1 {
+                    continue;
+                }
+                let p = m.p as usize;
+                let k = self.pb.ops[self.pb.procs[p][self.pos[p] as usize] as usize].key;
+                let wanted = self
+                    .blocked
+                    .iter()
+                    .filter(|&&(bk, bt)| bk == k && bt == m.next)
+                    .count() as u64;
+                // Class 1 with a lower middle field sorts first: wanted ops.
+                let field = 0x3fff - wanted.min(0x3fff);
+                self.moves[j].rank = 1 << 62 | field << 48 | (m.rank & ((1 << 48) - 1));
+            }
+        }
+        self.moves[lo..].sort_unstable_by_key(|m| m.rank);
+        (lo as u32, self.moves.len() as u32)
+    }
+
+    fn snapshot(&mut self) {
+        let mut steps = Vec::with_capacity(self.consumed);
+        for f in &self.frames {
+            if let Some((m, _)) = f.entry {
+                // The position before the move is the current one minus
+                // the moves of that process made later; recover it by
+                // replaying below.
+                steps.push((m.p, m.next == SKIP));
+            }
+        }
+        let mut at = vec![0u32; self.pos.len()];
+        let steps = steps
+            .into_iter()
+            .map(|(p, skipped)| {
+                let oi = self.pb.procs[p as usize][at[p as usize] as usize];
+                at[p as usize] += 1;
+                (oi, skipped)
+            })
+            .collect();
+        let states = self
+            .cur
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| self.interners[k].states[s as usize].clone())
+            .collect();
+        self.frontier = Some(Frontier {
+            steps,
+            pos: self.pos.clone(),
+            states,
+        });
+        self.dirty = false;
+    }
+
+    fn order(&self, last: Move) -> Vec<u32> {
+        let mut at = vec![0u32; self.pos.len()];
+        let mut out = Vec::with_capacity(self.consumed);
+        let entries = self.frames.iter().filter_map(|f| f.entry).map(|(m, _)| m);
+        for m in entries.chain(std::iter::once(last)) {
+            let p = m.p as usize;
+            let oi = self.pb.procs[p][at[p] as usize];
+            at[p] += 1;
+            if m.next != SKIP {
+                out.push(oi);
+            }
+        }
+        out
+    }
+
+    fn stopped(&self, limits: &Limits<'_>) -> bool {
+        if let Some(p) = limits.progress {
+            p.reach(self.best);
+        }
+        limits
+            .cancel
+            .iter()
+            .flatten()
+            .any(|c| c.load(Ordering::Relaxed))
+            || limits.deadline.is_some_and(|d| Instant::now() >= d)
+            || limits.max_nodes.is_some_and(|n| self.nodes >= n)
+    }
+
+    fn run(&mut self, limits: &Limits<'_>) -> Found<M::State> {
+        if (0..self.cur.len()).any(|k| self.dead(k)) {
+            self.snapshot();
+            return Found::Refuted(self.frontier.take().expect("snapshot"));
+        }
+        if self.required_left == 0 {
+            return Found::Order(Vec::new());
+        }
+        self.memo.insert(self.hash);
+        let (lo, hi) = self.generate();
+        self.frames.push(Frame {
+            lo,
+            hi,
+            cur: lo,
+            entry: None,
+        });
+        loop {
+            self.nodes += 1;
+            if self.nodes & 1023 == 0 && self.stopped(limits) {
+                return Found::GaveUp;
+            }
+            let top = self.frames.len() - 1;
+            let f = &mut self.frames[top];
+            if f.cur == f.hi {
+                if self.dirty {
+                    self.snapshot();
+                }
+                let f = self.frames.pop().expect("frame");
+                self.moves.truncate(f.lo as usize);
+                match f.entry {
+                    None => return Found::Refuted(self.frontier.take().expect("snapshot")),
+                    Some((m, prev)) => self.undo(m, prev),
+                }
+                continue;
+            }
+            let m = self.moves[f.cur as usize];
+            f.cur += 1;
+            let h = self.child_hash(m);
+            if self.memo.contains(h) {
+                continue;
+            }
+            let (prev, k) = self.apply(m);
+            debug_assert_eq!(h, self.hash);
+            self.memo.insert(h);
+            if self.dead(k) {
+                self.undo(m, prev);
+                continue;
+            }
+            if self.required_left == 0 {
+                return Found::Order(self.order(m));
+            }
+            if self.consumed > self.best {
+                self.best = self.consumed;
+                self.dirty = true;
+            }
+            let (lo, hi) = self.generate();
+            self.frames.push(Frame {
+                lo,
+                hi,
+                cur: lo,
+                entry: Some((m, prev)),
+            });
+        }
+    }
+}

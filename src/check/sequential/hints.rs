@@ -1,0 +1,63 @@
+//! What the search may assume about a model's operations beyond
+//! [`Model::step`].
+//!
+//! The search is correct with no hints at all ([`NoHints`]). Hints make two
+//! safe prunings possible:
+//!
+//! - **Observations go first.** If the next op of a process only observes
+//!   the state ([`Effect::Unchanged`]) and can happen now, placing it now is
+//!   never worse than placing it later, so no other move is tried. Proof:
+//!   take any valid completion from here in which the op `o` of process `p`
+//!   comes after a sequence `a` of other processes' ops. `o` can happen now
+//!   and leaves the state unchanged, so `a` sees the same states when run
+//!   after `o`; where `o` used to be, it did not change the state either, so
+//!   everything after sees the same states too. Program order is kept
+//!   because `a` holds no op of `p` (`o` is `p`'s next op). If the completion
+//!   left an indeterminate `o` out, placing it changes no state, so the
+//!   completion with `o` placed first is valid as well.
+//! - **Starved requirements.** If a required op needs the key to be in
+//!   state `x` ([`Hints::requires`]), the key is not in `x` now, and no op
+//!   still unplaced can set the key to `x` (every remaining op of that key
+//!   either leaves the state unchanged or sets a known state other than
+//!   `x`), the op can never happen: nothing below this configuration
+//!   succeeds. This is "a read of a value that no remaining write produces
+//!   cannot be placed" — for example a process that read 2 and must next
+//!   read 1, after the only write of 1 was placed before the write of 2.
+
+use crate::model::Model;
+
+/// What an operation does to the state of its object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect<S> {
+    /// Wherever it can happen, it leaves the state as it was (a read).
+    Unchanged,
+    /// Wherever it can happen, the state after it is this one (a write).
+    Sets(S),
+    /// Nothing is promised.
+    Unknown,
+}
+
+/// Knowledge about a model's compiled operations that the sequential
+/// search uses to prune. Every answer is a promise about [`Model::step`]
+/// for *every* state; a wrong promise makes verdicts wrong, so when in
+/// doubt answer [`Effect::Unknown`] / `None`.
+pub trait Hints<M: Model>: Sync {
+    /// The op's effect on the state (see [`Effect`]).
+    fn effect(&self, model: &M, op: &M::Op) -> Effect<M::State> {
+        let _ = (model, op);
+        Effect::Unknown
+    }
+
+    /// `Some(x)` if the op can happen only in state `x` (a read of `x`, a
+    /// compare-and-set from `x`): `step(t, op)` is `None` for every `t != x`.
+    fn requires(&self, model: &M, op: &M::Op) -> Option<M::State> {
+        let _ = (model, op);
+        None
+    }
+}
+
+/// No hints: every op may do anything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHints;
+
+impl<M: Model> Hints<M> for NoHints {}

@@ -1,0 +1,650 @@
+//! Sequential consistency (Lamport 1979): is there one total order of the
+//! history's operations that obeys the model and keeps each process's own
+//! order? Real time between processes is ignored.
+//!
+//! ```text
+//!   linearizable:     p1 |--w1--|                        the read must see w1:
+//!                     p2           |--r nil--|           invalid
+//!   sequentially      same history: order  r nil, w1     keeps p1's and p2's
+//!   consistent:                                          orders: valid
+//! ```
+//!
+//! # Semantics
+//!
+//! - `ok` ops must all be placed; `fail` ops are dropped, unless the model
+//!   compiles them into an observation (which must then be placed).
+//! - An indeterminate op (`info`, or never completed) may take effect
+//!   anywhere after its process's earlier ops, or never. Jepsen retires a
+//!   process after a crash, so it is normally the process's last op; if a
+//!   process does go on after one, the op keeps its place in the process's
+//!   order and is still optional (placed there, or left out).
+//! - Ops with a `key` act on independent objects, one model state per key.
+//!   Sequential consistency is not local: every key can pass alone while
+//!   the whole history fails (store buffering, IRIW). So the checker first
+//!   checks each key alone, in parallel — a key that fails refutes the whole
+//!   history — and if every key passes it searches for one order of all the
+//!   ops. The report's [`Decision`] says which happened.
+//!
+//! # Algorithm
+//!
+//! Deciding sequential consistency is NP-complete (Gibbons & Korach,
+//! "Testing Shared Memories", SIAM J. Comput. 1997), and stays so even
+//! once each location is known to be coherent (Cantin, Lipasti & Smith,
+//! "The complexity of verifying memory coherence and consistency", IEEE
+//! TPDS 2005). The search (`engine`) walks configurations — how far each
+//! process's sequence has been placed, plus every key's state — depth
+//! first, memoized as in Lowe's linearizability checker (2017) but
+//! without real time; its cost is polynomial for a fixed number of
+//! processes. Keys are incremental 128-bit Zobrist words (`memo`). Models
+//! may give [`Hints`] that allow two proved prunings (see [`Hints`]).
+//!
+//! A candidate order from elsewhere — a linearization found by the
+//! linearizability checker is one — is checked first in linear time by
+//! [`check_with_witness`].
+//!
+//! # Evidence
+//!
+//! An invalid history comes with the deepest prefix the search could
+//! order, the ops that block every continuation from there and why, and,
+//! when [`CheckOptions::shrink`] is set, a 1-minimal sub-history that is
+//! still not sequentially consistent, described in plain words.
+
+mod engine;
+mod hints;
+mod memo;
+mod problem;
+mod shrink;
+#[cfg(test)]
+mod tests;
+
+pub use hints::{Effect, Hints, NoHints};
+
+use crate::check::evidence::{Blocked, OpView, Path};
+use crate::check::{CheckOptions, Verdict};
+use crate::history::{Error, History, Value};
+use crate::model::Model;
+use engine::{search, Found, Frontier, Limits};
+use problem::Problem;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How the verdict was reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Decision {
+    /// The candidate order passed in was valid.
+    Witness,
+    /// The search found an order. `keys_alone` says whether every key was
+    /// first checked (and passed) on its own.
+    Ordered {
+        /// Each key was checked alone first.
+        keys_alone: bool,
+    },
+    /// A key is not sequentially consistent on its own, which refutes the
+    /// whole history.
+    KeyRefuted {
+        /// The key.
+        key: Value,
+    },
+    /// Every key passes alone, but no single order of all the ops exists.
+    GlobalRefuted,
+    /// No order exists (a single object, or keys not checked alone).
+    Refuted,
+    /// The search gave up.
+    Unknown {
+        /// Why: time ran out, or the run was cancelled.
+        reason: String,
+    },
+}
+
+/// The verdict for one key checked alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeyReport {
+    /// The key (`null` for ops without one).
+    pub key: Option<Value>,
+    /// Its verdict alone.
+    pub valid: Verdict,
+    /// Ops of this key that took part in the search.
+    pub ops: usize,
+}
+
+/// How far one process got in the deepest prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Prefix {
+    /// The process.
+    pub process: i64,
+    /// Ops of this process placed (or left out, if indeterminate).
+    pub placed: usize,
+    /// Ops of this process in the search.
+    pub total: usize,
+}
+
+/// Why a history is not sequentially consistent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counterexample {
+    /// The key refuted on its own, or `None` for the history as a whole.
+    pub key: Option<Value>,
+    /// The deepest prefix the search could order, and the state after it.
+    pub frontier: Path,
+    /// Indeterminate ops the frontier's prefix leaves out.
+    pub left_out: Vec<OpView>,
+    /// How far each process got in that prefix.
+    pub prefixes: Vec<Prefix>,
+    /// Every process's next op there, and why none can lead to an order.
+    pub blocked: Vec<Blocked>,
+    /// A sub-history that is still not sequentially consistent, in
+    /// operation order; `None` if shrinking was off.
+    pub minimal: Option<Vec<OpView>>,
+    /// Whether `minimal` is 1-minimal — removing any one op makes it
+    /// consistent, or leaves an op that no state allows (a read of a value
+    /// nothing writes) — rather than cut short by the time limit.
+    pub one_minimal: bool,
+    /// The contradiction in plain words.
+    pub explanation: String,
+}
+
+/// The sequential-consistency verdict and its evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct SequentialReport {
+    /// `true`, `false` or `"unknown"`.
+    pub valid: Verdict,
+    /// How the verdict was reached.
+    pub decision: Decision,
+    /// The outcome in one sentence.
+    pub summary: String,
+    /// A valid order (indices into `History::operations`), when found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<usize>>,
+    /// Per-key verdicts when keys were checked alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<KeyReport>,
+    /// Why the history is invalid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterexample: Option<Counterexample>,
+    /// Configurations the searches entered.
+    pub configurations: u64,
+}
+
+/// Checks `history` for sequential consistency against `model`.
+///
+/// `Err` only for input the model cannot compile; an inconsistent history
+/// is an `Ok` report with verdict [`Verdict::Invalid`].
+pub fn check<M: Model>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+) -> Result<SequentialReport, Error> {
+    check_with_hints(history, model, &NoHints, options)
+}
+
+/// [`check`], first trying `witness`: a candidate total order of
+/// operations (indices into `History::operations`), such as a
+/// linearization found by the linearizability checker. If it keeps every
+/// process's order, places every `ok` op (indeterminate ops may be left
+/// out; ops the model drops are ignored) and the model accepts every step,
+/// the history is valid at once; otherwise the search runs as usual.
+pub fn check_with_witness<M: Model>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    witness: &[usize],
+) -> Result<SequentialReport, Error> {
+    let pb = Problem::compile(history, model)?;
+    if validate(&pb, history.operations.len(), witness).is_ok() {
+        return Ok(SequentialReport {
+            valid: Verdict::Valid,
+            decision: Decision::Witness,
+            summary: "the given order keeps every process's order and obeys the model".into(),
+            order: Some(witness.to_vec()),
+            keys: Vec::new(),
+            counterexample: None,
+            configurations: 0,
+        });
+    }
+    run(history, pb, &NoHints, options)
+}
+
+/// Checks whether `order` (indices into `History::operations`) is a
+/// sequentially consistent order of `history`: `Err` says why not.
+pub fn validate_order<M: Model>(
+    history: &History,
+    model: &M,
+    order: &[usize],
+) -> Result<(), String> {
+    let pb = Problem::compile(history, model).map_err(|e| e.to_string())?;
+    validate(&pb, history.operations.len(), order)
+}
+
+/// [`check`] with [`Hints`] about the model's operations, which let the
+/// search prune (see [`Hints`] for what each promise allows).
+pub fn check_with_hints<M: Model, H: Hints<M>>(
+    history: &History,
+    model: &M,
+    hints: &H,
+    options: &CheckOptions,
+) -> Result<SequentialReport, Error> {
+    let pb = Problem::compile(history, model)?;
+    run(history, pb, hints, options)
+}
+
+fn validate<M: Model>(pb: &Problem<M>, n_operations: usize, order: &[usize]) -> Result<(), String> {
+    const NO: u32 = u32::MAX;
+    let mut index = vec![NO; n_operations];
+    let mut slot = vec![0u32; pb.ops.len()];
+    for seq in &pb.procs {
+        for (j, &i) in seq.iter().enumerate() {
+            index[pb.ops[i as usize].id] = i;
+            slot[i as usize] = j as u32;
+        }
+    }
+    let mut pos = vec![0u32; pb.procs.len()];
+    let mut states: Vec<M::State> = pb.models.iter().map(|m| m.init()).collect();
+    for &id in order {
+        let Some(&i) = index.get(id) else {
+            return Err(format!("operation {id} is not in the history"));
+        };
+        if i == NO {
+            continue; // dropped by the model (a failed write, a crashed read)
+        }
+        let c = &pb.ops[i as usize];
+        let p = c.process as usize;
+        let j = slot[i as usize];
+        if j < pos[p] {
+            return Err(format!(
+                "operation {id} comes after a later op of process {}, or twice",
+                pb.process_ids[p]
+            ));
+        }
+        for &skipped in &pb.procs[p][pos[p] as usize..j as usize] {
+            let s = &pb.ops[skipped as usize];
+            if !s.optional {
+                return Err(format!(
+                    "operation {} of process {} is missing before operation {id}",
+                    s.id, pb.process_ids[p]
+                ));
+            }
+        }
+        pos[p] = j + 1;
+        let k = c.key as usize;
+        match pb.models[k].step(&states[k], &c.op) {
+            Some(s) => states[k] = s,
+            None => {
+                return Err(format!(
+                    "operation {id} cannot happen there: {}",
+                    pb.models[k].explain(&states[k], &c.op)
+                ))
+            }
+        }
+    }
+    for (p, seq) in pb.procs.iter().enumerate() {
+        if let Some(&i) = seq[pos[p] as usize..]
+            .iter()
+            .find(|&&i| !pb.ops[i as usize].optional)
+        {
+            return Err(format!("operation {} is missing", pb.ops[i as usize].id));
+        }
+    }
+    Ok(())
+}
+
+fn run<M: Model, H: Hints<M>>(
+    history: &History,
+    pb: Problem<M>,
+    hints: &H,
+    options: &CheckOptions,
+) -> Result<SequentialReport, Error> {
+    let start = Instant::now();
+    let deadline = options.timeout.map(|t| start + t);
+    let progress = &*options.progress;
+    let live = pb.live_keys();
+    let alone = options.partition && live.len() > 1;
+    progress
+        .partitions_total
+        .fetch_add(if alone { live.len() + 1 } else { 1 }, Ordering::Relaxed);
+    progress
+        .ops_total
+        .fetch_max(pb.ops.len(), Ordering::Relaxed);
+    let limits = Limits {
+        deadline,
+        cancel: [Some(&*options.cancel), None],
+        progress: Some(progress),
+        ..Limits::default()
+    };
+    let mut configurations = 0;
+    let mut keys = Vec::new();
+
+    if alone {
+        let stop = AtomicBool::new(false);
+        let results: Vec<KeyRun<M>> = live
+            .par_iter()
+            .map(|&k| {
+                let sub = pb.restrict(|_, c| c.key == k);
+                let limits = Limits {
+                    cancel: [Some(&*options.cancel), Some(&stop)],
+                    memo_entries: 1 << 20,
+                    ..limits
+                };
+                let (found, stats) = search(&sub, hints, &limits);
+                if matches!(found, Found::Refuted(_)) && !options.report_all {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+                (k, sub, found, stats.nodes)
+            })
+            .collect();
+        let mut refuted = None;
+        for (k, sub, found, nodes) in results {
+            configurations += nodes;
+            let valid = match &found {
+                Found::Order(_) => Verdict::Valid,
+                Found::Refuted(_) => Verdict::Invalid,
+                Found::GaveUp => Verdict::Unknown,
+            };
+            keys.push(KeyReport {
+                key: pb.keys[k as usize].clone(),
+                valid,
+                ops: sub.ops.len(),
+            });
+            if let (None, Found::Refuted(f)) = (&refuted, found) {
+                refuted = Some((k, sub, f));
+            }
+        }
+        if let Some((k, sub, frontier)) = refuted {
+            let key = pb.keys[k as usize].clone().unwrap_or(Value::Nil);
+            let cx = counterexample(
+                history,
+                &sub,
+                hints,
+                frontier,
+                Some(key.clone()),
+                options,
+                start,
+            );
+            return Ok(SequentialReport {
+                valid: Verdict::Invalid,
+                summary: format!("key {key} is not sequentially consistent on its own, so neither is the history"),
+                decision: Decision::KeyRefuted { key },
+                order: None,
+                keys,
+                counterexample: Some(cx),
+                configurations,
+            });
+        }
+    }
+
+    let (found, stats) = search(&pb, hints, &limits);
+    configurations += stats.nodes;
+    progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+    let report = match found {
+        Found::Order(order) => SequentialReport {
+            valid: Verdict::Valid,
+            decision: Decision::Ordered { keys_alone: alone },
+            summary: if alone {
+                "every key alone passes; the global search found an order of all the ops".into()
+            } else {
+                "the search found an order that keeps every process's order".into()
+            },
+            order: Some(order.iter().map(|&i| pb.ops[i as usize].id).collect()),
+            keys,
+            counterexample: None,
+            configurations,
+        },
+        Found::Refuted(frontier) => {
+            let cx = counterexample(history, &pb, hints, frontier, None, options, start);
+            SequentialReport {
+                valid: Verdict::Invalid,
+                decision: if alone {
+                    Decision::GlobalRefuted
+                } else {
+                    Decision::Refuted
+                },
+                summary: if alone {
+                    "every key alone passes, but the global search found no order of all the ops"
+                        .into()
+                } else {
+                    "no order of the ops keeps every process's order and obeys the model".into()
+                },
+                order: None,
+                keys,
+                counterexample: Some(cx),
+                configurations,
+            }
+        }
+        Found::GaveUp => {
+            let reason = if options.cancelled() {
+                "cancelled".to_string()
+            } else {
+                format!("time ran out after {:.1} s", start.elapsed().as_secs_f64())
+            };
+            SequentialReport {
+                valid: Verdict::Unknown,
+                summary: format!("undecided: {reason}"),
+                decision: Decision::Unknown { reason },
+                order: None,
+                keys,
+                counterexample: None,
+                configurations,
+            }
+        }
+    };
+    Ok(report)
+}
+
+/// One key checked alone: the key, its sub-problem, what the search found
+/// and how many configurations it entered.
+type KeyRun<M> = (u32, Problem<M>, Found<<M as Model>::State>, u64);
+
+fn view<M: Model>(history: &History, pb: &Problem<M>, i: u32) -> OpView {
+    let c = &pb.ops[i as usize];
+    OpView::new(history, c.id, pb.models[c.key as usize].describe_op(&c.op))
+}
+
+fn describe_states<M: Model>(pb: &Problem<M>, states: &[M::State]) -> String {
+    let live = pb.live_keys();
+    if live.len() == 1 && pb.keys[live[0] as usize].is_none() {
+        let k = live[0] as usize;
+        return pb.models[k].describe_state(&states[k]);
+    }
+    live.iter()
+        .map(|&k| {
+            let k = k as usize;
+            let name = pb.keys[k]
+                .as_ref()
+                .map_or("nil".to_string(), |v| v.to_string());
+            format!("key {name}: {}", pb.models[k].describe_state(&states[k]))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Where the search got stuck: the deepest prefix and every process's
+/// next op there.
+struct Stuck {
+    frontier: Path,
+    left_out: Vec<OpView>,
+    prefixes: Vec<Prefix>,
+    blocked: Vec<Blocked>,
+}
+
+fn stuck<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -> Stuck {
+    let placed: Vec<OpView> = f
+        .steps
+        .iter()
+        .filter(|s| !s.1)
+        .map(|&(i, _)| view(history, pb, i))
+        .collect();
+    let left_out = f
+        .steps
+        .iter()
+        .filter(|s| s.1)
+        .map(|&(i, _)| view(history, pb, i))
+        .collect();
+    let prefixes = pb
+        .procs
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(p, s)| Prefix {
+            process: pb.process_ids[p],
+            placed: f.pos[p] as usize,
+            total: s.len(),
+        })
+        .collect();
+    let mut blocked = Vec::new();
+    for (p, seq) in pb.procs.iter().enumerate() {
+        let Some(&i) = seq.get(f.pos[p] as usize) else {
+            continue;
+        };
+        let c = &pb.ops[i as usize];
+        let k = c.key as usize;
+        let m = &pb.models[k];
+        let state = &f.states[k];
+        let mut reason = match m.step(state, &c.op) {
+            None => m.explain(state, &c.op),
+            Some(_) => "it can happen here, but no order of the remaining ops can follow it".into(),
+        };
+        if c.optional {
+            reason.push_str(" (it is indeterminate, and leaving it out does not help either)");
+        }
+        blocked.push(Blocked {
+            op: view(history, pb, i),
+            state: m.describe_state(state),
+            reason,
+        });
+    }
+    Stuck {
+        frontier: Path {
+            ops: placed,
+            state: describe_states(pb, &f.states),
+        },
+        left_out,
+        prefixes,
+        blocked,
+    }
+}
+
+fn counterexample<M: Model, H: Hints<M>>(
+    history: &History,
+    pb: &Problem<M>,
+    hints: &H,
+    frontier: Frontier<M::State>,
+    key: Option<Value>,
+    options: &CheckOptions,
+    start: Instant,
+) -> Counterexample {
+    let st = stuck(history, pb, &frontier);
+    let mut minimal = None;
+    let mut one_minimal = false;
+    let mut explanation = explain_stuck(pb, &st, history);
+    if options.shrink {
+        // Shrinking gets what is left of the time limit, at most 10 s.
+        let cap = Duration::from_secs(10);
+        let left = options
+            .timeout
+            .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
+        let limits = Limits {
+            cancel: [Some(&*options.cancel), None],
+            max_nodes: Some(2_000_000),
+            memo_entries: 1 << 20,
+            ..Limits::default()
+        };
+        let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left);
+        let small = shrunk.problem;
+        one_minimal = shrunk.minimal;
+        let mut ids: Vec<u32> = (0..small.ops.len() as u32).collect();
+        ids.sort_by_key(|&i| small.ops[i as usize].id);
+        minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
+        if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
+            explanation = explain_minimal(history, &small, &f);
+        }
+    }
+    Counterexample {
+        key,
+        frontier: st.frontier,
+        left_out: st.left_out,
+        prefixes: st.prefixes,
+        blocked: st.blocked,
+        minimal,
+        one_minimal,
+        explanation,
+    }
+}
+
+fn explain_stuck<M: Model>(pb: &Problem<M>, st: &Stuck, _history: &History) -> String {
+    let n = pb.ops.len();
+    let mut s = format!(
+        "No order of the {n} ops keeps every process's order and obeys the model. The furthest any order gets places {} ops ({}); from there ",
+        st.frontier.ops.len(),
+        st.frontier.state
+    );
+    let reasons: Vec<String> = st
+        .blocked
+        .iter()
+        .map(|b| format!("process {}'s {} fails: {}", b.op.process, b.op.op, b.reason))
+        .collect();
+    if reasons.is_empty() {
+        s.push_str("no op is left to try.");
+    } else {
+        s.push_str(&reasons.join("; "));
+        s.push('.');
+    }
+    s
+}
+
+/// Plain words for a small refuted sub-history: each process's ops, then
+/// where the best order gets stuck.
+fn explain_minimal<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -> String {
+    let mut s = format!("These {} ops alone cannot be ordered: ", pb.ops.len());
+    let mut parts = Vec::new();
+    for (p, seq) in pb.procs.iter().enumerate() {
+        if seq.is_empty() {
+            continue;
+        }
+        let ops: Vec<String> = seq
+            .iter()
+            .map(|&i| {
+                let c = &pb.ops[i as usize];
+                let mut d = pb.models[c.key as usize].describe_op(&c.op);
+                if let Some(k) = &pb.keys[c.key as usize] {
+                    d = format!("{d} on key {k}");
+                }
+                if c.optional {
+                    d.push_str(" (indeterminate)");
+                }
+                d
+            })
+            .collect();
+        parts.push(format!(
+            "process {} does {}",
+            pb.process_ids[p],
+            ops.join(", then ")
+        ));
+    }
+    s.push_str(&parts.join("; "));
+    s.push_str(". ");
+    let st = stuck(history, pb, f);
+    let placed: Vec<String> = st.frontier.ops.iter().map(|o| o.op.clone()).collect();
+    if placed.is_empty() {
+        s.push_str("No op can even go first");
+    } else {
+        s.push_str(&format!(
+            "Keeping each process's order, the furthest any order gets is {} ({})",
+            placed.join(", "),
+            st.frontier.state
+        ));
+    }
+    let reasons: Vec<String> = st
+        .blocked
+        .iter()
+        .map(|b| format!("process {}'s {} fails: {}", b.op.process, b.op.op, b.reason))
+        .collect();
+    if !reasons.is_empty() {
+        s.push_str("; then ");
+        s.push_str(&reasons.join("; "));
+    }
+    s.push('.');
+    let _ = history;
+    s
+}

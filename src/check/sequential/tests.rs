@@ -1,0 +1,558 @@
+//! Tests: classic cases, a brute-force oracle and property tests.
+
+use super::engine::{search, Found, Limits};
+use super::problem::Problem;
+use super::*;
+use crate::history::{Op, OpType, Outcome};
+use crate::model::Call;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::cell::Cell;
+
+/// A register (with compare-and-set) for tests, independent of the
+/// crate's models.
+#[derive(Clone, Debug)]
+pub(crate) struct Reg;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ROp {
+    Read(Option<i64>),
+    Write(i64),
+    Cas(Option<i64>, i64),
+}
+
+impl Model for Reg {
+    type State = Option<i64>;
+    type Op = ROp;
+    fn name(&self) -> &'static str {
+        "test-register"
+    }
+    fn compile(&mut self, call: &Call<'_>) -> Result<Option<ROp>, String> {
+        if call.outcome == Outcome::Fail {
+            return Ok(None);
+        }
+        Ok(match call.f {
+            "read" => call.output.map(|v| ROp::Read(v.as_int())),
+            "write" => Some(ROp::Write(
+                call.input.as_int().ok_or("expected an integer")?,
+            )),
+            "cas" => {
+                let v = call.input.as_vector().ok_or("expected [from to]")?;
+                Some(ROp::Cas(v[0].as_int(), v[1].as_int().ok_or("expected to")?))
+            }
+            f => return Err(format!("unknown f {f}")),
+        })
+    }
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(&self, s: &Option<i64>, op: &ROp) -> Option<Option<i64>> {
+        match op {
+            ROp::Read(v) => (v == s).then_some(*s),
+            ROp::Write(v) => Some(Some(*v)),
+            ROp::Cas(from, to) => (from == s).then_some(Some(*to)),
+        }
+    }
+    fn explain(&self, s: &Option<i64>, op: &ROp) -> String {
+        format!(
+            "can't {} when the {}",
+            self.describe_op(op),
+            self.describe_state(s)
+        )
+    }
+    fn describe_op(&self, op: &ROp) -> String {
+        let v = |x: &Option<i64>| x.map_or("nil".to_string(), |x| x.to_string());
+        match op {
+            ROp::Read(x) => format!("read {}", v(x)),
+            ROp::Write(x) => format!("write {x}"),
+            ROp::Cas(f, t) => format!("cas {} -> {t}", v(f)),
+        }
+    }
+    fn describe_state(&self, s: &Option<i64>) -> String {
+        format!(
+            "register holds {}",
+            s.map_or("nil".to_string(), |x| x.to_string())
+        )
+    }
+}
+
+/// Exact hints for [`Reg`].
+pub(crate) struct RegHints;
+
+impl Hints<Reg> for RegHints {
+    fn effect(&self, _: &Reg, op: &ROp) -> Effect<Option<i64>> {
+        match op {
+            ROp::Read(_) => Effect::Unchanged,
+            ROp::Write(v) | ROp::Cas(_, v) => Effect::Sets(Some(*v)),
+        }
+    }
+    fn requires(&self, _: &Reg, op: &ROp) -> Option<Option<i64>> {
+        match op {
+            ROp::Read(v) | ROp::Cas(v, _) => Some(*v),
+            ROp::Write(_) => None,
+        }
+    }
+}
+
+/// One op for [`history`]: process, f, value (input, or a read's output),
+/// outcome ('o' ok, 'f' fail, 'i' info), key.
+type Spec<'a> = (i64, &'a str, Value, char, Option<i64>);
+
+/// Builds a history in which each op completes before the next begins.
+pub(crate) fn history(specs: &[Spec<'_>]) -> History {
+    let mut ops = Vec::new();
+    for (p, f, v, o, k) in specs {
+        let read = *f == "read";
+        let mut inv = Op::new(
+            OpType::Invoke,
+            *p,
+            f,
+            if read { Value::Nil } else { v.clone() },
+        );
+        let t = match o {
+            'o' => OpType::Ok,
+            'f' => OpType::Fail,
+            _ => OpType::Info,
+        };
+        let mut done = Op::new(t, *p, f, v.clone());
+        inv.key = k.map(Value::Int);
+        done.key = k.map(Value::Int);
+        ops.push(inv);
+        ops.push(done);
+    }
+    History::from_ops(ops).expect("well-formed history")
+}
+
+fn w(p: i64, v: i64) -> Spec<'static> {
+    (p, "write", Value::Int(v), 'o', None)
+}
+fn r(p: i64, v: Option<i64>) -> Spec<'static> {
+    (p, "read", v.map_or(Value::Nil, Value::Int), 'o', None)
+}
+fn on(mut s: Spec<'static>, k: i64) -> Spec<'static> {
+    s.4 = Some(k);
+    s
+}
+
+fn quiet() -> CheckOptions {
+    CheckOptions::default()
+}
+
+fn both(h: &History) -> (SequentialReport, SequentialReport) {
+    let a = check(h, &Reg, &quiet()).unwrap();
+    let b = check_with_hints(h, &Reg, &RegHints, &quiet()).unwrap();
+    assert_eq!(a.valid, b.valid, "hints must not change the verdict");
+    (a, b)
+}
+
+/// Every order that keeps program order, each indeterminate op placed or
+/// left out: does one obey the model?
+fn brute<M: Model>(pb: &Problem<M>) -> bool {
+    fn go<M: Model>(pb: &Problem<M>, pos: &mut Vec<usize>, st: &mut Vec<M::State>) -> bool {
+        if pos.iter().zip(&pb.procs).all(|(&i, s)| i == s.len()) {
+            return true;
+        }
+        for p in 0..pos.len() {
+            let Some(&oi) = pb.procs[p].get(pos[p]) else {
+                continue;
+            };
+            let c = &pb.ops[oi as usize];
+            let k = c.key as usize;
+            if let Some(next) = pb.models[k].step(&st[k], &c.op) {
+                let old = std::mem::replace(&mut st[k], next);
+                pos[p] += 1;
+                let ok = go(pb, pos, st);
+                pos[p] -= 1;
+                st[k] = old;
+                if ok {
+                    return true;
+                }
+            }
+            if c.optional {
+                pos[p] += 1;
+                let ok = go(pb, pos, st);
+                pos[p] -= 1;
+                if ok {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let mut pos = vec![0; pb.procs.len()];
+    let mut st = pb.models.iter().map(|m| m.init()).collect();
+    go(pb, &mut pos, &mut st)
+}
+
+#[test]
+fn accepts_stale_read_that_linearizability_rejects() {
+    // p1's write completes before p2's read begins, yet p2 reads nil:
+    // not linearizable, but the order read, write keeps both processes'
+    // orders.
+    let h = history(&[w(1, 1), r(2, None)]);
+    let (a, b) = both(&h);
+    assert_eq!(a.valid, Verdict::Valid);
+    assert_eq!(a.decision, Decision::Ordered { keys_alone: false });
+    assert_eq!(b.order, Some(vec![1, 0]));
+}
+
+#[test]
+fn accepts_two_readers_agreeing_on_reversed_write_order() {
+    // A writes 1, then (in real time) B writes 2; C and D both read 2 then
+    // 1. Linearizability needs 1 before 2; the order w2 r2 r2 w1 r1 r1 is
+    // sequentially consistent.
+    let h = history(&[
+        w(1, 1),
+        w(2, 2),
+        r(3, Some(2)),
+        r(4, Some(2)),
+        r(3, Some(1)),
+        r(4, Some(1)),
+    ]);
+    let (a, _) = both(&h);
+    assert_eq!(a.valid, Verdict::Valid);
+    assert_eq!(validate_order(&h, &Reg, a.order.as_ref().unwrap()), Ok(()));
+}
+
+#[test]
+fn rejects_readers_disagreeing_on_write_order() {
+    let h = history(&[
+        w(1, 1),
+        w(2, 2),
+        r(3, Some(2)),
+        r(3, Some(1)),
+        r(4, Some(1)),
+        r(4, Some(2)),
+    ]);
+    let (a, b) = both(&h);
+    assert_eq!(a.valid, Verdict::Invalid);
+    assert_eq!(a.decision, Decision::Refuted);
+    let cx = b.counterexample.unwrap();
+    assert!(cx.one_minimal);
+    assert!(!cx.blocked.is_empty());
+    assert!(cx.explanation.contains("process 3"), "{}", cx.explanation);
+}
+
+#[test]
+fn rejects_iriw_over_two_keys() {
+    // Independent reads of independent writes: C sees x's write before
+    // y's, D sees y's before x's. Each key alone is fine.
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(w(2, 1), 1),
+        on(r(3, Some(1)), 0),
+        on(r(3, None), 1),
+        on(r(4, Some(1)), 1),
+        on(r(4, None), 0),
+    ]);
+    let (a, b) = both(&h);
+    assert_eq!(a.valid, Verdict::Invalid);
+    assert_eq!(a.decision, Decision::GlobalRefuted);
+    assert_eq!(a.keys.len(), 2);
+    assert!(a.keys.iter().all(|k| k.valid == Verdict::Valid));
+    assert_eq!(b.decision, Decision::GlobalRefuted);
+    assert_eq!(b.counterexample.unwrap().minimal.unwrap().len(), 6);
+}
+
+#[test]
+fn rejects_store_buffering_over_two_keys() {
+    // Dekker: each process writes its key, then reads the other's initial
+    // value.
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(r(1, None), 1),
+        on(w(2, 1), 1),
+        on(r(2, None), 0),
+    ]);
+    let (a, _) = both(&h);
+    assert_eq!(a.valid, Verdict::Invalid);
+    assert_eq!(a.decision, Decision::GlobalRefuted);
+    let s = serde_json::to_value(&a).unwrap();
+    assert_eq!(s["valid"], false);
+    assert_eq!(s["decision"]["kind"], "global-refuted");
+}
+
+#[test]
+fn a_key_failing_alone_refutes_the_history() {
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(r(2, Some(2)), 0),
+        on(w(1, 5), 1),
+        on(r(2, Some(5)), 1),
+    ]);
+    let (a, _) = both(&h);
+    assert_eq!(a.valid, Verdict::Invalid);
+    assert_eq!(a.decision, Decision::KeyRefuted { key: Value::Int(0) });
+    assert!(a.summary.contains("key 0"));
+    let cx = a.counterexample.unwrap();
+    assert_eq!(cx.key, Some(Value::Int(0)));
+    assert_eq!(
+        cx.minimal.unwrap().len(),
+        1,
+        "reading 2 alone is impossible"
+    );
+}
+
+#[test]
+fn keyed_history_that_is_consistent() {
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(r(1, Some(1)), 1),
+        on(w(2, 1), 1),
+        on(r(2, Some(1)), 0),
+    ]);
+    let (a, _) = both(&h);
+    assert_eq!(a.valid, Verdict::Valid);
+    assert_eq!(a.decision, Decision::Ordered { keys_alone: true });
+}
+
+#[test]
+fn indeterminate_ops_may_or_may_not_happen() {
+    let info = |p, v| (p, "write", Value::Int(v), 'i', None);
+    // Took effect.
+    assert_eq!(
+        both(&history(&[info(1, 1), r(2, Some(1))])).0.valid,
+        Verdict::Valid
+    );
+    // Never took effect.
+    assert_eq!(
+        both(&history(&[info(1, 1), r(2, None)])).0.valid,
+        Verdict::Valid
+    );
+    // A failed write never took effect.
+    let fail = (1, "write", Value::Int(1), 'f', None);
+    let (a, _) = both(&history(&[fail, r(2, Some(1))]));
+    assert_eq!(a.valid, Verdict::Invalid);
+    // A process that goes on after an info op: the op stays in its order.
+    let h = history(&[info(1, 1), w(1, 2), r(2, Some(1)), r(2, Some(2))]);
+    assert_eq!(both(&h).0.valid, Verdict::Valid);
+    let h = history(&[info(1, 1), w(1, 2), r(2, Some(2)), r(2, Some(1))]);
+    assert_eq!(both(&h).0.valid, Verdict::Invalid);
+    // ... or is left out.
+    let h = history(&[info(1, 1), w(1, 2), r(2, None), r(2, Some(2))]);
+    assert_eq!(both(&h).0.valid, Verdict::Valid);
+}
+
+#[test]
+fn accepts_a_valid_witness_and_falls_back_on_a_bad_one() {
+    let h = history(&[w(1, 1), r(2, None)]);
+    let a = check_with_witness(&h, &Reg, &quiet(), &[1, 0]).unwrap();
+    assert_eq!(a.decision, Decision::Witness);
+    assert_eq!(a.configurations, 0);
+    let b = check_with_witness(&h, &Reg, &quiet(), &[0, 1]).unwrap();
+    assert_eq!(b.valid, Verdict::Valid);
+    assert_eq!(b.decision, Decision::Ordered { keys_alone: false });
+    assert!(validate_order(&h, &Reg, &[0, 1])
+        .unwrap_err()
+        .contains("cannot happen"));
+    assert!(validate_order(&h, &Reg, &[1])
+        .unwrap_err()
+        .contains("missing"));
+    assert!(validate_order(&h, &Reg, &[1, 0, 7])
+        .unwrap_err()
+        .contains("not in the history"));
+}
+
+#[test]
+fn evidence_names_the_frontier_and_blocked_ops() {
+    let h = history(&[w(1, 1), w(1, 2), r(2, Some(2)), r(2, Some(1))]);
+    let a = check(&h, &Reg, &quiet()).unwrap();
+    assert_eq!(a.valid, Verdict::Invalid);
+    let cx = a.counterexample.unwrap();
+    assert_eq!(cx.minimal.as_ref().unwrap().len(), 4);
+    assert!(cx.one_minimal);
+    let total: usize = cx.prefixes.iter().map(|p| p.total).sum();
+    assert_eq!(total, 4);
+    assert_eq!(cx.frontier.ops.len(), 3, "w1 w2 r2 is the furthest");
+    assert_eq!(cx.blocked.len(), 1);
+    assert_eq!(cx.blocked[0].op.op, "read 1");
+    assert!(cx.blocked[0].reason.contains("register holds 2"));
+    assert!(
+        cx.explanation
+            .contains("process 1 does write 1, then write 2"),
+        "{}",
+        cx.explanation
+    );
+}
+
+#[test]
+fn shrinks_to_a_one_minimal_core() {
+    // Noise around a contradiction.
+    let mut specs = vec![];
+    for i in 0..6 {
+        specs.push(w(5, 100 + i));
+        specs.push(r(6, Some(100 + i)));
+    }
+    specs.extend([w(1, 1), w(1, 2), r(2, Some(2)), r(2, Some(1))]);
+    for i in 0..4 {
+        specs.push(r(7, Some(2)));
+        specs.push(w(7, 200 + i));
+    }
+    let h = history(&specs);
+    let a = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+    assert_eq!(a.valid, Verdict::Invalid);
+    let cx = a.counterexample.unwrap();
+    assert!(cx.one_minimal);
+    let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+    // Removing any one op of the core makes it consistent, or leaves a
+    // read of a value nothing writes.
+    let pb = Problem::compile(&h, &Reg).unwrap();
+    let core = pb.restrict(|_, c| ids.contains(&c.id));
+    assert!(!brute(&core));
+    assert_eq!(ids.len(), 4, "w1 w2 by one process, r2 r1 by another");
+    for &drop in &ids {
+        let sub = pb.restrict(|_, c| ids.contains(&c.id) && c.id != drop);
+        assert!(
+            brute(&sub) || super::shrink::thin_air(&sub),
+            "dropping {drop} should make it consistent"
+        );
+    }
+}
+
+#[test]
+fn cancelled_search_is_unknown() {
+    let mut specs = vec![];
+    for p in 0..8 {
+        for i in 0..30 {
+            specs.push(w(p, p * 100 + i));
+        }
+    }
+    specs.push(r(99, Some(-1)));
+    let h = history(&specs);
+    let opts = quiet();
+    opts.cancel
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let a = check(&h, &Reg, &opts).unwrap();
+    assert_eq!(a.valid, Verdict::Unknown);
+    assert_eq!(
+        a.decision,
+        Decision::Unknown {
+            reason: "cancelled".into()
+        }
+    );
+}
+
+#[test]
+fn empty_history_is_consistent() {
+    let h = History::default();
+    let a = check(&h, &Reg, &quiet()).unwrap();
+    assert_eq!(a.valid, Verdict::Valid);
+}
+
+/// A random small register history: `(process, kind, value, outcome, key)`.
+fn arb_history(keys: i64, cas: bool) -> impl Strategy<Value = History> {
+    let kinds = if cas { 3u8 } else { 2 };
+    let op = (0..4i64, 0..kinds, 0..4i64, 0..10u8, 0..keys);
+    prop::collection::vec(op, 0..9).prop_map(move |ops| {
+        let mut specs: Vec<(i64, &str, Value, char, Option<i64>)> = Vec::new();
+        for (p, kind, v, o, k) in ops {
+            let outcome = match o {
+                0 => 'f',
+                1 | 2 => 'i',
+                _ => 'o',
+            };
+            let key = (keys > 1).then_some(k);
+            let spec = match kind {
+                0 => (
+                    p,
+                    "read",
+                    if v == 0 { Value::Nil } else { Value::Int(v) },
+                    outcome,
+                    key,
+                ),
+                1 => (p, "write", Value::Int(v), outcome, key),
+                _ => (
+                    p,
+                    "cas",
+                    Value::Vector(vec![Value::Int(v % 3), Value::Int((v + 1) % 4)]),
+                    outcome,
+                    key,
+                ),
+            };
+            specs.push(spec);
+        }
+        history(&specs)
+    })
+}
+
+fn agree_with_brute_force(keys: i64, cas: bool) {
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        ..Config::default()
+    });
+    let valid = Cell::new(0);
+    let invalid = Cell::new(0);
+    runner
+        .run(&arb_history(keys, cas), |h| {
+            let pb = Problem::compile(&h, &Reg).unwrap();
+            let expect = brute(&pb);
+            for hinted in [false, true] {
+                let opts = CheckOptions {
+                    shrink: false,
+                    ..CheckOptions::default()
+                };
+                let rep = if hinted {
+                    check_with_hints(&h, &Reg, &RegHints, &opts).unwrap()
+                } else {
+                    check(&h, &Reg, &opts).unwrap()
+                };
+                let want = if expect {
+                    Verdict::Valid
+                } else {
+                    Verdict::Invalid
+                };
+                prop_assert_eq!(rep.valid, want, "hinted {}", hinted);
+                if let Some(order) = &rep.order {
+                    prop_assert_eq!(validate_order(&h, &Reg, order), Ok(()));
+                }
+            }
+            if expect {
+                valid.set(valid.get() + 1);
+            } else {
+                invalid.set(invalid.get() + 1);
+                // Shrinking keeps a counterexample.
+                let rep = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+                let ids: Vec<usize> = rep
+                    .counterexample
+                    .unwrap()
+                    .minimal
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.id)
+                    .collect();
+                prop_assert!(!brute(&pb.restrict(|_, c| ids.contains(&c.id))));
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(valid.get() > 100, "valid cases: {}", valid.get());
+    assert!(invalid.get() > 100, "invalid cases: {}", invalid.get());
+}
+
+#[test]
+fn agrees_with_brute_force_on_registers() {
+    agree_with_brute_force(1, false);
+}
+
+#[test]
+fn agrees_with_brute_force_on_cas_registers() {
+    agree_with_brute_force(1, true);
+}
+
+#[test]
+fn agrees_with_brute_force_on_two_keys() {
+    agree_with_brute_force(2, true);
+}
+
+#[test]
+fn search_reports_the_deepest_prefix() {
+    let h = history(&[w(1, 1), r(2, Some(3))]);
+    let pb = Problem::compile(&h, &Reg).unwrap();
+    match search(&pb, &NoHints, &Limits::default()).0 {
+        Found::Refuted(f) => {
+            assert_eq!(f.steps.len(), 1);
+            assert_eq!(f.pos, vec![1, 0]);
+        }
+        other => panic!("expected a refutation, got {other:?}"),
+    }
+}
