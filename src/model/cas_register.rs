@@ -60,6 +60,10 @@ impl Model for CasRegister {
         self.0.step(state, op)
     }
 
+    fn read_only(&self, op: &RegisterOp) -> bool {
+        self.0.read_only(op)
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         self.0.explain(state, op)
     }

@@ -102,6 +102,10 @@ impl<M: Model> Model for Keyed<M> {
         Some(states.into())
     }
 
+    fn read_only(&self, op: &Self::Op) -> bool {
+        self.inner.read_only(&op.op)
+    }
+
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String {
         let why = match state.get(op.key as usize) {
             Some(s) => self.inner.explain(s, &op.op),

@@ -190,6 +190,10 @@ impl Model for KvRegister {
         }
     }
 
+    fn read_only(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Read(_) | KvOp::CasFailed { .. })
+    }
+
     fn explain(&self, state: &Cell, op: &KvOp) -> String {
         if self.step(state, op).is_some() {
             return String::new();

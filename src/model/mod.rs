@@ -180,6 +180,16 @@ pub trait Model: Clone + Send + Sync {
 
     /// The state in plain words, for reports (`register holds 2`).
     fn describe_state(&self, state: &Self::State) -> String;
+
+    /// Does `op` never change the state? True only if, in every state where
+    /// [`Model::step`] accepts `op`, it returns that same state (a read, an
+    /// observation). Checkers may then place `op` as soon as it is legal
+    /// without trying alternatives, which cuts the search exponentially on
+    /// read-heavy histories. The default, `false`, is always safe.
+    fn read_only(&self, op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
 }
 
 /// The models labrys knows, by name.

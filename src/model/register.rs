@@ -168,6 +168,10 @@ impl Model for Register {
         }
     }
 
+    fn read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed { .. })
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         if self.step(state, op).is_some() {
             return String::new();

@@ -29,16 +29,20 @@ mod shrink;
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{self, History, Outcome, Position, Value};
-use crate::model::{Call, Model};
+use crate::model::{Call, Model, ModelKind, ModelOptions};
 use rayon::prelude::*;
 use search::{Engine, Found, Item, Limits};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// At most this many final paths (distinct states) are reported.
 const MAX_FINAL_PATHS: usize = 16;
+/// Time allowed per failing partition to enumerate final paths.
+const FINALS_BUDGET: Duration = Duration::from_secs(1);
+/// Time allowed per failing partition to shrink its counterexample.
+const SHRINK_BUDGET: Duration = Duration::from_secs(2);
 /// Paths in reports show at most this many of their last operations.
 const PATH_TAIL: usize = 24;
 
@@ -131,8 +135,7 @@ pub fn check<M: Model>(
         for id in ids {
             let o = &history.operations[id];
             let inv = history.invocation(o);
-            let call = Call::of(history, o);
-            match m.compile(&call) {
+            match m.compile(&Call::of(history, o)) {
                 Ok(Some(op)) => items.push(Item {
                     id,
                     invoke: o.invoke,
@@ -160,22 +163,54 @@ pub fn check<M: Model>(
         progress: Some(progress),
         ..Limits::default()
     };
-    // Largest partitions first, for balance.
-    let mut order: Vec<usize> = (0..compiled.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(compiled[i].2.len()));
-    let mut results: Vec<(usize, PartitionReport)> = order
-        .par_iter()
-        .map(|&i| {
-            let (key, m, items) = &compiled[i];
-            let r = check_partition(history, key.clone(), m, items, options, &limits);
-            if r.verdict == Verdict::Invalid && !options.report_all {
-                stop.store(true, Ordering::Relaxed);
+    // Rounds with growing time budgets: every undecided partition gets a
+    // short budget, then four times more, and so on until the deadline. A
+    // partition that fails quickly is found quickly even when others are
+    // slow to decide (which matters in gate mode), at the cost of redoing
+    // at most a third of the work of slow partitions.
+    let mut pending: Vec<usize> = (0..compiled.len()).collect();
+    pending.sort_by_key(|&i| compiled[i].2.len());
+    let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
+    let mut budget = Duration::from_millis(20);
+    loop {
+        let round: Vec<(usize, PartitionReport)> = pending
+            .par_iter()
+            .map(|&i| {
+                let (key, m, items) = &compiled[i];
+                let now = Instant::now();
+                let round_limits = Limits {
+                    deadline: Some(deadline.map_or(now + budget, |d| d.min(now + budget))),
+                    ..limits
+                };
+                let r = check_partition(history, key.clone(), m, items, options, &round_limits);
+                if r.verdict == Verdict::Invalid && !options.report_all {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if r.verdict != Verdict::Unknown {
+                    progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+                }
+                (i, r)
+            })
+            .collect();
+        pending.clear();
+        for (i, r) in round {
+            if r.verdict == Verdict::Unknown {
+                pending.push(i);
             }
-            progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-            (i, r)
-        })
+            slots[i] = Some(r);
+        }
+        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
+        if pending.is_empty() || out_of_time || limits.expired() {
+            break;
+        }
+        pending.sort_by_key(|&i| compiled[i].2.len());
+        budget *= 4;
+    }
+    let results: Vec<(usize, PartitionReport)> = slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| (i, r.expect("every partition ran at least once")))
         .collect();
-    results.sort_by_key(|r| r.0);
     let partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
     let verdict = partitions
         .iter()
@@ -187,6 +222,25 @@ pub fn check<M: Model>(
         operations: history.operations.len(),
         partitions,
     })
+}
+
+/// Checks `history` against the model `kind` built with `model_options`.
+///
+/// Keyed histories use the model's keyed form (one object per key, or the
+/// kv map). Errors when an operation's value does not have the shape the
+/// model expects.
+pub fn check_model(
+    history: &History,
+    kind: ModelKind,
+    model_options: &ModelOptions,
+    options: &CheckOptions,
+) -> Result<LinearizableReport, history::Error> {
+    let keyed = history.operations.iter().any(|o| history.key(o).is_some());
+    if keyed {
+        crate::with_model!(keyed kind, model_options, |m| check(history, m, options))
+    } else {
+        crate::with_model!(kind, model_options, |m| check(history, m, options))
+    }
 }
 
 /// Groups operation indices by key, or all in one group.
@@ -255,8 +309,18 @@ fn evidence<M: Model>(
     limits: &Limits<'_>,
 ) -> Evidence {
     let s = &items[stuck];
+    // Evidence gets its own time budget per partition (within the overall
+    // deadline): a verdict is never held up by its illustration.
+    let budget = |d: Duration| Limits {
+        deadline: Some(
+            limits
+                .deadline
+                .map_or(Instant::now() + d, |t| t.min(Instant::now() + d)),
+        ),
+        ..*limits
+    };
     let mut engine = Engine::new(model, items);
-    let (finals, complete) = engine.finals(stuck as u32, limits, MAX_FINAL_PATHS);
+    let (finals, complete) = engine.finals(stuck as u32, &budget(FINALS_BUDGET), MAX_FINAL_PATHS);
     let tail = |path: &[u32]| -> Vec<OpView> {
         path[path.len().saturating_sub(PATH_TAIL)..]
             .iter()
@@ -294,7 +358,7 @@ fn evidence<M: Model>(
         })
         .collect();
     let (minimal, minimal_verified) = if options.shrink {
-        let sh = shrink::shrink(model, items, stuck, limits);
+        let sh = shrink::shrink(model, items, stuck, &budget(SHRINK_BUDGET));
         let mut ids = sh.items;
         ids.sort_by_key(|&i| items[i].invoke);
         (

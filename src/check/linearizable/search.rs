@@ -119,7 +119,7 @@ impl Default for Limits<'_> {
 pub(crate) const DEFAULT_MEMO_CAP: usize = 1 << 24;
 
 impl Limits<'_> {
-    fn expired(&self) -> bool {
+    pub(crate) fn expired(&self) -> bool {
         self.cancel
             .iter()
             .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
@@ -159,6 +159,10 @@ pub(crate) struct FinalPath<S> {
 struct Frame {
     item: u32,
     prev_state: u32,
+    /// The order key it was tried with at its level.
+    key: u64,
+    /// Placed by the read-only rule: its level had no alternatives.
+    forced: bool,
 }
 
 /// A prepared search over one partition.
@@ -186,6 +190,7 @@ pub(crate) struct Engine<'a, M: Model> {
     group_pos: Vec<u32>,
     group_next: Vec<u32>,
     words: Vec<Fingerprint>,
+    read_only: Vec<bool>,
     // Interned states.
     states: Vec<M::State>,
     intern: HashMap<M::State, u32, FxBuild>,
@@ -276,9 +281,11 @@ impl<'a, M: Model> Engine<'a, M> {
         let words = (0..n)
             .map(|_| Fingerprint(rng.next_u64(), rng.next_u64()))
             .collect();
+        let read_only = items.iter().map(|it| model.read_only(&it.op)).collect();
         Engine {
             model,
             items,
+            read_only,
             n_req,
             next,
             prev,
@@ -344,10 +351,81 @@ impl<'a, M: Model> Engine<'a, M> {
         }
     }
 
+    /// The order in which a candidate is tried at a level where `rmin` is
+    /// the next return to pass, in state `s`: `rmin` itself first, then
+    /// the candidates after which `rmin` can take effect, then the rest;
+    /// within each group required items by return, then optional items by
+    /// invocation. `None` for an optional item whose step is useless or
+    /// impossible (rule 3), which is never tried.
+    #[inline]
+    fn key(&self, s: &M::State, x: u32, rmin: u32) -> Option<u64> {
+        let rank = self.rank[x as usize] as u64;
+        if x == rmin {
+            return Some(rank);
+        }
+        let group = match self.model.step(s, &self.items[x as usize].op) {
+            Some(s1) if self.items[x as usize].optional() && s1 == *s => return None,
+            Some(s1)
+                if self
+                    .model
+                    .step(&s1, &self.items[rmin as usize].op)
+                    .is_some() =>
+            {
+                1
+            }
+            Some(_) => 2,
+            None if self.items[x as usize].optional() => return None,
+            None => 2,
+        };
+        Some(group << 32 | rank)
+    }
+
+    /// The candidate with the least key above `last`, and its key.
+    fn pick(
+        &self,
+        state: u32,
+        rmin: u32,
+        bound: usize,
+        last: Option<u64>,
+        stop: Option<u32>,
+    ) -> Option<(u32, u64)> {
+        if last.is_none() && stop != Some(rmin) {
+            return Some((rmin, self.rank[rmin as usize] as u64));
+        }
+        let s = &self.states[state as usize];
+        let mut best: Option<(u32, u64)> = None;
+        let mut consider = |x: u32| {
+            if let Some(k) = self.key(s, x, rmin) {
+                if last.is_none_or(|l| k > l) && best.is_none_or(|(_, b)| k < b) {
+                    best = Some((x, k));
+                }
+            }
+        };
+        let mut e = self.next[0];
+        while self.ent_call[e as usize] {
+            let it = self.ent_item[e as usize];
+            if stop != Some(it) {
+                consider(it);
+            }
+            e = self.next[e as usize];
+        }
+        let mut o = self.onext[self.osent as usize];
+        while o != self.osent && self.items[o as usize].invoke < bound {
+            let ou = o as usize;
+            if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
+                consider(o);
+            }
+            o = self.onext[ou];
+        }
+        best
+    }
+
     /// Runs the search. With `stop = Some(item)`, configurations where
     /// `item` is the next return to pass are recorded (distinct states, at
-    /// most `max_paths`), `item` itself is never linearized, and the search
-    /// goes on until exhausted; the result is then in `finals`.
+    /// most `max_paths`), `item` itself is never linearized (a branch that
+    /// linearizes it never reaches such a configuration), and the search
+    /// goes on until exhausted; the result is then in `finals`. `item` must
+    /// be required, so a return entry always remains.
     fn run(
         &mut self,
         limits: &Limits<'_>,
@@ -365,7 +443,9 @@ impl<'a, M: Model> Engine<'a, M> {
         memo.insert(fp, state);
         let mut stack: Vec<Frame> = Vec::new();
         let mut done = 0usize;
-        let mut last = NONE;
+        // The key of the candidate last tried at this level; None at a
+        // fresh level.
+        let mut last: Option<u64> = None;
         let mut stuck = NONE;
         let mut max_depth = 0usize;
         let mut steps: u32 = 0;
@@ -383,124 +463,126 @@ impl<'a, M: Model> Engine<'a, M> {
                     };
                 }
             }
-            // Scan the calls before the first return entry for the
-            // next required candidate (least rank above `last`).
-            let last_rank = if last == NONE {
-                None
-            } else {
-                Some(self.rank[last as usize])
-            };
+            // The first return entry bounds the candidates.
             let mut e = self.next[0];
-            let mut cand = NONE;
-            let mut cand_rank = u32::MAX;
             while self.ent_call[e as usize] {
-                let it = self.ent_item[e as usize];
-                let r = self.rank[it as usize];
-                if last_rank.is_none_or(|l| r > l) && r < cand_rank {
-                    cand = it;
-                    cand_rank = r;
-                }
                 e = self.next[e as usize];
             }
             debug_assert!(e != 0, "a required op remains");
             let rmin = self.ent_item[e as usize];
             let bound = self.ent_time[e as usize];
-            if last == NONE {
+            let mut exhausted = false;
+            if last.is_none() {
                 if stuck == NONE || self.rank[rmin as usize] > self.rank[stuck as usize] {
                     stuck = rmin;
                 }
-                if stop == Some(rmin) {
-                    if finals.len() < max_paths && !seen_final.contains(&state) {
-                        seen_final.push(state);
-                        finals.push(FinalPath {
-                            path: stack.iter().map(|f| f.item).collect(),
-                            state: self.states[state as usize].clone(),
-                        });
-                    }
-                    // The stuck item cannot step here (else the search
-                    // would have passed its return); explore the other
-                    // candidates to reach every state before it.
-                    if cand == rmin {
-                        last = rmin;
-                        continue;
-                    }
+                if stop == Some(rmin) && finals.len() < max_paths && !seen_final.contains(&state) {
+                    seen_final.push(state);
+                    finals.push(FinalPath {
+                        path: stack.iter().map(|f| f.item).collect(),
+                        state: self.states[state as usize].clone(),
+                    });
                 }
-            }
-            if cand == NONE {
-                // Optional candidates, in invocation order after `last`.
-                let mut o = if last != NONE && self.items[last as usize].optional() {
-                    self.onext[last as usize]
-                } else {
-                    self.onext[self.osent as usize]
-                };
-                while o != self.osent && self.items[o as usize].invoke < bound {
-                    let ou = o as usize;
-                    if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
-                        cand = o;
+                // Read-only rule: a required read-only candidate legal here
+                // is placed at once, without alternatives.
+                let mut e = self.next[0];
+                let mut forced = NONE;
+                while self.ent_call[e as usize] {
+                    let it = self.ent_item[e as usize];
+                    if self.read_only[it as usize]
+                        && stop != Some(it)
+                        && self
+                            .model
+                            .step(&self.states[state as usize], &self.items[it as usize].op)
+                            .is_some()
+                    {
+                        forced = it;
                         break;
                     }
-                    o = self.onext[ou];
+                    e = self.next[e as usize];
+                }
+                if forced != NONE {
+                    let mut nfp = fp;
+                    nfp.toggle(self.words[forced as usize]);
+                    if memo.insert(nfp, state) {
+                        stack.push(Frame {
+                            item: forced,
+                            prev_state: state,
+                            key: 0,
+                            forced: true,
+                        });
+                        self.lift(forced);
+                        fp = nfp;
+                        max_depth = max_depth.max(stack.len());
+                        done += 1;
+                        if done == self.n_req && stop.is_none() {
+                            if let Some(p) = limits.progress {
+                                p.reach(max_depth);
+                            }
+                            return Found::Linearizable(stack.iter().map(|f| f.item).collect());
+                        }
+                        continue;
+                    }
+                    // Placing it leads to a configuration known to fail,
+                    // and this one succeeds only if that one does.
+                    exhausted = true;
                 }
             }
-            if cand == NONE {
-                // This level is exhausted: backtrack.
-                let Some(f) = stack.pop() else {
-                    return Found::NotLinearizable { stuck };
-                };
-                self.unlift(f.item);
-                state = f.prev_state;
-                fp.toggle(self.words[f.item as usize]);
-                if !self.items[f.item as usize].optional() {
-                    done -= 1;
+            let picked = if exhausted {
+                None
+            } else {
+                self.pick(state, rmin, bound, last, stop)
+            };
+            let Some((cand, key)) = picked else {
+                // This level is exhausted: backtrack, through every level
+                // whose only move was a forced one.
+                loop {
+                    let Some(f) = stack.pop() else {
+                        return Found::NotLinearizable { stuck };
+                    };
+                    self.unlift(f.item);
+                    state = f.prev_state;
+                    fp.toggle(self.words[f.item as usize]);
+                    if !self.items[f.item as usize].optional() {
+                        done -= 1;
+                    }
+                    last = Some(f.key);
+                    if !f.forced {
+                        break;
+                    }
                 }
-                last = f.item;
                 continue;
-            }
+            };
             let ci = cand as usize;
             let Some(next_state) = self
                 .model
                 .step(&self.states[state as usize], &self.items[ci].op)
             else {
-                last = cand;
+                last = Some(key);
                 continue;
             };
             let ns = self.intern(next_state);
             let optional = self.items[ci].optional();
-            if optional && ns == state {
-                last = cand;
-                continue;
-            }
             let mut nfp = fp;
             nfp.toggle(self.words[ci]);
-            if !memo.insert(nfp, ns) {
-                last = cand;
+            if (optional && ns == state) || !memo.insert(nfp, ns) {
+                last = Some(key);
                 continue;
             }
             stack.push(Frame {
                 item: cand,
                 prev_state: state,
+                key,
+                forced: false,
             });
             self.lift(cand);
             state = ns;
             fp = nfp;
-            last = NONE;
-            if stack.len() > max_depth {
-                max_depth = stack.len();
-            }
+            last = None;
+            max_depth = max_depth.max(stack.len());
             if !optional {
                 done += 1;
-                if done == self.n_req {
-                    if stop.is_some() {
-                        // Cannot happen when `stop` is a stuck item; undo
-                        // and keep exhausting to stay total.
-                        let f = stack.pop().expect("just pushed");
-                        self.unlift(f.item);
-                        state = f.prev_state;
-                        fp.toggle(self.words[f.item as usize]);
-                        done -= 1;
-                        last = f.item;
-                        continue;
-                    }
+                if done == self.n_req && stop.is_none() {
                     if let Some(p) = limits.progress {
                         p.reach(max_depth);
                     }

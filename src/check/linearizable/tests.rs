@@ -16,6 +16,8 @@ pub(super) struct TestCas {
     /// A failed cas observes that the register did not hold its expected
     /// value.
     pub failed_cas_observes: bool,
+    /// Declare reads read-only, enabling the search's read-only rule.
+    pub read_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -71,6 +73,9 @@ impl Model for TestCas {
             TestOp::Cas(a, b) => (*s == Some(a)).then_some(Some(b)),
             TestOp::NotCas(a) => (*s != Some(a)).then_some(*s),
         }
+    }
+    fn read_only(&self, op: &TestOp) -> bool {
+        self.read_only && matches!(op, TestOp::Read(_) | TestOp::NotCas(_))
     }
     fn explain(&self, s: &Option<i64>, op: &TestOp) -> String {
         format!("can't {op:?} in {s:?}")
@@ -317,7 +322,7 @@ fn witness_ok<M: Model>(model: &M, items: &[Item<M::Op>], order: &[u32]) -> bool
     true
 }
 
-fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool) {
+fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool, read_only: bool) {
     let valid = Cell::new(0u32);
     let invalid = Cell::new(0u32);
     let mut runner = TestRunner::new(Config {
@@ -330,6 +335,7 @@ fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool) {
             let h = random_history(seed, max_ops, info);
             let model = TestCas {
                 failed_cas_observes: observes,
+                read_only,
             };
             let expected = oracle(&h, model.clone());
             let report = check(&h, model.clone(), &opts(true)).expect("compiles");
@@ -397,17 +403,23 @@ fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool) {
 
 #[test]
 fn agrees_with_oracle_without_info() {
-    compare_with_oracle(3000, 8, false, false);
+    compare_with_oracle(3000, 8, false, false, true);
 }
 
 #[test]
 fn agrees_with_oracle_with_info() {
-    compare_with_oracle(3000, 8, true, false);
+    compare_with_oracle(3000, 8, true, false, true);
 }
 
 #[test]
 fn agrees_with_oracle_failed_cas_observes() {
-    compare_with_oracle(2000, 8, true, true);
+    compare_with_oracle(2000, 8, true, true, true);
+}
+
+#[test]
+fn agrees_with_oracle_without_read_only_rule() {
+    compare_with_oracle(2000, 8, true, false, false);
+    compare_with_oracle(1000, 8, true, true, false);
 }
 
 fn ev(t: OpType, p: i64, f: &str, v: Value) -> Op {

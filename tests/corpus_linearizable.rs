@@ -1,0 +1,150 @@
+//! The reference corpus, checked for linearizability: every verdict must
+//! match `EXPECTED.tsv`. The corpus is found through `LABRYS_CORPUS`; when
+//! it is unset the tests say so and pass.
+
+use labrys::check::linearizable::check_model;
+use labrys::check::{CheckOptions, Verdict};
+use labrys::history::{History, LoadOptions};
+use labrys::model::{ModelKind, ModelOptions};
+use std::path::PathBuf;
+
+fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("LABRYS_CORPUS") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => {
+            eprintln!("skipped: LABRYS_CORPUS is not set");
+            None
+        }
+    }
+}
+
+/// (file, expected linearizable) for every etcd entry of EXPECTED.tsv.
+fn expected(root: &std::path::Path, dir: &str) -> Vec<(String, bool)> {
+    let tsv = std::fs::read_to_string(root.join("EXPECTED.tsv")).expect("EXPECTED.tsv");
+    tsv.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols.len() >= 4 && cols[0].starts_with(dir))
+                .then(|| (cols[0].to_string(), cols[3] == "valid"))
+        })
+        .collect()
+}
+
+#[test]
+fn etcd_verdicts_match_under_both_failed_cas_readings() {
+    let Some(root) = corpus() else { return };
+    let files = expected(&root, "etcd/");
+    assert_eq!(files.len(), 103);
+    let (mut valid, mut invalid) = (0, 0);
+    for observes in [false, true] {
+        let model_options = ModelOptions {
+            failed_cas_observes: observes,
+            ..ModelOptions::default()
+        };
+        for (file, linearizable) in &files {
+            let h = History::load(&root.join(file), &LoadOptions::default()).expect(file);
+            let r = check_model(
+                &h,
+                ModelKind::CasRegister,
+                &model_options,
+                &CheckOptions::default(),
+            )
+            .expect(file);
+            let want = if *linearizable {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid
+            };
+            assert_eq!(r.verdict, want, "{file} (failed cas observes: {observes})");
+            if *linearizable {
+                valid += 1;
+            } else {
+                invalid += 1;
+                let e = r.partitions[0].evidence.as_ref().expect("evidence");
+                assert!(e.minimal_verified, "{file}");
+                assert!(!e.blocked.is_empty(), "{file}");
+            }
+            if h.operations.is_empty() {
+                assert!(file.ends_with("etcd_095.log"));
+            }
+        }
+    }
+    assert_eq!((valid, invalid), (2 * 24, 2 * 79));
+}
+
+fn kv_options() -> ModelOptions {
+    ModelOptions {
+        initial: labrys::history::Value::Str("".into()),
+        ..ModelOptions::default()
+    }
+}
+
+#[test]
+fn kv_partitioned_verdicts_match() {
+    let Some(root) = corpus() else { return };
+    let files = expected(&root, "kv/");
+    assert_eq!(files.len(), 6);
+    for (file, linearizable) in &files {
+        let h = History::load(&root.join(file), &LoadOptions::default()).expect(file);
+        let r =
+            check_model(&h, ModelKind::Kv, &kv_options(), &CheckOptions::default()).expect(file);
+        assert!(r.partitioned, "{file}");
+        let want = if *linearizable {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        };
+        assert_eq!(r.verdict, want, "{file}");
+        for p in &r.partitions {
+            if p.verdict == Verdict::Invalid {
+                assert!(p.evidence.is_some(), "{file}");
+            }
+        }
+    }
+}
+
+#[test]
+fn kv_as_one_object_matches_for_small_files() {
+    let Some(root) = corpus() else { return };
+    let options = CheckOptions {
+        partition: false,
+        shrink: false,
+        ..CheckOptions::default()
+    };
+    for (file, linearizable) in expected(&root, "kv/") {
+        if file.contains("c50") {
+            continue; // see kv_as_one_object_c50_never_contradicts
+        }
+        let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
+        let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
+        assert!(!r.partitioned);
+        assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
+        assert_ne!(r.verdict, Verdict::Unknown, "{file}");
+    }
+}
+
+#[test]
+fn kv_as_one_object_c50_never_contradicts() {
+    let Some(root) = corpus() else { return };
+    // Gated on time: a verdict within the budget must be right; unknown is
+    // allowed.
+    let options = CheckOptions {
+        partition: false,
+        shrink: false,
+        timeout: Some(std::time::Duration::from_secs(10)),
+        ..CheckOptions::default()
+    };
+    for (file, linearizable) in expected(&root, "kv/") {
+        if !file.contains("c50") {
+            continue;
+        }
+        let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
+        let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
+        if r.verdict == Verdict::Unknown {
+            eprintln!("{file}: unknown within the time budget");
+        } else {
+            assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
+        }
+    }
+}
