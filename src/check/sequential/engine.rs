@@ -17,10 +17,10 @@
 //! once the arena and tables have grown.
 //!
 //! Move order (a heuristic; every move is still tried): ops that can happen
-//! without changing the state first; then required ops, those whose new
-//! state a blocked process is waiting for first, then the earliest
-//! invoked; then indeterminate ops (before the required ones if a blocked
-//! process waits for their state); skipping an indeterminate op last. The prunings (observations first, starved
+//! without changing the state first; then required ops, earliest invoked
+//! first (indeterminate ops whose new state a blocked process is waiting
+//! for join them); then the other indeterminate ops; skipping an
+//! indeterminate op last. The prunings (observations first, starved
 //! requirements, useless indeterminate writes) need [`Hints`] and are
 //! proved in [`super::hints`].
 
@@ -173,6 +173,20 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
     let mut e = Engine::new(pb, hints, limits);
     let found = e.run(limits);
     nodes += e.nodes;
+    if let Found::Refuted(_) = found {
+        // Replay the same (deterministic) search up to the first
+        // configuration as deep as the deepest one reached, and keep it:
+        // cheaper than copying the path at every new depth.
+        let best = e.best;
+        let mut again = Engine::new(pb, hints, limits);
+        again.stop_at = Some(best);
+        let replay = again.run(&Limits {
+            memo_entries: limits.memo_entries,
+            ..Limits::default()
+        });
+        nodes += again.nodes;
+        return (replay, Stats { nodes });
+    }
     (found, Stats { nodes })
 }
 
@@ -210,7 +224,8 @@ struct Engine<'p, M: Model> {
     frames: Vec<Frame>,
     blocked: Vec<(u32, u32)>,
     best: usize,
-    dirty: bool,
+    /// Replay mode: stop at the first configuration this deep.
+    stop_at: Option<usize>,
     frontier: Option<Frontier<M::State>>,
     nodes: u64,
 }
@@ -307,7 +322,7 @@ impl<'p, M: Model> Engine<'p, M> {
             frames: Vec::new(),
             blocked: Vec::new(),
             best: 0,
-            dirty: true,
+            stop_at: None,
             frontier: None,
             nodes: 0,
         }
@@ -551,7 +566,7 @@ impl<'p, M: Model> Engine<'p, M> {
             for j in lo..self.moves.len() {
                 let m = self.moves[j];
                 let class = m.rank >> 62;
-                if m.next == SKIP || class == 0 || class == 3 {
+                if m.next == SKIP || class != 2 {
                     continue;
                 }
                 let p = m.p as usize;
@@ -561,10 +576,9 @@ impl<'p, M: Model> Engine<'p, M> {
                     .iter()
                     .filter(|&&(bk, bt)| bk == k && bt == m.next)
                     .count() as u64;
-                // Within a class a lower middle field sorts first: wanted
-                // ops. A wanted indeterminate op joins the required ones.
+                // A wanted indeterminate op joins the required ones.
                 let class = if wanted > 0 { 1 } else { class };
-                let field = 0x3fff - wanted.min(0x3fff);
+                let field = if wanted > 0 { 0 } else { 0x3fff };
                 self.moves[j].rank = class << 62 | field << 48 | (m.rank & ((1 << 48) - 1));
             }
         }
@@ -602,7 +616,6 @@ impl<'p, M: Model> Engine<'p, M> {
             pos: self.pos.clone(),
             states,
         });
-        self.dirty = false;
     }
 
     fn order(&self, last: Move) -> Vec<u32> {
@@ -641,6 +654,11 @@ impl<'p, M: Model> Engine<'p, M> {
         if self.required_left == 0 {
             return Found::Order(Vec::new());
         }
+        // The root is the deepest configuration until a deeper one is kept.
+        self.snapshot();
+        if self.stop_at == Some(0) {
+            return Found::Refuted(self.frontier.take().expect("snapshot"));
+        }
         self.memo.insert(self.hash);
         let (lo, hi) = self.generate();
         self.frames.push(Frame {
@@ -657,9 +675,6 @@ impl<'p, M: Model> Engine<'p, M> {
             let top = self.frames.len() - 1;
             let f = &mut self.frames[top];
             if f.cur == f.hi {
-                if self.dirty {
-                    self.snapshot();
-                }
                 let f = self.frames.pop().expect("frame");
                 self.moves.truncate(f.lo as usize);
                 match f.entry {
@@ -686,7 +701,6 @@ impl<'p, M: Model> Engine<'p, M> {
             }
             if self.consumed > self.best {
                 self.best = self.consumed;
-                self.dirty = true;
             }
             let (lo, hi) = self.generate();
             self.frames.push(Frame {
@@ -695,6 +709,10 @@ impl<'p, M: Model> Engine<'p, M> {
                 cur: lo,
                 entry: Some((m, prev)),
             });
+            if self.stop_at == Some(self.consumed) {
+                self.snapshot();
+                return Found::Refuted(self.frontier.take().expect("snapshot"));
+            }
         }
     }
 }
