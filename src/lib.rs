@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod check;
+pub mod gen;
 pub mod history;
 pub mod model;
 pub mod report;

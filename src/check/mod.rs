@@ -9,7 +9,10 @@
 //! Verdicts are three-valued, as in Knossos and Porcupine: a search that
 //! runs out of time or memory says [`Verdict::Unknown`], never a guess.
 
+pub mod convergence;
 pub mod evidence;
+pub mod linearizable;
+pub mod run;
 pub mod sequential;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,17 +1,22 @@
 //! `labrys check`: check histories and report anomalies.
 
+use super::progress;
 use super::{
     inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID,
 };
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use labrys::check::{Consistency, Verdict};
+use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
+use labrys::check::run::{self as runner, Plan};
+use labrys::check::{CheckOptions, Consistency, Verdict};
 use labrys::history::{History, Value};
 use labrys::model::{ModelKind, ModelOptions};
-use labrys::report::{self, style::Style, CheckSection, Detail, FileReport, RunReport};
+use labrys::report::{self, style::Style, CheckSection, FileReport, RunReport};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -62,6 +67,47 @@ pub struct CheckArgs {
     /// Do not search for a minimal counterexample.
     #[arg(long)]
     no_shrink: bool,
+
+    /// Convergence: which reads count as final.
+    #[arg(long, value_enum, default_value_t = FinalReads::AfterLastUpdate)]
+    final_reads: FinalReads,
+
+    /// Convergence: extra time after the last update (and heal) before a
+    /// read counts as final, in the history's time unit (ns), or in events
+    /// when ops carry no time.
+    #[arg(long, value_name = "TIME", default_value_t = 0)]
+    settle: u64,
+
+    /// Convergence: the number of replicas, when reads carry no node: the
+    /// replica is then process mod N, as Jepsen assigns them.
+    #[arg(long, value_name = "N")]
+    nodes: Option<usize>,
+
+    /// Convergence: whether broken session guarantees (monotonic reads,
+    /// read-your-writes) make the history invalid, are only reported, or
+    /// are not judged.
+    #[arg(long, value_enum, default_value_t = Sessions::Report)]
+    sessions: Sessions,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum FinalReads {
+    /// Reads invoked after the last update of their key completed.
+    AfterLastUpdate,
+    /// ... and after the last nemesis event that heals faults.
+    AfterHeal,
+    /// Reads marked final (f final-read, or a final field).
+    Marked,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Sessions {
+    /// Not judged.
+    Off,
+    /// Judged and reported; the verdict ignores them.
+    Report,
+    /// Judged; a violation makes the history invalid.
+    Require,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,30 +144,16 @@ fn parse_model(name: &str) -> Result<ModelKind, String> {
     })
 }
 
-/// Parses a small EDN value for `--initial`.
+/// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
-    let t = text.trim();
-    if t == "nil" {
-        return Ok(Value::Nil);
-    }
-    if let Ok(i) = t.parse::<i64>() {
-        return Ok(Value::Int(i));
-    }
-    if let Some(s) = t.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        return Ok(Value::Str(s.into()));
-    }
-    if let Some(k) = t.strip_prefix(':') {
-        return Ok(Value::Keyword(k.into()));
-    }
-    Err(anyhow!(
-        "--initial {text:?}: expected nil, an integer, a \"string\" or a :keyword"
-    ))
+    Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
 }
 
 impl CheckArgs {
+    /// The checkers asked for; empty means every one that applies.
     fn consistencies(&self) -> Vec<Consistency> {
         if self.consistency.contains(&ConsistencyArg::All) {
-            return Consistency::ALL.to_vec();
+            return Vec::new();
         }
         let mut v: Vec<Consistency> = self
             .consistency
@@ -144,45 +176,92 @@ impl CheckArgs {
             failed_cas_observes: self.failed_cas == FailedCas::Observe,
         })
     }
+
+    fn options(&self) -> Result<CheckOptions> {
+        let timeout = match self.timeout {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                return Err(anyhow!(
+                    "--timeout {t}: expected a positive number of seconds"
+                ))
+            }
+            Some(t) => Some(Duration::from_secs_f64(t)),
+            None => None,
+        };
+        Ok(CheckOptions {
+            timeout,
+            partition: !self.one_object,
+            report_all: self.report_all,
+            shrink: !self.no_shrink,
+            ..CheckOptions::default()
+        })
+    }
+
+    fn convergence(&self) -> ConvergenceOptions {
+        ConvergenceOptions {
+            final_reads: match self.final_reads {
+                FinalReads::AfterLastUpdate => FinalReadRule::AfterLastUpdate,
+                FinalReads::AfterHeal => FinalReadRule::AfterHeal,
+                FinalReads::Marked => FinalReadRule::Marked,
+            },
+            settle: self.settle,
+            nodes: self.nodes,
+            sessions: match self.sessions {
+                Sessions::Off => SessionMode::Off,
+                Sessions::Report => SessionMode::Report,
+                Sessions::Require => SessionMode::Require,
+            },
+            ..ConvergenceOptions::default()
+        }
+    }
+}
+
+/// Loads and checks one file.
+fn check_file(
+    path: &std::path::Path,
+    args: &CheckArgs,
+    template: &Plan,
+) -> Result<FileReport, String> {
+    let history = History::load(path, &args.input.load_options()).map_err(|e| e.to_string())?;
+    let model = match args.model {
+        Some(m) => m,
+        None => ModelKind::infer(&history).map_err(|e| format!("{}: {e}", path.display()))?,
+    };
+    let plan = Plan {
+        model,
+        ..template.clone()
+    };
+    let results = runner::run(&history, &plan).map_err(|e| e.in_file(path).to_string())?;
+    Ok(FileReport {
+        path: path.display().to_string(),
+        valid: results.verdict(),
+        model: model.name().to_string(),
+        operations: history.operations.len(),
+        checks: CheckSection::all(&results, model),
+    })
 }
 
 pub fn run(args: CheckArgs) -> Result<u8> {
     let files = inputs::expand(&args.input.files)?;
-    let load = args.input.load_options();
-    let _model_options = args.model_options()?;
-    let wanted = args.consistencies();
+    let options = args.options()?;
+    let template = Plan {
+        model: ModelKind::Register,
+        model_options: args.model_options()?,
+        checks: args.consistencies(),
+        options,
+        convergence: args.convergence(),
+    };
+    progress::on_interrupt(template.options.cancel.clone());
+    let done = Arc::new(AtomicUsize::new(0));
+    let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
     let results: Vec<Result<FileReport, String>> = files
         .par_iter()
         .map(|path| {
-            let history = History::load(path, &load).map_err(|e| e.to_string())?;
-            let model = args
-                .model
-                .ok_or_else(|| format!("{}: give the model with --model", path.display()))?;
-            let mut checks = BTreeMap::new();
-            for c in &wanted {
-                checks.insert(
-                    c.name(),
-                    CheckSection {
-                        valid: Verdict::Unknown,
-                        elapsed_ms: 0.0,
-                        detail: Detail::Skipped {
-                            skipped: format!("the {} checker is not built yet", c.name()),
-                        },
-                    },
-                );
-            }
-            let valid = checks
-                .values()
-                .fold(Verdict::Valid, |acc, c| acc.and(c.valid));
-            Ok(FileReport {
-                path: path.display().to_string(),
-                valid,
-                model: model.name().to_string(),
-                operations: history.operations.len(),
-                checks,
-            })
+            let r = check_file(path, &args, &template);
+            done.fetch_add(1, Ordering::Relaxed);
+            r
         })
         .collect();
+    drop(bar);
     let mut reports = Vec::new();
     let mut input_error = false;
     for r in results {

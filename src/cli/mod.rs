@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod check;
+mod gen;
 mod inputs;
 mod progress;
 mod stats;
@@ -40,6 +41,10 @@ enum Command {
     /// Summarize histories: ops by type and f, processes, crashes, keys,
     /// nemesis events, time span.
     Stats(stats::StatsArgs),
+    /// Generate a history from a seeded simulation (JSON Lines or EDN on
+    /// standard output): an atomic object, a sequentially consistent
+    /// replicated store, or an eventually consistent one, with fault knobs.
+    Gen(gen::GenArgs),
 }
 
 /// How to read the input files; shared by every subcommand that reads them.
@@ -106,6 +111,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -26,6 +26,7 @@ mod op;
 pub mod stats;
 mod text;
 mod value;
+pub mod write;
 
 pub use error::{Error, Position, Result};
 pub use op::{Op, OpType, Process};
@@ -48,39 +49,44 @@ pub enum Format {
 }
 
 impl Format {
-    /// Guesses the format from the first meaningful characters of the input.
+    /// Guesses the format from the first meaningful characters of the input:
+    /// a map whose first key is a JSON string is JSON (also inside a
+    /// top-level array); any other map, list, record or vector is EDN; a
+    /// line that starts otherwise is Jepsen text.
     pub fn detect(input: &str) -> Format {
-        for line in input.lines() {
-            let t = line.trim_start();
-            if t.is_empty() || t.starts_with(';') {
-                continue;
-            }
-            return match t.as_bytes()[0] {
-                b'{' if t.starts_with("{\"") || t.starts_with("{ \"") || t == "{" => Format::Json,
-                b'{' | b'(' | b'#' => Format::Edn,
-                b'[' => {
-                    let rest = t[1..].trim_start();
-                    if rest.starts_with("{\"") || rest.starts_with("{ \"") || rest.is_empty() {
-                        // An empty first line after `[` is ambiguous; look at the next token.
-                        if rest.is_empty() {
-                            let after = input[input.find('[').map_or(0, |i| i + 1)..].trim_start();
-                            if after.starts_with("{\"")
-                                || after.starts_with("{ \"")
-                                || after.starts_with(']')
-                            {
-                                return Format::Json;
-                            }
-                            return Format::Edn;
-                        }
-                        Format::Json
-                    } else {
-                        Format::Edn
-                    }
+        let mut rest = input;
+        // The first significant character, skipping white space and `;`
+        // comments (EDN's; a JSON or text history has neither before its
+        // first op).
+        let next = |rest: &mut &str| -> Option<char> {
+            loop {
+                let t = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+                if let Some(comment) = t.strip_prefix(';') {
+                    *rest = comment.find('\n').map_or("", |i| &comment[i..]);
+                    continue;
                 }
-                _ => Format::Text,
-            };
+                let c = t.chars().next()?;
+                *rest = &t[c.len_utf8()..];
+                return Some(c);
+            }
+        };
+        match next(&mut rest) {
+            None => Format::Json,
+            Some('{') => match next(&mut rest) {
+                Some('"') | Some('}') | None => Format::Json,
+                _ => Format::Edn,
+            },
+            Some('[') => match next(&mut rest) {
+                Some('{') => match next(&mut rest) {
+                    Some('"') | Some('}') => Format::Json,
+                    _ => Format::Edn,
+                },
+                Some(']') | None => Format::Json,
+                _ => Format::Edn,
+            },
+            Some('(') | Some('#') => Format::Edn,
+            Some(_) => Format::Text,
         }
-        Format::Json
     }
 
     /// The format's name, as the `--input-format` flag spells it.
@@ -313,6 +319,22 @@ fn split_independent(ops: &mut [Op]) -> Result<()> {
     Ok(())
 }
 
+impl Value {
+    /// Parses one EDN value, such as a command-line `--initial` argument:
+    /// `nil`, `0`, `""`, `:absent`, `[1 2]`, `#{}`.
+    pub fn parse_edn(text: &str) -> Result<Value> {
+        let mut reader = edn::Reader::new(text, 1);
+        let value = reader.read()?;
+        if !reader.at_end()? {
+            return Err(Error::at(
+                reader.position(),
+                "expected one EDN value, found more after it",
+            ));
+        }
+        Ok(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +390,30 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.position.line, 2);
         assert!(e.message.contains("still pending"), "{e}");
+    }
+
+    #[test]
+    fn detects_formats_from_content() {
+        assert_eq!(Format::detect("{\"type\": \"invoke\"}"), Format::Json);
+        assert_eq!(
+            Format::detect("[\n  {\"type\": \"invoke\"}\n]"),
+            Format::Json
+        );
+        assert_eq!(Format::detect("[]"), Format::Json);
+        assert_eq!(Format::detect(""), Format::Json);
+        assert_eq!(Format::detect("{:type :invoke}"), Format::Edn);
+        assert_eq!(
+            Format::detect("; a comment\n{\n  :type :invoke}"),
+            Format::Edn
+        );
+        assert_eq!(Format::detect("[{:type :invoke}]"), Format::Edn);
+        assert_eq!(Format::detect("(\n{:type :ok})"), Format::Edn);
+        assert_eq!(Format::detect("#jepsen.history.Op{:type :ok}"), Format::Edn);
+        assert_eq!(
+            Format::detect("INFO  jepsen.util - 3\t:ok\t:read\tnil"),
+            Format::Text
+        );
+        assert_eq!(Format::detect("3\t:invoke\t:read\tnil"), Format::Text);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct TimeSpan {
     pub first_ns: i64,
     /// The latest time recorded.
     pub last_ns: i64,
-    /// `last_ns - first_ns`.
+    /// `last_ns - first_ns` (saturating).
     pub span_ns: i64,
 }
 
@@ -118,10 +118,10 @@ impl Stats {
             keys: keys.len(),
             nemesis_events: history.nemesis.len(),
             nemesis_by_f,
-            time: (first <= last).then_some(TimeSpan {
+            time: (first <= last).then(|| TimeSpan {
                 first_ns: first,
                 last_ns: last,
-                span_ns: last - first,
+                span_ns: last.saturating_sub(first),
             }),
         }
     }

@@ -7,9 +7,9 @@
 //! (`nil`, `4`, `[3 0]`, `#{1 2}`, `:timed-out`), and optionally an error:
 //!
 //! ```text
-//! 3	:invoke	:read	nil
-//! INFO  jepsen.util - 2	:invoke	:cas	[3 0]
-//! 2017-03-19 12:00:00,123{GMT}	INFO	[jepsen worker 3] jepsen.util: 3	:ok	:read	nil
+//! 3  :invoke  :read  nil
+//! INFO  jepsen.util - 2  :invoke  :cas  [3 0]
+//! 2017-03-19 12:00:00,123{GMT}  INFO  [jepsen worker 3] jepsen.util: 3  :ok  :read  nil
 //! ```
 //!
 //! Which lines must be ops:

@@ -12,7 +12,13 @@
 //!
 //! The models are Knossos's, plus a key-value map and a counter:
 //! register, cas-register, kv, set, fifo-queue, unordered-queue, counter,
-//! mutex and multi-register.
+//! mutex and multi-register, one file each. [`Keyed`] turns any of them
+//! into one object per key, for checking a keyed history whole; the kv
+//! model is `Keyed<KvRegister>`.
+//!
+//! Checkers are generic over [`Model`]; [`with_model!`](crate::with_model)
+//! runs a generic body with the concrete model a [`ModelKind`] names, and
+//! [`ModelKind::infer`] guesses the kind from a history's `f` names.
 //!
 //! # Semantic choices
 //!
@@ -32,11 +38,28 @@
 //!   outcome may take effect (the checker decides whether it did).
 
 mod cas_register;
+#[cfg(test)]
+mod corpus_tests;
+mod counter;
+mod infer;
 mod intern;
+mod keyed;
+mod kv;
+mod multi_register;
+mod mutex;
+mod queue;
 mod register;
+mod set;
 
 pub use cas_register::CasRegister;
+pub use counter::{Counter, CounterOp};
+pub use keyed::{Keyed, KeyedOp};
+pub use kv::{Cell, Kv, KvOp, KvRegister};
+pub use multi_register::{Micro, MultiRegister, Txn};
+pub use mutex::{Mutex, MutexOp};
+pub use queue::{Elements, FifoQueue, Pool, QueueOp, UnorderedQueue};
 pub use register::{Register, RegisterOp};
+pub use set::{Bits, Set, SetOp};
 
 use crate::history::{History, Operation, Outcome, Value};
 use std::fmt::Debug;
@@ -79,7 +102,7 @@ pub struct Call<'a> {
     /// What became of the op.
     pub outcome: Outcome,
     /// The op's key, for keyed workloads. Single-object models ignore it;
-    /// keyed models use it to pick the object.
+    /// [`Keyed`] models use it to pick the object.
     pub key: Option<&'a Value>,
 }
 
@@ -220,5 +243,187 @@ impl ModelKind {
 impl std::fmt::Display for ModelKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// Runs a generic body with the concrete model a [`ModelKind`] names.
+///
+/// `with_model!(kind, &options, |m| body)` builds the model for `kind`
+/// with `options` (a `&ModelOptions`), binds it (mutably) to `m`, and
+/// evaluates `body`, which is compiled once per model type, so it can call
+/// generic code such as `check::<M: Model>(m, ...)`. Every arm must give
+/// `body` the same type.
+///
+/// Two forms:
+///
+/// - `with_model!(kind, options, |m| body)`: one object, ignoring keys,
+///   for an unkeyed history or one key's partition of a keyed history.
+///   The exception is `kv`, which is a map and always [`Kv`]
+///   (`Keyed<KvRegister>`): a partition holding one key costs it a
+///   one-slot map.
+/// - `with_model!(keyed kind, options, |m| body)`: the whole keyed
+///   history as one object: every model wrapped in [`Keyed`] (one object
+///   per key), and `kv` as [`Kv`].
+///
+/// ```
+/// use labrys::model::{Model, ModelKind, ModelOptions};
+/// use labrys::with_model;
+///
+/// fn name_of<M: Model>(m: &M) -> &'static str {
+///     m.name()
+/// }
+/// let options = ModelOptions::default();
+/// for kind in ModelKind::ALL {
+///     let name = with_model!(kind, &options, |m| name_of(&m));
+///     assert_eq!(name, kind.name());
+///     let keyed = with_model!(keyed kind, &options, |m| name_of(&m));
+///     assert_eq!(keyed, kind.name());
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_model {
+    (keyed $kind:expr, $options:expr, |$m:ident| $body:expr) => {{
+        use $crate::model as __m;
+        let __options: &__m::ModelOptions = $options;
+        match $kind {
+            __m::ModelKind::Register => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Register::new(__options));
+                $body
+            }
+            __m::ModelKind::CasRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::CasRegister::new(__options));
+                $body
+            }
+            __m::ModelKind::Kv => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Kv::kv(__options);
+                $body
+            }
+            __m::ModelKind::Set => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Set::new(__options));
+                $body
+            }
+            __m::ModelKind::FifoQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::FifoQueue::new(__options));
+                $body
+            }
+            __m::ModelKind::UnorderedQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::UnorderedQueue::new(__options));
+                $body
+            }
+            __m::ModelKind::Counter => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Counter::new(__options));
+                $body
+            }
+            __m::ModelKind::Mutex => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::Mutex::new(__options));
+                $body
+            }
+            __m::ModelKind::MultiRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Keyed::new(__m::MultiRegister::new(__options));
+                $body
+            }
+        }
+    }};
+    ($kind:expr, $options:expr, |$m:ident| $body:expr) => {{
+        use $crate::model as __m;
+        let __options: &__m::ModelOptions = $options;
+        match $kind {
+            __m::ModelKind::Register => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Register::new(__options);
+                $body
+            }
+            __m::ModelKind::CasRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::CasRegister::new(__options);
+                $body
+            }
+            __m::ModelKind::Kv => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Kv::kv(__options);
+                $body
+            }
+            __m::ModelKind::Set => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Set::new(__options);
+                $body
+            }
+            __m::ModelKind::FifoQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::FifoQueue::new(__options);
+                $body
+            }
+            __m::ModelKind::UnorderedQueue => {
+                #[allow(unused_mut)]
+                let mut $m = __m::UnorderedQueue::new(__options);
+                $body
+            }
+            __m::ModelKind::Counter => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Counter::new(__options);
+                $body
+            }
+            __m::ModelKind::Mutex => {
+                #[allow(unused_mut)]
+                let mut $m = __m::Mutex::new(__options);
+                $body
+            }
+            __m::ModelKind::MultiRegister => {
+                #[allow(unused_mut)]
+                let mut $m = __m::MultiRegister::new(__options);
+                $body
+            }
+        }
+    }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Op, OpType};
+
+    #[test]
+    fn calls_of_a_history_carry_input_output_outcome_and_key() {
+        let mut w = Op::new(OpType::Invoke, 0, "write", Value::Int(3));
+        w.key = Some(Value::from("k"));
+        let h = History::from_ops(vec![
+            w,
+            Op::new(OpType::Invoke, 1, "read", Value::Nil),
+            Op::new(OpType::Ok, 1, "read", Value::Int(3)),
+            Op::new(OpType::Info, 0, "write", Value::Keyword("timeout".into())),
+        ])
+        .unwrap();
+        let c = Call::of(&h, &h.operations[0]);
+        assert_eq!(
+            (c.f, c.input, c.output, c.outcome),
+            ("write", &Value::Int(3), None, Outcome::Info)
+        );
+        assert_eq!(c.key, Some(&Value::from("k")));
+        let r = Call::of(&h, &h.operations[1]);
+        assert_eq!(
+            (r.f, r.output, r.outcome, r.key),
+            ("read", Some(&Value::Int(3)), Outcome::Ok, None)
+        );
+        assert_eq!(r.ok_output(), Some(&Value::Int(3)));
+        assert_eq!(c.ok_output(), None);
+    }
+
+    #[test]
+    fn the_dispatch_builds_the_named_model_plain_or_keyed() {
+        let options = ModelOptions::default();
+        for kind in ModelKind::ALL {
+            assert_eq!(with_model!(kind, &options, |m| m.name()), kind.name());
+            assert_eq!(with_model!(keyed kind, &options, |m| m.name()), kind.name());
+            assert_eq!(ModelKind::parse(kind.name()), Some(kind));
+        }
     }
 }

@@ -7,9 +7,12 @@
 //! ```json
 //! {"valid": false,
 //!  "files": [{"path": "h.edn", "valid": false, "model": "cas-register",
-//!             "checks": {"linearizable": {"valid": false, ...},
-//!                        "sequential":   {"valid": true, ...},
-//!                        "convergence":  {"valid": "unknown", ...}}}]}
+//!             "operations": 12,
+//!             "checks": {
+//!               "linearizable": {"valid": false, "elapsed_ms": 0.2,
+//!                                "summary": "...", "evidence": {...}},
+//!               "sequential":   {"valid": true, ...},
+//!               "convergence":  {"valid": "unknown", ...}}}]}
 //! ```
 //!
 //! `valid` is `true`, `false` or `"unknown"` at every level.
@@ -18,7 +21,12 @@ pub mod json;
 pub mod style;
 pub mod text;
 
-use crate::check::Verdict;
+use crate::check::convergence::ConvergenceReport;
+use crate::check::linearizable::LinearizableReport;
+use crate::check::run::Results;
+use crate::check::sequential::SequentialReport;
+use crate::check::{Consistency, Verdict};
+use crate::model::ModelKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -29,20 +37,80 @@ pub struct CheckSection {
     pub valid: Verdict,
     /// Wall-clock time the checker took, in milliseconds.
     pub elapsed_ms: f64,
+    /// The outcome in one sentence.
+    pub summary: String,
     /// The checker's evidence.
-    #[serde(flatten)]
-    pub detail: Detail,
+    pub evidence: Evidence,
 }
 
 /// A checker's evidence, by checker.
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
-pub enum Detail {
-    /// The checker does not apply to this model, or was not run.
+pub enum Evidence {
+    /// Linearizability: per partition, the failing op, final paths and a
+    /// minimal counterexample.
+    Linearizable(Box<LinearizableReport>),
+    /// Sequential consistency: how it was decided, and the counterexample.
+    Sequential(Box<SequentialReport>),
+    /// Convergence: final reads, anomalies, session guarantees.
+    Convergence(Box<ConvergenceReport>),
+    /// The checker does not apply to this model.
     Skipped {
         /// Why.
         skipped: String,
     },
+}
+
+impl CheckSection {
+    /// The sections of every checker that ran, keyed by checker name.
+    pub fn all(results: &Results, model: ModelKind) -> BTreeMap<&'static str, CheckSection> {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let mut out = BTreeMap::new();
+        if let Some(t) = &results.linearizable {
+            out.insert(
+                Consistency::Linearizable.name(),
+                CheckSection {
+                    valid: t.report.verdict,
+                    elapsed_ms: ms(t.elapsed),
+                    summary: text::linearizable_summary(&t.report),
+                    evidence: Evidence::Linearizable(Box::new(t.report.clone())),
+                },
+            );
+        }
+        if let Some(t) = &results.sequential {
+            out.insert(
+                Consistency::Sequential.name(),
+                CheckSection {
+                    valid: t.report.valid,
+                    elapsed_ms: ms(t.elapsed),
+                    summary: t.report.summary.clone(),
+                    evidence: Evidence::Sequential(Box::new(t.report.clone())),
+                },
+            );
+        }
+        if let Some(t) = &results.convergence {
+            let applies = crate::check::run::convergence_applies(model);
+            out.insert(
+                Consistency::Convergence.name(),
+                CheckSection {
+                    valid: t.report.valid,
+                    elapsed_ms: ms(t.elapsed),
+                    summary: text::convergence_summary(&t.report),
+                    evidence: if applies {
+                        Evidence::Convergence(Box::new(t.report.clone()))
+                    } else {
+                        Evidence::Skipped {
+                            skipped: format!(
+                                "convergence is not judged for the {} model",
+                                model.name()
+                            ),
+                        }
+                    },
+                },
+            );
+        }
+        out
+    }
 }
 
 /// Everything found in one file.

@@ -1,8 +1,14 @@
 //! Text rendering: reports a person reads in a terminal.
 
 use super::style::Style;
-use super::{CheckSection, Detail, FileReport, RunReport};
+use super::{CheckSection, Evidence, FileReport, RunReport};
+use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
+use crate::check::evidence::OpView;
+use crate::check::linearizable::{LinearizableReport, PartitionReport};
+use crate::check::sequential::SequentialReport;
+use crate::check::Verdict;
 use crate::history::stats::Stats;
+use crate::history::Value;
 use std::fmt::Write;
 
 /// Renders one file's statistics.
@@ -83,8 +89,10 @@ pub fn file(f: &FileReport, style: &Style) -> String {
         f.model,
         f.operations
     );
-    for (name, section) in &f.checks {
-        out.push_str(&check(name, section, style));
+    for c in crate::check::Consistency::ALL {
+        if let Some(section) = f.checks.get(c.name()) {
+            out.push_str(&check(c.name(), section, style));
+        }
     }
     out
 }
@@ -98,12 +106,317 @@ fn check(name: &str, c: &CheckSection, style: &Style) -> String {
         style.verdict(c.valid),
         style.dim(&format!("{:.1} ms", c.elapsed_ms))
     );
-    match &c.detail {
-        Detail::Skipped { skipped } => {
-            let _ = writeln!(out, "    {}", style.dim(skipped));
-        }
+    let _ = writeln!(out, "    {}", c.summary);
+    match &c.evidence {
+        Evidence::Skipped { .. } => {}
+        Evidence::Linearizable(r) => linearizable(&mut out, r, style),
+        Evidence::Sequential(r) => sequential(&mut out, r, style),
+        Evidence::Convergence(r) => convergence(&mut out, r, style),
     }
     out
+}
+
+/// An operation in one line: `process 3 read 2 (ok, lines 14-15)`.
+pub fn op(v: &OpView) -> String {
+    let outcome = match v.outcome {
+        crate::history::Outcome::Ok => "ok",
+        crate::history::Outcome::Fail => "fail",
+        crate::history::Outcome::Info if v.complete_index.is_some() => "info",
+        crate::history::Outcome::Info => "never completed",
+    };
+    let place = match (v.invoke_line, v.complete_line) {
+        (0, _) => match v.complete_index {
+            Some(c) => format!("events {}-{}", v.invoke_index, c),
+            None => format!("event {}", v.invoke_index),
+        },
+        (i, Some(c)) if c != i => format!("lines {i}-{c}"),
+        (i, _) => format!("line {i}"),
+    };
+    format!("process {} {} ({outcome}, {place})", v.process, v.op)
+}
+
+fn key_name(key: &Option<Value>) -> String {
+    match key {
+        Some(k) => format!("key {k}"),
+        None => "the history".to_string(),
+    }
+}
+
+/// One sentence on a linearizability report.
+pub fn linearizable_summary(r: &LinearizableReport) -> String {
+    let bad: Vec<&PartitionReport> = r
+        .partitions
+        .iter()
+        .filter(|p| p.verdict == Verdict::Invalid)
+        .collect();
+    let unknown = r
+        .partitions
+        .iter()
+        .filter(|p| p.verdict == Verdict::Unknown)
+        .count();
+    let keys = if r.partitioned {
+        format!(" ({} keys checked one by one)", r.partitions.len())
+    } else {
+        String::new()
+    };
+    match r.verdict {
+        Verdict::Valid => {
+            format!("every operation can take effect at one instant within its call{keys}")
+        }
+        Verdict::Invalid => {
+            let first = bad[0];
+            let what = match &first.evidence {
+                Some(e) => format!(": {} cannot take effect", op(&e.op)),
+                None => String::new(),
+            };
+            let more = if bad.len() > 1 {
+                format!(" ({} keys are not linearizable)", bad.len())
+            } else {
+                String::new()
+            };
+            format!("{} is not linearizable{what}{more}", key_name(&first.key))
+        }
+        Verdict::Unknown => format!(
+            "no anomaly found, but {unknown} of {} partitions were not decided in time",
+            r.partitions.len()
+        ),
+    }
+}
+
+fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
+    for p in r
+        .partitions
+        .iter()
+        .filter(|p| p.verdict == Verdict::Invalid)
+    {
+        let Some(e) = &p.evidence else { continue };
+        let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
+        let _ = writeln!(
+            out,
+            "      No order of the operations gets past the completion of {}.",
+            style.bad(&op(&e.op))
+        );
+        if let Some(prev) = &e.previous_ok {
+            let _ = writeln!(
+                out,
+                "      The last op to complete before it began: {}.",
+                op(prev)
+            );
+        }
+        if !e.concurrent.is_empty() {
+            let _ = writeln!(out, "      Concurrent with it:");
+            for c in e.concurrent.iter().take(8) {
+                let _ = writeln!(out, "        {}", op(c));
+            }
+            if e.concurrent.len() > 8 {
+                let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "      The longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
+            e.prefix_len,
+            if e.final_paths_complete { "" } else { "at least " },
+            e.final_paths.len()
+        );
+        for path in &e.final_paths {
+            let tail: Vec<&str> = path
+                .ops
+                .iter()
+                .rev()
+                .take(3)
+                .rev()
+                .map(|o| o.op.as_str())
+                .collect();
+            let _ = writeln!(
+                out,
+                "        {} {}",
+                path.state,
+                style.dim(&format!("(after ... {})", tail.join(", ")))
+            );
+            for b in e.blocked.iter().filter(|b| b.state == path.state) {
+                let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
+            }
+        }
+        if let Some(min) = &e.minimal {
+            let _ = writeln!(
+                out,
+                "      Minimal counterexample: {} ops{}:",
+                min.len(),
+                if e.minimal_verified {
+                    ", each one needed"
+                } else {
+                    ""
+                }
+            );
+            for m in min {
+                let _ = writeln!(out, "        {}", op(m));
+            }
+        }
+    }
+    if r.partitioned {
+        let count = |v: Verdict| r.partitions.iter().filter(|p| p.verdict == v).count();
+        let _ = writeln!(
+            out,
+            "    keys: {} valid, {} invalid, {} unknown",
+            count(Verdict::Valid),
+            count(Verdict::Invalid),
+            count(Verdict::Unknown)
+        );
+    }
+}
+
+fn sequential(out: &mut String, r: &SequentialReport, style: &Style) {
+    let Some(c) = &r.counterexample else { return };
+    let _ = writeln!(out, "    {}", c.explanation);
+    let placed: Vec<String> = c
+        .prefixes
+        .iter()
+        .map(|p| format!("process {} {}/{}", p.process, p.placed, p.total))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    The deepest order places {} ops ({}), leaving the model at: {}.",
+        c.frontier.ops.len(),
+        placed.join(", "),
+        c.frontier.state
+    );
+    if !c.blocked.is_empty() {
+        let _ = writeln!(out, "    Every process's next op is blocked:");
+        for b in &c.blocked {
+            let _ = writeln!(out, "      {}: {}", op(&b.op), b.reason);
+        }
+    }
+    if let Some(min) = &c.minimal {
+        let _ = writeln!(
+            out,
+            "    Minimal counterexample: {} ops{}:",
+            min.len(),
+            if c.one_minimal {
+                ", each one needed"
+            } else {
+                ""
+            }
+        );
+        for m in min {
+            let _ = writeln!(out, "      {}", style.bad(&op(m)));
+        }
+    }
+}
+
+/// One sentence on a convergence report.
+pub fn convergence_summary(r: &ConvergenceReport) -> String {
+    match r.valid {
+        Verdict::Valid => format!(
+            "final reads agree on every key ({} keys, {} final reads), and the writes explain them",
+            r.stats.keys, r.stats.final_reads
+        ),
+        _ => r
+            .reasons
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "no verdict".to_string()),
+    }
+}
+
+fn read(r: &ReadView) -> String {
+    format!("{} on replica {}", op(&r.op), r.replica)
+}
+
+fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
+    let _ = writeln!(
+        out,
+        "    {}",
+        style.dim(&format!(
+            "final reads: {:?} rule, replicas from {}",
+            r.final_reads.rule, r.final_reads.replicas_from
+        ))
+    );
+    for reason in r.reasons.iter().skip(1).take(4) {
+        let _ = writeln!(out, "    {reason}");
+    }
+    for a in r.anomalies.iter().take(6) {
+        match a {
+            Anomaly::Divergence { key, values } => {
+                let _ = writeln!(out, "    {} diverged:", key_name(key));
+                for (v, replicas) in values {
+                    let _ = writeln!(out, "      {v} from {}", replicas.join(", "));
+                }
+            }
+            Anomaly::LostUpdate {
+                key,
+                value,
+                lost,
+                winner,
+                lost_count,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: every final read returned {value}, but {} completed after {} began and was lost ({lost_count} lost)",
+                    key_name(key),
+                    style.bad(&op(lost)),
+                    winner.as_ref().map_or("the initial value".to_string(), op)
+                );
+            }
+            Anomaly::Unexplained {
+                key,
+                value,
+                read: rd,
+                why,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: {value} read by {}: {why}",
+                    key_name(key),
+                    read(rd)
+                );
+            }
+            Anomaly::Lost {
+                key,
+                value,
+                update,
+                why,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: lost {value} ({}): {why}",
+                    key_name(key),
+                    op(update)
+                );
+            }
+            Anomaly::Duplicated {
+                key,
+                value,
+                enqueued,
+                dequeued,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: {value} enqueued {enqueued} time(s), dequeued {dequeued} times",
+                    key_name(key)
+                );
+            }
+            Anomaly::OutOfBounds {
+                key,
+                read: rd,
+                value,
+                lower,
+                upper,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: {} read {value}, outside [{lower}, {upper}]",
+                    key_name(key),
+                    read(rd)
+                );
+            }
+        }
+    }
+    if r.anomalies.len() > 6 {
+        let _ = writeln!(out, "    ... and {} more anomalies", r.anomalies.len() - 6);
+    }
 }
 
 /// A table of every file's verdicts, one row per file.

@@ -33,7 +33,7 @@
 //!   other keys do not see it. So the order without it is valid, and
 //!   leaving an indeterminate op out is allowed.
 
-use crate::model::{CasRegister, Model, Register, RegisterOp};
+use crate::model::{CasRegister, Cell, KvOp, KvRegister, Model, Register, RegisterOp};
 
 /// What an operation does to the state of its object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,5 +118,31 @@ impl Hints<CasRegister> for RegisterHints {
     }
     fn requires(&self, _: &CasRegister, op: &RegisterOp) -> Option<u32> {
         register_requires(op)
+    }
+}
+
+/// Exact hints for one key of the kv model: reads observe, writes set,
+/// a cas requires its old value and sets its new one, a failed cas
+/// observes; an append's result depends on the value, so nothing is
+/// promised for it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvHints;
+
+impl Hints<KvRegister> for KvHints {
+    fn effect(&self, _: &KvRegister, op: &KvOp) -> Effect<Cell> {
+        match op {
+            KvOp::Read(_) | KvOp::CasFailed { .. } => Effect::Unchanged,
+            KvOp::Write(v) | KvOp::Cas { new: v, .. } => Effect::Sets(v.clone()),
+            KvOp::Append(_) => Effect::Unknown,
+        }
+    }
+    fn requires(&self, _: &KvRegister, op: &KvOp) -> Option<Cell> {
+        match op {
+            KvOp::Read(v) | KvOp::Cas { old: v, .. } => Some(v.clone()),
+            _ => None,
+        }
+    }
+    fn always_enabled(&self, _: &KvRegister, op: &KvOp) -> bool {
+        matches!(op, KvOp::Write(_))
     }
 }

@@ -57,12 +57,12 @@ mod shrink;
 #[cfg(test)]
 mod tests;
 
-pub use hints::{Effect, Hints, NoHints, RegisterHints};
+pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
-use crate::model::{CasRegister, Model, Register};
+use crate::model::{CasRegister, Keyed, Kv, Model, Register};
 use engine::{search, Found, Frontier, Limits};
 use problem::Problem;
 use rayon::prelude::*;
@@ -186,6 +186,17 @@ pub fn check<M: Model + 'static>(
     }
     if let Some(m) = any.downcast_ref::<CasRegister>() {
         return check_with_hints(history, m, &RegisterHints, options);
+    }
+    // Keys are separated here (one model state per key), so a keyed
+    // wrapper adds nothing: search with the model of one key.
+    if let Some(m) = any.downcast_ref::<Keyed<Register>>() {
+        return check_with_hints(history, m.inner(), &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
+        return check_with_hints(history, m.inner(), &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<Kv>() {
+        return check_with_hints(history, m.inner(), &KvHints, options);
     }
     check_with_hints(history, model, &NoHints, options)
 }

@@ -1,0 +1,331 @@
+//! Queues (per key), after Jepsen's `total-queue` checker: every
+//! acknowledged enqueue is dequeued exactly once.
+//!
+//! Ops: `enqueue` (`enq`, `offer`, `push`) with the item as input;
+//! `dequeue` (`deq`, `poll`, `pop`) returning an item, or `nil` (or an
+//! empty collection) when the queue was empty; `drain` returning a
+//! collection of items. Order is not judged here (that is
+//! linearizability's job); counts are:
+//!
+//! - **unexpected**: an item dequeued that no enqueue attempted;
+//! - **duplicated**: an item dequeued more often than it was attempted
+//!   (acknowledged plus indeterminate enqueues);
+//! - **lost**: acknowledged enqueues never dequeued. Judged only when the
+//!   queue was seen empty at the end: an `ok` drain, or an `ok` dequeue
+//!   that found it empty, final under the final-read rule. An
+//!   indeterminate dequeue may have consumed one item, so losses are
+//!   definite only when they outnumber the indeterminate dequeues (and
+//!   there is no indeterminate drain); otherwise they are reported as
+//!   possible and the key is unknown;
+//! - **recovered**: items of indeterminate enqueues that were dequeued
+//!   (informational).
+
+use super::session::SessionReport;
+use super::{empty_result, Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyResult};
+use crate::check::Verdict;
+use crate::history::{Outcome, Value};
+use serde::Serialize;
+
+/// Queue findings for one key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDetail {
+    /// Enqueue attempts (not failed).
+    pub enqueues: usize,
+    /// Of which acknowledged.
+    pub acknowledged: usize,
+    /// Items dequeued (by dequeues and drains).
+    pub dequeued: usize,
+    /// Dequeues and drains of unknown outcome.
+    pub indeterminate_dequeues: usize,
+    /// Was the queue seen empty by a final dequeue or drain?
+    pub drained: bool,
+    /// Acknowledged enqueues never dequeued.
+    pub lost: Vec<Value>,
+    /// Items dequeued more often than enqueued.
+    pub duplicated: Vec<Value>,
+    /// Items dequeued but never enqueued.
+    pub unexpected: Vec<Value>,
+    /// Items of indeterminate enqueues that were dequeued.
+    pub recovered: Vec<Value>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Enqueue,
+    Dequeue,
+    Drain,
+    Other,
+}
+
+fn kind(f: &str) -> Kind {
+    match f {
+        "enqueue" | "enq" | "offer" | "push" => Kind::Enqueue,
+        "dequeue" | "deq" | "poll" | "pop" => Kind::Dequeue,
+        "drain" => Kind::Drain,
+        _ => Kind::Other,
+    }
+}
+
+#[derive(Default)]
+struct Item {
+    ok: usize,
+    info: usize,
+    dequeued: usize,
+    enqueue: Option<usize>,
+    dequeue: Option<usize>,
+}
+
+pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>, SessionReport) {
+    let mut d = QueueDetail::default();
+    let mut result = empty_result(k.key, KeyDetail::None);
+    let mut anomalies = Vec::new();
+    let mut sessions = SessionReport::new(ctx.opts.sessions);
+    if ctx.opts.sessions != super::SessionMode::Off {
+        sessions.not_judged("session guarantees are not defined for queues");
+    }
+    let key = k.key;
+    let max = ctx.opts.max_examples;
+    let mut items: FxMap<&Value, Item> = FxMap::default();
+    let mut order: Vec<&Value> = Vec::new();
+    let mut empties: Vec<usize> = Vec::new();
+    let mut indeterminate_drain = false;
+    let mut last_update: Option<i64> = None;
+    for &id in &k.ids {
+        let o = ctx.op(id);
+        match kind(ctx.f(id)) {
+            Kind::Enqueue if o.outcome != Outcome::Fail => {
+                let end = ctx.ended(id);
+                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                let v = ctx.input(id);
+                let it = items.entry(v).or_insert_with(|| {
+                    order.push(v);
+                    Item::default()
+                });
+                d.enqueues += 1;
+                if o.outcome == Outcome::Ok {
+                    d.acknowledged += 1;
+                    it.ok += 1;
+                    it.enqueue = Some(id);
+                } else {
+                    it.info += 1;
+                    it.enqueue.get_or_insert(id);
+                }
+            }
+            kd @ (Kind::Dequeue | Kind::Drain) => match o.outcome {
+                Outcome::Fail => {}
+                Outcome::Info => {
+                    d.indeterminate_dequeues += 1;
+                    indeterminate_drain |= kd == Kind::Drain;
+                }
+                Outcome::Ok => {
+                    let out = ctx.output(id).unwrap_or(&Value::Nil);
+                    let got: &[Value] = match (kd, out) {
+                        (_, Value::Nil) => &[],
+                        (Kind::Drain, v) => v.as_collection().unwrap_or(std::slice::from_ref(v)),
+                        (_, v) => match v.as_collection() {
+                            Some([]) => &[],
+                            _ => std::slice::from_ref(v),
+                        },
+                    };
+                    if got.is_empty() || kd == Kind::Drain {
+                        empties.push(id);
+                    }
+                    for v in got {
+                        let it = items.entry(v).or_insert_with(|| {
+                            order.push(v);
+                            Item::default()
+                        });
+                        it.dequeued += 1;
+                        it.dequeue.get_or_insert(id);
+                        d.dequeued += 1;
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+    result.updates = d.enqueues;
+    result.reads = empties.len();
+    result.last_update_at = last_update;
+    let finals = ctx.final_reads(&empties, last_update);
+    result.final_reads = finals.len();
+    d.drained = !finals.is_empty();
+
+    let mut lost_ops: Vec<(&Value, usize)> = Vec::new();
+    for &v in &order {
+        let it = &items[v];
+        let attempted = it.ok + it.info;
+        if attempted == 0 {
+            d.unexpected.push(v.clone());
+            if d.unexpected.len() <= max {
+                if let Some(q) = it.dequeue {
+                    anomalies.push(Anomaly::Unexplained {
+                        key: key.cloned(),
+                        value: v.clone(),
+                        read: ctx.read_view(
+                            q,
+                            format!(
+                                "{} {}",
+                                ctx.f(q),
+                                super::short(ctx.output(q).unwrap_or(&Value::Nil))
+                            ),
+                        ),
+                        why: "dequeued, but never enqueued".into(),
+                    });
+                }
+            }
+            continue;
+        }
+        if it.dequeued > attempted {
+            d.duplicated.push(v.clone());
+            if d.duplicated.len() <= max {
+                anomalies.push(Anomaly::Duplicated {
+                    key: key.cloned(),
+                    value: v.clone(),
+                    enqueued: attempted,
+                    dequeued: it.dequeued,
+                });
+            }
+        }
+        if it.info > 0 && it.dequeued > 0 {
+            d.recovered.push(v.clone());
+        }
+        if it.ok > it.dequeued {
+            d.lost.push(v.clone());
+            if let Some(e) = it.enqueue {
+                lost_ops.push((v, e));
+            }
+        }
+    }
+    let mut unknown_reason = None;
+    if !d.lost.is_empty() {
+        if !d.drained {
+            unknown_reason = Some(format!(
+                "{} acknowledged enqueue(s) never dequeued, but the queue was never seen empty after the last enqueue: losses cannot be judged",
+                d.lost.len()
+            ));
+        } else if indeterminate_drain || d.lost.len() <= d.indeterminate_dequeues {
+            unknown_reason = Some(format!(
+                "{} acknowledged enqueue(s) never dequeued, but {} indeterminate dequeue(s) or drain(s) may have consumed them",
+                d.lost.len(),
+                d.indeterminate_dequeues
+            ));
+        } else {
+            let why = if d.indeterminate_dequeues > 0 {
+                format!(
+                    "acknowledged, never dequeued, and the queue was drained ({} losses outnumber {} indeterminate dequeues)",
+                    d.lost.len(),
+                    d.indeterminate_dequeues
+                )
+            } else {
+                "acknowledged, never dequeued, and the queue was drained".to_string()
+            };
+            for &(v, e) in lost_ops.iter().take(max) {
+                anomalies.push(Anomaly::Lost {
+                    key: key.cloned(),
+                    value: v.clone(),
+                    update: ctx.view(e, format!("enqueue {v}")),
+                    missing_from: None,
+                    why: why.clone(),
+                });
+            }
+        }
+    }
+    if !anomalies.is_empty() {
+        result.valid = Verdict::Invalid;
+        for a in anomalies.iter().take(max) {
+            result.reasons.push(super::register::reason(a));
+        }
+    } else if let Some(r) = unknown_reason {
+        result.valid = Verdict::Unknown;
+        result.reasons.push(r);
+    } else if !d.drained {
+        result.valid = Verdict::Unknown;
+        result.reasons.push(
+            "the queue was never seen empty (drain, or a dequeue of nothing) after the last enqueue"
+                .into(),
+        );
+    }
+    result.detail = KeyDetail::Queue(d);
+    (result, anomalies, sessions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::*;
+    use super::QueueDetail;
+    use crate::check::Verdict;
+    use crate::model::ModelKind;
+
+    fn run(h: &H) -> ConvergenceReport {
+        check(
+            &h.build(),
+            ModelKind::UnorderedQueue,
+            &ModelOptions::default(),
+            &ConvergenceOptions::default(),
+        )
+    }
+
+    fn detail(r: &ConvergenceReport) -> &QueueDetail {
+        match &r.keys[0].detail {
+            KeyDetail::Queue(d) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn drained_queue_is_valid() {
+        let mut h = H::new();
+        h.call(0, "enqueue", int(1), int(1));
+        h.call(0, "enqueue", int(2), int(2));
+        h.call(1, "dequeue", nil(), int(1));
+        h.call(1, "drain", nil(), Value::Vector(vec![int(2)]));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert!(detail(&r).drained);
+    }
+
+    #[test]
+    fn lost_duplicated_unexpected() {
+        let mut h = H::new();
+        h.call(0, "enqueue", int(1), int(1));
+        h.call(0, "enqueue", int(2), int(2));
+        h.call(1, "dequeue", nil(), int(2));
+        h.call(1, "dequeue", nil(), int(2));
+        h.call(1, "dequeue", nil(), int(7));
+        h.call(1, "dequeue", nil(), nil());
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Invalid);
+        let d = detail(&r);
+        assert_eq!(d.lost, vec![int(1)]);
+        assert_eq!(d.duplicated, vec![int(2)]);
+        assert_eq!(d.unexpected, vec![int(7)]);
+        assert_eq!(r.anomalies.len(), 3);
+    }
+
+    #[test]
+    fn undrained_or_indeterminate_losses_are_unknown() {
+        let mut h = H::new();
+        h.call(0, "enqueue", int(1), int(1));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Unknown);
+        h.invoke(1, "dequeue", nil());
+        h.info(1, "dequeue", nil());
+        h.call(1, "drain", nil(), Value::Vector(vec![]));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Unknown, "{:?}", r.reasons);
+        assert_eq!(detail(&r).lost, vec![int(1)]);
+    }
+
+    #[test]
+    fn recovered_items() {
+        let mut h = H::new();
+        h.invoke(0, "enqueue", int(1));
+        h.info(0, "enqueue", nil());
+        h.call(1, "drain", nil(), Value::Vector(vec![int(1)]));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Valid);
+        assert_eq!(detail(&r).recovered, vec![int(1)]);
+    }
+}

@@ -1,0 +1,335 @@
+//! The linearizability checker.
+//!
+//! A history is linearizable (Herlihy & Wing 1990) if every operation can
+//! be given a point in time between its invocation and its response such
+//! that, taken in that order, the operations obey the model. Here, every
+//! operation that completed `ok` must take effect; one that completed `info`
+//! or never completed may take effect at any time after its invocation, or
+//! never; a `fail`ed one did not happen (the model may still keep it as an
+//! observation, see [`ModelOptions`](crate::model::ModelOptions)).
+//!
+//! The search is Wing & Gong's (1993) with Lowe's (2017) memo of explored
+//! configurations, an incremental 128-bit fingerprint of the linearized set
+//! after Horn & Kroening (2015), and pruning rules for indeterminate
+//! operations, each with its proof ([`search`]). Keyed histories are split
+//! by key and the keys checked in parallel: linearizability is local, so a
+//! history is linearizable iff every key's sub-history is (Herlihy & Wing;
+//! Horn & Kroening's P-compositionality).
+//!
+//! For a history that is not linearizable the report shows, per failing
+//! key, the operation whose response no order could pass, what was
+//! concurrent with it, the paths the search got through and why the
+//! operation could not follow any of them (Knossos's "final paths"), and a
+//! 1-minimal sub-history that is not linearizable on its own ([`shrink`]).
+
+mod memo;
+mod search;
+mod shrink;
+
+use crate::check::evidence::{Blocked, OpView, Path};
+use crate::check::{CheckOptions, Verdict};
+use crate::history::{self, History, Outcome, Position, Value};
+use crate::model::{Call, Model};
+use rayon::prelude::*;
+use search::{Engine, Found, Item, Limits};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// At most this many final paths (distinct states) are reported.
+const MAX_FINAL_PATHS: usize = 16;
+/// Paths in reports show at most this many of their last operations.
+const PATH_TAIL: usize = 24;
+
+/// The result of a linearizability check.
+#[derive(Clone, Debug, Serialize)]
+pub struct LinearizableReport {
+    /// Valid, invalid or unknown: invalid if any partition is, else unknown
+    /// if any is undecided, else valid.
+    pub verdict: Verdict,
+    /// The model's name.
+    pub model: &'static str,
+    /// Whether the history was split by key.
+    pub partitioned: bool,
+    /// Client operations in the history.
+    pub operations: usize,
+    /// One entry per partition (per key, or one for the whole history), in
+    /// key order. In gate mode, partitions not decided when a failing one
+    /// was found are `unknown`.
+    pub partitions: Vec<PartitionReport>,
+}
+
+/// The verdict on one partition (one key, or the whole history).
+#[derive(Clone, Debug, Serialize)]
+pub struct PartitionReport {
+    /// The key, when the history was split by key.
+    pub key: Option<Value>,
+    /// The partition's verdict.
+    pub verdict: Verdict,
+    /// Operations the search had to place (compiled; failed and crashed
+    /// reads that constrain nothing are left out).
+    pub operations: usize,
+    /// The deepest search reached (operations placed on one path), when
+    /// known.
+    pub depth: usize,
+    /// Why the partition is not linearizable.
+    pub evidence: Option<Evidence>,
+}
+
+/// Why a partition is not linearizable.
+#[derive(Clone, Debug, Serialize)]
+pub struct Evidence {
+    /// The first operation that cannot be linearized: no order of the
+    /// operations gets past its response.
+    pub op: OpView,
+    /// The last operation that completed `ok` before it was invoked.
+    pub previous_ok: Option<OpView>,
+    /// Operations whose intervals overlap it.
+    pub concurrent: Vec<OpView>,
+    /// How many operations the longest linearizable prefix placed.
+    pub prefix_len: usize,
+    /// The last operations (at most 24) of one longest linearizable prefix,
+    /// in the order they took effect.
+    pub prefix: Vec<OpView>,
+    /// The paths the search got through just before the failing response,
+    /// one per distinct model state (at most 16), each shown by its last
+    /// operations (at most 24) and the state after them.
+    pub final_paths: Vec<Path>,
+    /// True when `final_paths` lists every reachable state.
+    pub final_paths_complete: bool,
+    /// Why the operation cannot take effect after each final path.
+    pub blocked: Vec<Blocked>,
+    /// A minimal sub-history, not linearizable on its own, in invocation
+    /// order; absent when shrinking was off.
+    pub minimal: Option<Vec<OpView>>,
+    /// True when `minimal` was verified 1-minimal: removing any one of its
+    /// operations makes it linearizable.
+    pub minimal_verified: bool,
+}
+
+/// One partition: its key, its model (after compiling) and its items.
+type Compiled<M> = (Option<Value>, M, Vec<Item<<M as Model>::Op>>);
+
+/// Checks `history` for linearizability against `model`.
+///
+/// Errors only when an operation's value does not have the shape the
+/// model expects; the error names the operation's line.
+pub fn check<M: Model>(
+    history: &History,
+    model: M,
+    options: &CheckOptions,
+) -> Result<LinearizableReport, history::Error> {
+    let started = Instant::now();
+    let deadline = options.timeout.map(|t| started + t);
+    let parts = partitions(history, options.partition);
+    let partitioned = parts.len() > 1 || parts.first().is_some_and(|(k, _)| k.is_some());
+    let mut compiled: Vec<Compiled<M>> = Vec::new();
+    for (key, ids) in parts {
+        let mut m = model.clone();
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let o = &history.operations[id];
+            let inv = history.invocation(o);
+            let call = Call::of(history, o);
+            match m.compile(&call) {
+                Ok(Some(op)) => items.push(Item {
+                    id,
+                    invoke: o.invoke,
+                    ret: o.response(),
+                    op,
+                }),
+                Ok(None) => {}
+                Err(msg) => return Err(history::Error::at(Position::line(inv.line), msg)),
+            }
+        }
+        compiled.push((key, m, items));
+    }
+    let progress = &options.progress;
+    progress
+        .partitions_total
+        .store(compiled.len(), Ordering::Relaxed);
+    progress.ops_total.store(
+        compiled.iter().map(|c| c.2.len()).max().unwrap_or(0),
+        Ordering::Relaxed,
+    );
+    let stop = AtomicBool::new(false);
+    let limits = Limits {
+        deadline,
+        cancel: [Some(&options.cancel), Some(&stop)],
+        progress: Some(progress),
+        ..Limits::default()
+    };
+    // Largest partitions first, for balance.
+    let mut order: Vec<usize> = (0..compiled.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(compiled[i].2.len()));
+    let mut results: Vec<(usize, PartitionReport)> = order
+        .par_iter()
+        .map(|&i| {
+            let (key, m, items) = &compiled[i];
+            let r = check_partition(history, key.clone(), m, items, options, &limits);
+            if r.verdict == Verdict::Invalid && !options.report_all {
+                stop.store(true, Ordering::Relaxed);
+            }
+            progress.partitions_done.fetch_add(1, Ordering::Relaxed);
+            (i, r)
+        })
+        .collect();
+    results.sort_by_key(|r| r.0);
+    let partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
+    let verdict = partitions
+        .iter()
+        .fold(Verdict::Valid, |v, p| v.and(p.verdict));
+    Ok(LinearizableReport {
+        verdict,
+        model: model.name(),
+        partitioned,
+        operations: history.operations.len(),
+        partitions,
+    })
+}
+
+/// Groups operation indices by key, or all in one group.
+fn partitions(history: &History, split: bool) -> Vec<(Option<Value>, Vec<usize>)> {
+    let all = || (0..history.operations.len()).collect::<Vec<_>>();
+    if !split || !history.operations.iter().any(|o| history.key(o).is_some()) {
+        return vec![(None, all())];
+    }
+    let mut by_key: BTreeMap<Option<Value>, Vec<usize>> = BTreeMap::new();
+    for (i, o) in history.operations.iter().enumerate() {
+        by_key.entry(history.key(o).cloned()).or_default().push(i);
+    }
+    by_key.into_iter().collect()
+}
+
+fn view<M: Model>(history: &History, model: &M, item: &Item<M::Op>) -> OpView {
+    OpView::new(history, item.id, model.describe_op(&item.op))
+}
+
+fn check_partition<M: Model>(
+    history: &History,
+    key: Option<Value>,
+    model: &M,
+    items: &[Item<M::Op>],
+    options: &CheckOptions,
+    limits: &Limits<'_>,
+) -> PartitionReport {
+    let mut engine = Engine::new(model, items);
+    let found = engine.search(limits);
+    let mut report = PartitionReport {
+        key,
+        verdict: Verdict::Unknown,
+        operations: items.len(),
+        depth: 0,
+        evidence: None,
+    };
+    match found {
+        Found::Linearizable(order) => {
+            report.verdict = Verdict::Valid;
+            report.depth = order.len();
+        }
+        Found::Unknown { depth, .. } => report.depth = depth,
+        Found::NotLinearizable { stuck } => {
+            report.verdict = Verdict::Invalid;
+            // Evidence is computed even in gate mode once this partition is
+            // known to fail; only the user's cancel flag and the deadline
+            // limit it.
+            let ev_limits = Limits {
+                cancel: [Some(&options.cancel), None],
+                ..*limits
+            };
+            let ev = evidence(history, model, items, stuck as usize, options, &ev_limits);
+            report.depth = ev.prefix_len;
+            report.evidence = Some(ev);
+        }
+    }
+    report
+}
+
+fn evidence<M: Model>(
+    history: &History,
+    model: &M,
+    items: &[Item<M::Op>],
+    stuck: usize,
+    options: &CheckOptions,
+    limits: &Limits<'_>,
+) -> Evidence {
+    let s = &items[stuck];
+    let mut engine = Engine::new(model, items);
+    let (finals, complete) = engine.finals(stuck as u32, limits, MAX_FINAL_PATHS);
+    let tail = |path: &[u32]| -> Vec<OpView> {
+        path[path.len().saturating_sub(PATH_TAIL)..]
+            .iter()
+            .map(|&i| view(history, model, &items[i as usize]))
+            .collect()
+    };
+    let previous_ok = items
+        .iter()
+        .filter(|it| {
+            history.operations[it.id].outcome == Outcome::Ok && !it.optional() && it.ret < s.invoke
+        })
+        .max_by_key(|it| it.ret)
+        .map(|it| view(history, model, it));
+    let mut concurrent: Vec<&Item<M::Op>> = items
+        .iter()
+        .enumerate()
+        .filter(|&(i, it)| i != stuck && it.invoke < s.ret && it.ret > s.invoke)
+        .map(|(_, it)| it)
+        .collect();
+    concurrent.sort_by_key(|it| it.invoke);
+    let final_paths = finals
+        .iter()
+        .map(|f| Path {
+            ops: tail(&f.path),
+            state: model.describe_state(&f.state),
+        })
+        .collect();
+    let op = view(history, model, s);
+    let blocked = finals
+        .iter()
+        .map(|f| Blocked {
+            op: op.clone(),
+            state: model.describe_state(&f.state),
+            reason: model.explain(&f.state, &s.op),
+        })
+        .collect();
+    let (minimal, minimal_verified) = if options.shrink {
+        let sh = shrink::shrink(model, items, stuck, limits);
+        let mut ids = sh.items;
+        ids.sort_by_key(|&i| items[i].invoke);
+        (
+            Some(
+                ids.iter()
+                    .map(|&i| view(history, model, &items[i]))
+                    .collect(),
+            ),
+            sh.one_minimal,
+        )
+    } else {
+        (None, false)
+    };
+    let longest = finals.iter().map(|f| f.path.len()).max().unwrap_or(0);
+    let prefix = finals
+        .iter()
+        .find(|f| f.path.len() == longest)
+        .map(|f| tail(&f.path))
+        .unwrap_or_default();
+    Evidence {
+        op,
+        previous_ok,
+        concurrent: concurrent
+            .into_iter()
+            .map(|it| view(history, model, it))
+            .collect(),
+        prefix_len: longest,
+        prefix,
+        final_paths,
+        final_paths_complete: complete && finals.len() < MAX_FINAL_PATHS,
+        blocked,
+        minimal,
+        minimal_verified,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,531 @@
+//! The search: Wing & Gong's depth-first search over a list of call and
+//! return entries (Wing & Gong 1993), with Lowe's memo of configurations
+//! (Lowe 2017) keyed by an incremental fingerprint (Horn & Kroening 2015).
+//!
+//! # The entry list
+//!
+//! Every *required* operation (completed `ok`, or a `fail` the model still
+//! keeps as an observation) has a call entry at its invocation and a return
+//! entry at its completion; the entries form a doubly linked list in
+//! real-time order. Linearizing an operation *lifts* its two entries out of
+//! the list; backtracking puts them back (the removed entries keep their
+//! links, so re-insertion in reverse order restores the list exactly).
+//!
+//! At any point, the first return entry in the list belongs to the
+//! unlinearized required operation `r` that returns first. The operations
+//! that may be linearized next (the *candidates*) are exactly those invoked
+//! before `r` returns: everything that returned before they were invoked is
+//! already linearized, and `r` itself must be linearized before anything
+//! invoked after its return.
+//!
+//! # Indeterminate operations
+//!
+//! An operation that completed `info` or never completed may take effect at
+//! any time after its invocation, or never: its return is at the end of
+//! time. Such *optional* operations live in a second list, in invocation
+//! order, and are candidates while invoked before `r` returns. The search
+//! succeeds as soon as every required operation is linearized: the
+//! remaining optional ones are taken never to have happened.
+//!
+//! # Order of candidates
+//!
+//! The candidates are tried by return time, earliest first, then optional
+//! ones by invocation time: the first candidate tried is always `r`, so the
+//! search linearizes operations "just in time", in the spirit of Lowe's JIT
+//! variant, and only tries other orders when that fails. The order changes
+//! how soon a linearization is found, never the verdict: every candidate is
+//! eventually tried (or pruned by a rule below).
+//!
+//! # Pruning
+//!
+//! 1. **Memo** (Lowe): a configuration (set of linearized operations, model
+//!    state) already explored is not explored again. The search's future
+//!    from a configuration depends only on the set (which fixes the list)
+//!    and the state, and the search explores a configuration completely
+//!    before returning from it, failing, so a revisit would fail too.
+//! 2. **Symmetry** of indeterminate operations: among optional operations
+//!    whose compiled operations are identical, only the earliest-invoked
+//!    unlinearized one is a candidate. *Proof.* Both return at the end, so
+//!    neither constrains anything else, and they step alike. Take any
+//!    successful continuation and, per group, rename the k-th member it
+//!    uses to the k-th unlinearized member by invocation time. That member
+//!    was invoked no later than the latest-invoked of the k members the
+//!    continuation had used by then, all of which were candidates, and an
+//!    operation stays a candidate once it is one (the bound `r` only moves
+//!    later); states are unchanged, so the renamed continuation succeeds.
+//!    Every configuration the search visits uses a prefix of each group,
+//!    which is the form the renaming produces, so the memo stays sound.
+//! 3. **Useless indeterminate steps**: an optional operation whose step
+//!    leaves the state unchanged is not linearized. *Proof.* Drop it from
+//!    any successful continuation: every later step sees the same states,
+//!    it constrains no one (it returns at the end), and it is not required.
+//!
+//! Each rule is checked against a brute-force oracle by property tests.
+
+use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
+use crate::check::Progress;
+use crate::model::Model;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+const NONE: u32 = u32::MAX;
+
+/// One operation to place: its position in real time and compiled form.
+#[derive(Clone, Debug)]
+pub(crate) struct Item<O> {
+    /// Index in `History::operations`.
+    pub id: usize,
+    /// Real-time position of the invocation.
+    pub invoke: usize,
+    /// Real-time position of the return; `usize::MAX` for optional ops.
+    pub ret: usize,
+    /// The compiled operation.
+    pub op: O,
+}
+
+impl<O> Item<O> {
+    /// Is the op optional (indeterminate)?
+    pub(crate) fn optional(&self) -> bool {
+        self.ret == usize::MAX
+    }
+}
+
+/// When to give up, and where to report progress.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits<'a> {
+    /// Give up at this instant.
+    pub deadline: Option<Instant>,
+    /// Give up when any of these is set.
+    pub cancel: [Option<&'a AtomicBool>; 2],
+    /// Progress counters to update.
+    pub progress: Option<&'a Progress>,
+    /// Memo entries kept before the memo is cleared.
+    pub memo_cap: usize,
+}
+
+impl Default for Limits<'_> {
+    fn default() -> Self {
+        Limits {
+            deadline: None,
+            cancel: [None, None],
+            progress: None,
+            memo_cap: DEFAULT_MEMO_CAP,
+        }
+    }
+}
+
+/// The default bound on memo entries (24 bytes each, plus slack).
+pub(crate) const DEFAULT_MEMO_CAP: usize = 1 << 24;
+
+impl Limits<'_> {
+    fn expired(&self) -> bool {
+        self.cancel
+            .iter()
+            .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// What a search found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// Linearizable; the items in the order they took effect (optional
+    /// items that never took effect are absent).
+    Linearizable(Vec<u32>),
+    /// Not linearizable: no order gets past the return of this item.
+    NotLinearizable {
+        /// The required item whose return no order could pass.
+        stuck: u32,
+    },
+    /// Time ran out or the search was cancelled.
+    Unknown {
+        /// The farthest return not yet passed, if any.
+        stuck: Option<u32>,
+        /// The deepest search so far.
+        depth: usize,
+    },
+}
+
+/// A configuration reached just before the stuck item's return.
+#[derive(Clone, Debug)]
+pub(crate) struct FinalPath<S> {
+    /// Items linearized, in order.
+    pub path: Vec<u32>,
+    /// The state after them.
+    pub state: S,
+}
+
+struct Frame {
+    item: u32,
+    prev_state: u32,
+}
+
+/// A prepared search over one partition.
+pub(crate) struct Engine<'a, M: Model> {
+    model: &'a M,
+    items: &'a [Item<M::Op>],
+    n_req: usize,
+    // Entry list: entry 0 is the head sentinel.
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    ent_item: Vec<u32>,
+    ent_call: Vec<bool>,
+    ent_time: Vec<usize>,
+    call_ent: Vec<u32>,
+    ret_ent: Vec<u32>,
+    // Rank: required items by return time, then optional by invocation.
+    rank: Vec<u32>,
+    // Optional list over item indices; `osent` (= items.len()) is the
+    // sentinel.
+    onext: Vec<u32>,
+    oprev: Vec<u32>,
+    osent: u32,
+    // Symmetry groups of optional items.
+    group: Vec<u32>,
+    group_pos: Vec<u32>,
+    group_next: Vec<u32>,
+    words: Vec<Fingerprint>,
+    // Interned states.
+    states: Vec<M::State>,
+    intern: HashMap<M::State, u32, FxBuild>,
+}
+
+impl<'a, M: Model> Engine<'a, M> {
+    /// Prepares the lists for `items`.
+    pub(crate) fn new(model: &'a M, items: &'a [Item<M::Op>]) -> Self {
+        let n = items.len();
+        let mut events: Vec<(usize, bool, u32)> = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            if !it.optional() {
+                events.push((it.invoke, true, i as u32));
+                events.push((it.ret, false, i as u32));
+            }
+        }
+        // Real-time order; at equal times (never in a paired history) a
+        // return goes before a call, the stricter reading.
+        events.sort_by_key(|&(t, call, i)| (t, call, i));
+        let m = events.len() + 1;
+        let mut next = vec![0u32; m];
+        let mut prev = vec![0u32; m];
+        let mut ent_item = vec![NONE; m];
+        let mut ent_call = vec![false; m];
+        let mut ent_time = vec![usize::MAX; m];
+        let mut call_ent = vec![0u32; n];
+        let mut ret_ent = vec![0u32; n];
+        for (k, &(t, call, i)) in events.iter().enumerate() {
+            let e = k + 1;
+            ent_item[e] = i;
+            ent_call[e] = call;
+            ent_time[e] = t;
+            if call {
+                call_ent[i as usize] = e as u32;
+            } else {
+                ret_ent[i as usize] = e as u32;
+            }
+        }
+        for e in 0..m {
+            next[e] = ((e + 1) % m) as u32;
+            prev[e] = ((e + m - 1) % m) as u32;
+        }
+        let mut rank = vec![0u32; n];
+        let mut req: Vec<u32> = (0..n as u32)
+            .filter(|&i| !items[i as usize].optional())
+            .collect();
+        req.sort_by_key(|&i| (items[i as usize].ret, i));
+        let n_req = req.len();
+        for (r, &i) in req.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        let mut opt: Vec<u32> = (0..n as u32)
+            .filter(|&i| items[i as usize].optional())
+            .collect();
+        opt.sort_by_key(|&i| (items[i as usize].invoke, i));
+        let osent = n as u32;
+        let mut onext = vec![osent; n + 1];
+        let mut oprev = vec![osent; n + 1];
+        let mut last = osent;
+        for (r, &i) in opt.iter().enumerate() {
+            rank[i as usize] = (n_req + r) as u32;
+            onext[last as usize] = i;
+            oprev[i as usize] = last;
+            last = i;
+        }
+        onext[last as usize] = osent;
+        oprev[osent as usize] = last;
+        // Symmetry groups: optional items whose compiled ops print alike.
+        // Derived `Debug` shows every field, so equal text means equal ops.
+        let mut group = vec![NONE; n];
+        let mut group_pos = vec![0u32; n];
+        let mut group_next = Vec::new();
+        let mut by_text: HashMap<String, u32> = HashMap::new();
+        for &i in &opt {
+            let text = format!("{:?}", items[i as usize].op);
+            let g = *by_text.entry(text).or_insert_with(|| {
+                group_next.push(0);
+                (group_next.len() - 1) as u32
+            });
+            group[i as usize] = g;
+            group_pos[i as usize] = group_next[g as usize];
+            group_next[g as usize] += 1;
+        }
+        for g in group_next.iter_mut() {
+            *g = 0;
+        }
+        let mut rng = SplitMix64(0x6C61_6272_7973_0001);
+        let words = (0..n)
+            .map(|_| Fingerprint(rng.next_u64(), rng.next_u64()))
+            .collect();
+        Engine {
+            model,
+            items,
+            n_req,
+            next,
+            prev,
+            ent_item,
+            ent_call,
+            ent_time,
+            call_ent,
+            ret_ent,
+            rank,
+            onext,
+            oprev,
+            osent,
+            group,
+            group_pos,
+            group_next,
+            words,
+            states: Vec::new(),
+            intern: HashMap::default(),
+        }
+    }
+
+    fn intern(&mut self, s: M::State) -> u32 {
+        if let Some(&id) = self.intern.get(&s) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(s.clone());
+        self.intern.insert(s, id);
+        id
+    }
+
+    #[inline]
+    fn lift(&mut self, i: u32) {
+        let iu = i as usize;
+        if self.items[iu].optional() {
+            let (p, n) = (self.oprev[iu], self.onext[iu]);
+            self.onext[p as usize] = n;
+            self.oprev[n as usize] = p;
+            self.group_next[self.group[iu] as usize] += 1;
+        } else {
+            for e in [self.call_ent[iu], self.ret_ent[iu]] {
+                let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+                self.next[p as usize] = n;
+                self.prev[n as usize] = p;
+            }
+        }
+    }
+
+    #[inline]
+    fn unlift(&mut self, i: u32) {
+        let iu = i as usize;
+        if self.items[iu].optional() {
+            let (p, n) = (self.oprev[iu], self.onext[iu]);
+            self.onext[p as usize] = i;
+            self.oprev[n as usize] = i;
+            self.group_next[self.group[iu] as usize] -= 1;
+        } else {
+            for e in [self.ret_ent[iu], self.call_ent[iu]] {
+                let (p, n) = (self.prev[e as usize], self.next[e as usize]);
+                self.next[p as usize] = e;
+                self.prev[n as usize] = e;
+            }
+        }
+    }
+
+    /// Runs the search. With `stop = Some(item)`, configurations where
+    /// `item` is the next return to pass are recorded (distinct states, at
+    /// most `max_paths`), `item` itself is never linearized, and the search
+    /// goes on until exhausted; the result is then in `finals`.
+    fn run(
+        &mut self,
+        limits: &Limits<'_>,
+        stop: Option<u32>,
+        max_paths: usize,
+        finals: &mut Vec<FinalPath<M::State>>,
+    ) -> Found {
+        let init = self.model.init();
+        let mut state = self.intern(init);
+        if self.n_req == 0 && stop.is_none() {
+            return Found::Linearizable(Vec::new());
+        }
+        let mut memo = Memo::new(limits.memo_cap);
+        let mut fp = Fingerprint::default();
+        memo.insert(fp, state);
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut done = 0usize;
+        let mut last = NONE;
+        let mut stuck = NONE;
+        let mut max_depth = 0usize;
+        let mut steps: u32 = 0;
+        let mut seen_final: Vec<u32> = Vec::new();
+        loop {
+            steps = steps.wrapping_add(1);
+            if steps & 0xFFF == 0 {
+                if let Some(p) = limits.progress {
+                    p.reach(max_depth);
+                }
+                if limits.expired() {
+                    return Found::Unknown {
+                        stuck: (stuck != NONE).then_some(stuck),
+                        depth: max_depth,
+                    };
+                }
+            }
+            // Scan the calls before the first return entry for the
+            // next required candidate (least rank above `last`).
+            let last_rank = if last == NONE {
+                None
+            } else {
+                Some(self.rank[last as usize])
+            };
+            let mut e = self.next[0];
+            let mut cand = NONE;
+            let mut cand_rank = u32::MAX;
+            while self.ent_call[e as usize] {
+                let it = self.ent_item[e as usize];
+                let r = self.rank[it as usize];
+                if last_rank.is_none_or(|l| r > l) && r < cand_rank {
+                    cand = it;
+                    cand_rank = r;
+                }
+                e = self.next[e as usize];
+            }
+            debug_assert!(e != 0, "a required op remains");
+            let rmin = self.ent_item[e as usize];
+            let bound = self.ent_time[e as usize];
+            if last == NONE {
+                if stuck == NONE || self.rank[rmin as usize] > self.rank[stuck as usize] {
+                    stuck = rmin;
+                }
+                if stop == Some(rmin) {
+                    if finals.len() < max_paths && !seen_final.contains(&state) {
+                        seen_final.push(state);
+                        finals.push(FinalPath {
+                            path: stack.iter().map(|f| f.item).collect(),
+                            state: self.states[state as usize].clone(),
+                        });
+                    }
+                    // The stuck item cannot step here (else the search
+                    // would have passed its return); explore the other
+                    // candidates to reach every state before it.
+                    if cand == rmin {
+                        last = rmin;
+                        continue;
+                    }
+                }
+            }
+            if cand == NONE {
+                // Optional candidates, in invocation order after `last`.
+                let mut o = if last != NONE && self.items[last as usize].optional() {
+                    self.onext[last as usize]
+                } else {
+                    self.onext[self.osent as usize]
+                };
+                while o != self.osent && self.items[o as usize].invoke < bound {
+                    let ou = o as usize;
+                    if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
+                        cand = o;
+                        break;
+                    }
+                    o = self.onext[ou];
+                }
+            }
+            if cand == NONE {
+                // This level is exhausted: backtrack.
+                let Some(f) = stack.pop() else {
+                    return Found::NotLinearizable { stuck };
+                };
+                self.unlift(f.item);
+                state = f.prev_state;
+                fp.toggle(self.words[f.item as usize]);
+                if !self.items[f.item as usize].optional() {
+                    done -= 1;
+                }
+                last = f.item;
+                continue;
+            }
+            let ci = cand as usize;
+            let Some(next_state) = self
+                .model
+                .step(&self.states[state as usize], &self.items[ci].op)
+            else {
+                last = cand;
+                continue;
+            };
+            let ns = self.intern(next_state);
+            let optional = self.items[ci].optional();
+            if optional && ns == state {
+                last = cand;
+                continue;
+            }
+            let mut nfp = fp;
+            nfp.toggle(self.words[ci]);
+            if !memo.insert(nfp, ns) {
+                last = cand;
+                continue;
+            }
+            stack.push(Frame {
+                item: cand,
+                prev_state: state,
+            });
+            self.lift(cand);
+            state = ns;
+            fp = nfp;
+            last = NONE;
+            if stack.len() > max_depth {
+                max_depth = stack.len();
+            }
+            if !optional {
+                done += 1;
+                if done == self.n_req {
+                    if stop.is_some() {
+                        // Cannot happen when `stop` is a stuck item; undo
+                        // and keep exhausting to stay total.
+                        let f = stack.pop().expect("just pushed");
+                        self.unlift(f.item);
+                        state = f.prev_state;
+                        fp.toggle(self.words[f.item as usize]);
+                        done -= 1;
+                        last = f.item;
+                        continue;
+                    }
+                    if let Some(p) = limits.progress {
+                        p.reach(max_depth);
+                    }
+                    return Found::Linearizable(stack.iter().map(|f| f.item).collect());
+                }
+            }
+        }
+    }
+
+    /// Decides whether the items can be linearized.
+    pub(crate) fn search(&mut self, limits: &Limits<'_>) -> Found {
+        self.run(limits, None, 0, &mut Vec::new())
+    }
+
+    /// The configurations (paths and states) reachable just before the
+    /// return of `stuck`, at most `max_paths` of them with distinct states.
+    /// Returns them and whether the enumeration finished.
+    pub(crate) fn finals(
+        &mut self,
+        stuck: u32,
+        limits: &Limits<'_>,
+        max_paths: usize,
+    ) -> (Vec<FinalPath<M::State>>, bool) {
+        let mut finals = Vec::new();
+        let found = self.run(limits, Some(stuck), max_paths, &mut finals);
+        (finals, !matches!(found, Found::Unknown { .. }))
+    }
+}

@@ -1,0 +1,543 @@
+//! Tests of the search against a brute-force oracle, on a small
+//! compare-and-set register model of the tests' own.
+
+use super::search::{Engine, Found, Item, Limits};
+use super::*;
+use crate::history::{Op, OpType};
+use crate::model::Call;
+use memo::SplitMix64;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::cell::Cell;
+
+/// A compare-and-set register over integers, starting empty (`nil`).
+#[derive(Clone, Default)]
+pub(super) struct TestCas {
+    /// A failed cas observes that the register did not hold its expected
+    /// value.
+    pub failed_cas_observes: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum TestOp {
+    Read(Option<i64>),
+    Write(i64),
+    Cas(i64, i64),
+    NotCas(i64),
+}
+
+impl Model for TestCas {
+    type State = Option<i64>;
+    type Op = TestOp;
+    fn name(&self) -> &'static str {
+        "test-cas"
+    }
+    fn compile(&mut self, call: &Call<'_>) -> Result<Option<TestOp>, String> {
+        let int = |v: &Value| {
+            v.as_int()
+                .ok_or_else(|| format!("expected an integer, found {v}"))
+        };
+        match call.f {
+            "read" => match (call.outcome, call.output) {
+                (Outcome::Ok, Some(Value::Nil)) => Ok(Some(TestOp::Read(None))),
+                (Outcome::Ok, Some(v)) => Ok(Some(TestOp::Read(Some(int(v)?)))),
+                _ => Ok(None),
+            },
+            "write" if call.outcome == Outcome::Fail => Ok(None),
+            "write" => Ok(Some(TestOp::Write(int(call.input)?))),
+            "cas" => {
+                let v = call
+                    .input
+                    .as_vector()
+                    .filter(|v| v.len() == 2)
+                    .ok_or("expected [from to]")?;
+                let (a, b) = (int(&v[0])?, int(&v[1])?);
+                match call.outcome {
+                    Outcome::Fail if self.failed_cas_observes => Ok(Some(TestOp::NotCas(a))),
+                    Outcome::Fail => Ok(None),
+                    _ => Ok(Some(TestOp::Cas(a, b))),
+                }
+            }
+            f => Err(format!("unknown f {f}")),
+        }
+    }
+    fn init(&self) -> Option<i64> {
+        None
+    }
+    fn step(&self, s: &Option<i64>, op: &TestOp) -> Option<Option<i64>> {
+        match *op {
+            TestOp::Read(v) => (*s == v).then_some(*s),
+            TestOp::Write(v) => Some(Some(v)),
+            TestOp::Cas(a, b) => (*s == Some(a)).then_some(Some(b)),
+            TestOp::NotCas(a) => (*s != Some(a)).then_some(*s),
+        }
+    }
+    fn explain(&self, s: &Option<i64>, op: &TestOp) -> String {
+        format!("can't {op:?} in {s:?}")
+    }
+    fn describe_op(&self, op: &TestOp) -> String {
+        format!("{op:?}")
+    }
+    fn describe_state(&self, s: &Option<i64>) -> String {
+        format!("{s:?}")
+    }
+}
+
+/// Brute force: tries every order consistent with real time, indeterminate
+/// operations optional. Independent of the engine's lists and pruning.
+pub(super) fn oracle<M: Model>(history: &History, mut model: M) -> bool {
+    let mut ops = Vec::new();
+    for o in &history.operations {
+        let call = Call::of(history, o);
+        if let Some(c) = model.compile(&call).expect("compiles") {
+            ops.push((o.invoke, o.response(), c));
+        }
+    }
+    fn go<M: Model>(m: &M, ops: &[(usize, usize, M::Op)], done: &mut [bool], s: &M::State) -> bool {
+        if ops
+            .iter()
+            .zip(done.iter())
+            .all(|(o, &d)| d || o.1 == usize::MAX)
+        {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if done[i] {
+                continue;
+            }
+            // i may go next only if no pending op returned before i began.
+            let blocked = (0..ops.len()).any(|j| j != i && !done[j] && ops[j].1 < ops[i].0);
+            if blocked {
+                continue;
+            }
+            if let Some(s2) = m.step(s, &ops[i].2) {
+                done[i] = true;
+                if go(m, ops, done, &s2) {
+                    return true;
+                }
+                done[i] = false;
+            }
+        }
+        false
+    }
+    let mut done = vec![false; ops.len()];
+    let init = model.init();
+    go(&model, &ops, &mut done, &init)
+}
+
+/// A random history of at most `max_ops` operations on a simulated
+/// register: reads sometimes lie, some ops crash (with or without effect)
+/// and some never complete.
+pub(super) fn random_history(seed: u64, max_ops: usize, info: bool) -> History {
+    let mut g = SplitMix64(seed);
+    let mut r = |n: u64| g.next_u64() % n;
+    let procs = 2 + r(3) as usize;
+    let n_ops = 1 + r(max_ops as u64) as usize;
+    let wild = r(4) == 0; // outputs unrelated to the simulation
+    let mut reg: Option<i64> = None;
+    // per process: pending (f, input, effected result)
+    #[derive(Clone)]
+    struct Pending {
+        f: &'static str,
+        input: Value,
+        result: Option<(bool, Value)>,
+    }
+    let mut pending: Vec<Option<Pending>> = vec![None; procs];
+    let mut events = Vec::new();
+    let mut invoked = 0;
+    let val = |v: Option<i64>| v.map_or(Value::Nil, Value::Int);
+    loop {
+        let busy: Vec<usize> = (0..procs).filter(|&p| pending[p].is_some()).collect();
+        if invoked == n_ops && busy.is_empty() {
+            break;
+        }
+        if invoked == n_ops && info && r(6) == 0 {
+            break; // leave the rest never completed
+        }
+        match r(3) {
+            0 if invoked < n_ops => {
+                let idle: Vec<usize> = (0..procs).filter(|&p| pending[p].is_none()).collect();
+                if idle.is_empty() {
+                    continue;
+                }
+                let p = idle[r(idle.len() as u64) as usize];
+                let (f, input) = match r(3) {
+                    0 => ("read", Value::Nil),
+                    1 => ("write", Value::Int(r(3) as i64)),
+                    _ => (
+                        "cas",
+                        Value::Vector(vec![Value::Int(r(3) as i64), Value::Int(r(3) as i64)]),
+                    ),
+                };
+                events.push(Op::new(OpType::Invoke, p as i64, f, input.clone()));
+                pending[p] = Some(Pending {
+                    f,
+                    input,
+                    result: None,
+                });
+                invoked += 1;
+            }
+            1 if !busy.is_empty() => {
+                // take effect
+                let p = busy[r(busy.len() as u64) as usize];
+                let pd = pending[p].as_mut().expect("busy");
+                if pd.result.is_some() {
+                    continue;
+                }
+                pd.result = Some(match pd.f {
+                    "read" => {
+                        let v = if wild || r(12) == 0 {
+                            if r(4) == 0 {
+                                None
+                            } else {
+                                Some(r(3) as i64)
+                            }
+                        } else {
+                            reg
+                        };
+                        (true, val(v))
+                    }
+                    "write" => {
+                        reg = pd.input.as_int();
+                        (true, pd.input.clone())
+                    }
+                    _ => {
+                        let v = pd.input.as_vector().expect("cas").to_vec();
+                        let ok = if wild {
+                            r(2) == 0
+                        } else {
+                            reg == v[0].as_int()
+                        };
+                        if ok && !wild {
+                            reg = v[1].as_int();
+                        }
+                        (ok, pd.input.clone())
+                    }
+                });
+            }
+            2 if !busy.is_empty() => {
+                let p = busy[r(busy.len() as u64) as usize];
+                let pd = pending[p].take().expect("busy");
+                let (t, v) = match pd.result {
+                    _ if info && r(5) == 0 => (OpType::Info, Value::Keyword("timeout".into())),
+                    None => {
+                        // never took effect: only a cas can fail
+                        if pd.f == "cas" {
+                            (OpType::Fail, pd.input.clone())
+                        } else {
+                            pending[p] = Some(pd);
+                            continue;
+                        }
+                    }
+                    Some((true, v)) => (OpType::Ok, v),
+                    Some((false, v)) => (OpType::Fail, v),
+                };
+                events.push(Op::new(t, p as i64, pd.f, v));
+            }
+            _ => {}
+        }
+    }
+    History::from_ops(events).expect("well-formed")
+}
+
+fn opts(shrink: bool) -> CheckOptions {
+    CheckOptions {
+        shrink,
+        ..CheckOptions::default()
+    }
+}
+
+/// The history made of the given operations only (all their events, in
+/// the original order).
+pub(super) fn sub_history(h: &History, ids: &[usize]) -> History {
+    let mut keep = vec![false; h.ops.len()];
+    for &i in ids {
+        let o = &h.operations[i];
+        keep[o.invoke] = true;
+        if let Some(c) = o.complete {
+            keep[c] = true;
+        }
+    }
+    let ops = h
+        .ops
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(o, _)| o.clone())
+        .collect();
+    History::from_ops(ops).expect("sub-history pairs")
+}
+
+fn items_of<M: Model>(h: &History, model: &mut M) -> Vec<Item<M::Op>> {
+    let mut items = Vec::new();
+    for (id, o) in h.operations.iter().enumerate() {
+        let call = Call::of(h, o);
+        if let Some(op) = model.compile(&call).expect("compiles") {
+            items.push(Item {
+                id,
+                invoke: o.invoke,
+                ret: o.response(),
+                op,
+            });
+        }
+    }
+    items
+}
+
+/// Checks a witness order: real time respected, every step legal, every
+/// required op present.
+fn witness_ok<M: Model>(model: &M, items: &[Item<M::Op>], order: &[u32]) -> bool {
+    let mut pos = vec![usize::MAX; items.len()];
+    for (k, &i) in order.iter().enumerate() {
+        pos[i as usize] = k;
+    }
+    if items
+        .iter()
+        .enumerate()
+        .any(|(i, it)| !it.optional() && pos[i] == usize::MAX)
+    {
+        return false;
+    }
+    for (a, ia) in items.iter().enumerate() {
+        for (b, ib) in items.iter().enumerate() {
+            // a returned before b was invoked: a must come first.
+            if pos[a] != usize::MAX && pos[b] != usize::MAX && ia.ret < ib.invoke && pos[a] > pos[b]
+            {
+                return false;
+            }
+        }
+    }
+    let mut s = model.init();
+    for &i in order {
+        match model.step(&s, &items[i as usize].op) {
+            Some(n) => s = n,
+            None => return false,
+        }
+    }
+    true
+}
+
+fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool) {
+    let valid = Cell::new(0u32);
+    let invalid = Cell::new(0u32);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&any::<u64>(), |seed| {
+            let h = random_history(seed, max_ops, info);
+            let model = TestCas {
+                failed_cas_observes: observes,
+            };
+            let expected = oracle(&h, model.clone());
+            let report = check(&h, model.clone(), &opts(true)).expect("compiles");
+            prop_assert_eq!(
+                report.verdict,
+                if expected {
+                    Verdict::Valid
+                } else {
+                    Verdict::Invalid
+                },
+                "seed {}",
+                seed
+            );
+            let mut m = model.clone();
+            let items = items_of(&h, &mut m);
+            match Engine::new(&m, &items).search(&Limits::default()) {
+                Found::Linearizable(order) => {
+                    prop_assert!(witness_ok(&m, &items, &order), "bad witness, seed {}", seed);
+                    valid.set(valid.get() + 1);
+                }
+                Found::NotLinearizable { .. } => {
+                    invalid.set(invalid.get() + 1);
+                    let ev = report.partitions[0].evidence.as_ref().expect("evidence");
+                    prop_assert!(ev.minimal_verified);
+                    let ids: Vec<usize> = ev
+                        .minimal
+                        .as_ref()
+                        .expect("shrunk")
+                        .iter()
+                        .map(|v| v.id)
+                        .collect();
+                    prop_assert!(
+                        !oracle(&sub_history(&h, &ids), model.clone()),
+                        "seed {}",
+                        seed
+                    );
+                    for skip in 0..ids.len() {
+                        let fewer: Vec<usize> = ids
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, _)| k != skip)
+                            .map(|(_, &i)| i)
+                            .collect();
+                        prop_assert!(
+                            oracle(&sub_history(&h, &fewer), model.clone()),
+                            "not 1-minimal, seed {}",
+                            seed
+                        );
+                    }
+                    prop_assert!(!ev.blocked.is_empty());
+                }
+                Found::Unknown { .. } => prop_assert!(false, "no limits, yet unknown"),
+            }
+            Ok(())
+        })
+        .unwrap();
+    // Both verdicts must occur, or the comparison proves little.
+    assert!(
+        valid.get() > cases / 10 && invalid.get() > cases / 10,
+        "valid {}, invalid {}",
+        valid.get(),
+        invalid.get()
+    );
+}
+
+#[test]
+fn agrees_with_oracle_without_info() {
+    compare_with_oracle(3000, 8, false, false);
+}
+
+#[test]
+fn agrees_with_oracle_with_info() {
+    compare_with_oracle(3000, 8, true, false);
+}
+
+#[test]
+fn agrees_with_oracle_failed_cas_observes() {
+    compare_with_oracle(2000, 8, true, true);
+}
+
+fn ev(t: OpType, p: i64, f: &str, v: Value) -> Op {
+    Op::new(t, p, f, v)
+}
+
+fn cas(a: i64, b: i64) -> Value {
+    Value::Vector(vec![Value::Int(a), Value::Int(b)])
+}
+
+#[test]
+fn empty_history_is_valid() {
+    let h = History::default();
+    let r = check(&h, TestCas::default(), &opts(true)).unwrap();
+    assert_eq!(r.verdict, Verdict::Valid);
+}
+
+#[test]
+fn stale_read_is_invalid_with_evidence() {
+    use OpType::*;
+    let h = History::from_ops(vec![
+        ev(Invoke, 0, "write", Value::Int(1)),
+        ev(Ok, 0, "write", Value::Int(1)),
+        ev(Invoke, 1, "write", Value::Int(2)),
+        ev(Ok, 1, "write", Value::Int(2)),
+        ev(Invoke, 2, "read", Value::Nil),
+        ev(Invoke, 0, "cas", cas(2, 3)),
+        ev(Ok, 2, "read", Value::Int(1)),
+        ev(Ok, 0, "cas", cas(2, 3)),
+    ])
+    .unwrap();
+    let r = check(&h, TestCas::default(), &opts(true)).unwrap();
+    assert_eq!(r.verdict, Verdict::Invalid);
+    let e = r.partitions[0].evidence.as_ref().unwrap();
+    assert_eq!(e.op.op, "Read(Some(1))");
+    assert_eq!(e.previous_ok.as_ref().unwrap().op, "Write(2)");
+    assert_eq!(e.concurrent.len(), 1);
+    assert_eq!(e.concurrent[0].op, "Cas(2, 3)");
+    // Final states: 2 (before the cas) and 3 (after it).
+    let mut states: Vec<&str> = e.blocked.iter().map(|b| b.state.as_str()).collect();
+    states.sort();
+    assert_eq!(states, vec!["Some(2)", "Some(3)"]);
+    assert!(e.final_paths_complete);
+    // Shrinking may find a smaller bug than the stale read (the cas alone
+    // fails on an empty register); whatever it finds, the oracle confirms.
+    let ids: Vec<usize> = e.minimal.as_ref().unwrap().iter().map(|v| v.id).collect();
+    assert!(!ids.is_empty() && ids.len() <= 3);
+    assert!(!oracle(&sub_history(&h, &ids), TestCas::default()));
+    assert!(e.minimal_verified);
+    assert_eq!(e.prefix_len, 3);
+}
+
+#[test]
+fn crashed_write_may_or_may_not_take_effect() {
+    use OpType::*;
+    let base = vec![
+        ev(Invoke, 0, "write", Value::Int(1)),
+        ev(Info, 0, "write", Value::Keyword("timeout".into())),
+        ev(Invoke, 1, "read", Value::Nil),
+    ];
+    for (seen, valid) in [
+        (Value::Int(1), true),
+        (Value::Nil, true),
+        (Value::Int(2), false),
+    ] {
+        let mut evs = base.clone();
+        evs.push(ev(Ok, 1, "read", seen));
+        let h = History::from_ops(evs).unwrap();
+        let r = check(&h, TestCas::default(), &opts(false)).unwrap();
+        assert_eq!(r.verdict == Verdict::Valid, valid);
+    }
+}
+
+#[test]
+fn cancelled_search_is_unknown() {
+    let h = random_history(7, 8, false);
+    let o = opts(false);
+    o.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+    // A cancelled search may still finish before its first check; it must
+    // never contradict the oracle.
+    let r = check(&h, TestCas::default(), &o).unwrap();
+    let expected = oracle(&h, TestCas::default());
+    assert!(r.verdict == Verdict::Unknown || (r.verdict == Verdict::Valid) == expected);
+}
+
+#[test]
+fn compile_errors_name_the_line() {
+    let mut w = ev(OpType::Invoke, 0, "write", Value::Str("x".into()));
+    w.line = 7;
+    let h = History::from_ops(vec![w]).unwrap();
+    let e = check(&h, TestCas::default(), &opts(false)).unwrap_err();
+    assert_eq!(e.position.line, 7);
+}
+
+#[test]
+fn keyed_history_is_split_and_gated() {
+    use OpType::*;
+    let mut evs = Vec::new();
+    for k in 0..4 {
+        let mut a = ev(Invoke, 0, "write", Value::Int(1));
+        a.key = Some(Value::Int(k));
+        let mut b = ev(Ok, 0, "write", Value::Int(1));
+        b.key = Some(Value::Int(k));
+        let mut c = ev(Invoke, 1, "read", Value::Nil);
+        c.key = Some(Value::Int(k));
+        // keys 1 and 3 read a value never written
+        let seen = if k % 2 == 1 { 5 } else { 1 };
+        let mut d = ev(Ok, 1, "read", Value::Int(seen));
+        d.key = Some(Value::Int(k));
+        evs.extend([a, b, c, d]);
+    }
+    let h = History::from_ops(evs).unwrap();
+    let report_all = CheckOptions {
+        report_all: true,
+        ..CheckOptions::default()
+    };
+    let r = check(&h, TestCas::default(), &report_all).unwrap();
+    assert!(r.partitioned);
+    let verdicts: Vec<Verdict> = r.partitions.iter().map(|p| p.verdict).collect();
+    use Verdict::{Invalid as I, Valid as V};
+    assert_eq!(verdicts, vec![V, I, V, I]);
+    assert!(r.partitions[1].evidence.is_some());
+    let gate = check(&h, TestCas::default(), &opts(false)).unwrap();
+    assert_eq!(gate.verdict, Verdict::Invalid);
+    assert!(gate
+        .partitions
+        .iter()
+        .any(|p| p.verdict == Verdict::Invalid));
+    assert!(gate
+        .partitions
+        .iter()
+        .all(|p| p.verdict != Verdict::Invalid || p.evidence.is_some()));
+}
