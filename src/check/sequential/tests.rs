@@ -744,3 +744,72 @@ fn a_stale_read_in_a_replicated_history_is_found() {
     }
     assert!(invalid > 0);
 }
+
+/// The kv hints keep their promises in every state.
+#[test]
+fn kv_hints_keep_their_promises() {
+    use crate::model::{Cell as KvCell, KvOp, KvRegister, ModelOptions};
+    let m = KvRegister::new(&ModelOptions::default());
+    let cells = [
+        KvCell::Id(0),
+        KvCell::Id(1),
+        KvCell::Str("a".into()),
+        KvCell::Str("ab".into()),
+    ];
+    let mut ops = vec![KvOp::Append("b".into())];
+    for a in &cells {
+        ops.push(KvOp::Read(a.clone()));
+        ops.push(KvOp::Write(a.clone()));
+        for b in &cells {
+            ops.push(KvOp::Cas {
+                old: a.clone(),
+                new: b.clone(),
+            });
+            ops.push(KvOp::CasFailed {
+                old: a.clone(),
+                new: b.clone(),
+            });
+        }
+    }
+    for op in &ops {
+        for s in &cells {
+            let next = m.step(s, op);
+            match KvHints.effect(&m, op) {
+                Effect::Unchanged => assert!(next.is_none() || next.as_ref() == Some(s)),
+                Effect::Sets(x) => assert!(next.is_none() || next == Some(x)),
+                Effect::Unknown => {}
+            }
+            if let Some(x) = KvHints.requires(&m, op) {
+                assert!(*s == x || next.is_none(), "{op:?}");
+            }
+            if KvHints.always_enabled(&m, op) {
+                assert!(next.is_some(), "{op:?}");
+            }
+        }
+    }
+}
+
+/// The checker gives the same verdicts through the keyed wrappers the
+/// command line uses as with one plain model per key.
+#[test]
+fn keyed_wrappers_agree_with_plain_models() {
+    use crate::model::{Keyed, Kv, ModelOptions, Register};
+    let opts = ModelOptions::default();
+    for seed in 0..30 {
+        let h = replicated(seed, 3, 12, 2);
+        let plain = check_with_hints(&h, &Register::new(&opts), &NoHints, &quiet()).unwrap();
+        let keyed = check(&h, &Keyed::new(Register::new(&opts)), &quiet()).unwrap();
+        let kv = check(&h, &Kv::kv(&opts), &quiet()).unwrap();
+        assert_eq!(plain.valid, Verdict::Valid);
+        assert_eq!(keyed.valid, plain.valid);
+        assert_eq!(kv.valid, plain.valid);
+    }
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(r(1, None), 1),
+        on(w(2, 1), 1),
+        on(r(2, None), 0),
+    ]);
+    let kv = check(&h, &Kv::kv(&opts), &quiet()).unwrap();
+    assert_eq!(kv.decision, Decision::GlobalRefuted);
+}
