@@ -87,7 +87,7 @@ fn decide(h: &History) {
 
 fn targets(c: &mut Criterion) {
     let mut g = c.benchmark_group("sequential/targets");
-    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.sample_size(10).measurement_time(Duration::from_secs(8));
     for (procs, ops, keys) in [
         (8, 1_250, 1),
         (8, 1_250, 8),
@@ -107,7 +107,7 @@ fn targets(c: &mut Criterion) {
 
 fn curves(c: &mut Criterion) {
     let mut g = c.benchmark_group("sequential/processes");
-    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
     for procs in [2, 4, 8, 16, 32] {
         let h = replicated(11, procs, 10_000 / procs, 1);
         g.bench_with_input(BenchmarkId::new("register-10k-ops", procs), &h, |b, h| {
@@ -116,7 +116,7 @@ fn curves(c: &mut Criterion) {
     }
     g.finish();
     let mut g = c.benchmark_group("sequential/length");
-    g.sample_size(10).measurement_time(Duration::from_secs(5));
+    g.sample_size(10).measurement_time(Duration::from_secs(3));
     for ops in [500, 1_000, 2_000, 4_000, 8_000] {
         let h = replicated(13, 8, ops, 1);
         g.bench_with_input(BenchmarkId::new("register-8-procs", ops), &h, |b, h| {
