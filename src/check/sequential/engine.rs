@@ -17,10 +17,12 @@
 //! once the arena and tables have grown.
 //!
 //! Move order (a heuristic; every move is still tried): ops that can happen
-//! without changing the state first, then ops whose new state is the one a
-//! blocked process is waiting for, then the earliest invoked; skipping an
+//! without changing the state first; then required ops, earliest invoked
+//! first (indeterminate ops whose new state a blocked process is waiting
+//! for join them); then the other indeterminate ops; skipping an
 //! indeterminate op last. The prunings (observations first, starved
-//! requirements) need [`Hints`] and are proved in [`super::hints`].
+//! requirements, useless indeterminate writes) need [`Hints`] and are
+//! proved in [`super::hints`].
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
@@ -133,15 +135,59 @@ struct Frame {
     entry: Option<(Move, u32)>,
 }
 
-/// Runs one search over `pb`.
+/// Decides `pb`.
+///
+/// When there are indeterminate ops, a first bounded pass looks for an
+/// order that leaves them all out: most histories that pass need few of
+/// them (compare Ozkan et al. 2019: most witnesses are shallow), and
+/// without them the search has far fewer choices. Any order that pass finds
+/// is valid for `pb`; if it finds none, or runs out of its budget, the
+/// full search decides.
 pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
     limits: &Limits<'_>,
 ) -> (Found<M::State>, Stats) {
+    let mut nodes = 0;
+    if pb.ops.iter().any(|c| c.optional) {
+        let mut kept = Vec::new();
+        let sub = pb.restrict(|i, c| {
+            let keep = !c.optional;
+            if keep {
+                kept.push(i as u32);
+            }
+            keep
+        });
+        let budget = Limits {
+            max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(200_000)),
+            ..*limits
+        };
+        let mut e = Engine::new(&sub, hints, &budget);
+        let found = e.run(&budget);
+        nodes += e.nodes;
+        if let Found::Order(order) = found {
+            let order = order.iter().map(|&i| kept[i as usize]).collect();
+            return (Found::Order(order), Stats { nodes });
+        }
+    }
     let mut e = Engine::new(pb, hints, limits);
     let found = e.run(limits);
-    (found, Stats { nodes: e.nodes })
+    nodes += e.nodes;
+    if let Found::Refuted(_) = found {
+        // Replay the same (deterministic) search up to the first
+        // configuration as deep as the deepest one reached, and keep it:
+        // cheaper than copying the path at every new depth.
+        let best = e.best;
+        let mut again = Engine::new(pb, hints, limits);
+        again.stop_at = Some(best);
+        let replay = again.run(&Limits {
+            memo_entries: limits.memo_entries,
+            ..Limits::default()
+        });
+        nodes += again.nodes;
+        return (replay, Stats { nodes });
+    }
+    (found, Stats { nodes })
 }
 
 struct Engine<'p, M: Model> {
@@ -167,12 +213,19 @@ struct Engine<'p, M: Model> {
     starved: Vec<u32>,
     /// Per key: unplaced ops with unknown effect.
     unknown: Vec<u32>,
+    /// Per op: a blind write (always enabled, sets a known state).
+    blind: Vec<bool>,
+    /// Per key, per token state: unplaced ops (optional too) that need it.
+    requirers: Vec<Vec<u32>>,
+    /// Per key: unplaced ops that neither need a known state nor are blind.
+    others: Vec<u32>,
     memo: Memo,
     moves: Vec<Move>,
     frames: Vec<Frame>,
     blocked: Vec<(u32, u32)>,
     best: usize,
-    dirty: bool,
+    /// Replay mode: stop at the first configuration this deep.
+    stop_at: Option<usize>,
     frontier: Option<Frontier<M::State>>,
     nodes: u64,
 }
@@ -186,9 +239,11 @@ impl<'p, M: Model> Engine<'p, M> {
             .collect();
         let mut req_tok = Vec::with_capacity(pb.ops.len());
         let mut eff = Vec::with_capacity(pb.ops.len());
+        let mut blind = Vec::with_capacity(pb.ops.len());
         for c in &pb.ops {
             let k = c.key as usize;
             let m = &pb.models[k];
+            blind.push(hints.always_enabled(m, &c.op));
             req_tok.push(match hints.requires(m, &c.op) {
                 Some(s) => interners[k].intern(s),
                 None => NONE,
@@ -202,10 +257,18 @@ impl<'p, M: Model> Engine<'p, M> {
         let mut producers: Vec<Vec<u32>> =
             interners.iter().map(|i| vec![0; i.states.len()]).collect();
         let mut waiters = producers.clone();
+        let mut requirers = producers.clone();
         let mut unknown = vec![0u32; nk];
+        let mut others = vec![0u32; nk];
         let mut required_left = 0;
         for (i, c) in pb.ops.iter().enumerate() {
             let k = c.key as usize;
+            if req_tok[i] != NONE {
+                requirers[k][req_tok[i] as usize] += 1;
+            }
+            if !(blind[i] && eff[i] < UNCHANGED) && req_tok[i] == NONE {
+                others[k] += 1;
+            }
             match eff[i] {
                 UNCHANGED => {}
                 UNKNOWN => unknown[k] += 1,
@@ -251,12 +314,15 @@ impl<'p, M: Model> Engine<'p, M> {
             waiters,
             starved,
             unknown,
+            blind,
+            requirers,
+            others,
             memo: Memo::new(limits.memo_entries),
             moves: Vec::new(),
             frames: Vec::new(),
             blocked: Vec::new(),
             best: 0,
-            dirty: true,
+            stop_at: None,
             frontier: None,
             nodes: 0,
         }
@@ -338,6 +404,32 @@ impl<'p, M: Model> Engine<'p, M> {
         }
     }
 
+    /// Counts op `oi` of key `k` out of (or back into) `requirers` and
+    /// `others`.
+    #[inline]
+    fn count(&mut self, oi: usize, k: usize, back: bool) {
+        let r = self.req_tok[oi];
+        if r != NONE {
+            let c = &mut self.requirers[k][r as usize];
+            *c = if back { *c + 1 } else { *c - 1 };
+        } else if !(self.blind[oi] && self.eff[oi] < UNCHANGED) {
+            let c = &mut self.others[k];
+            *c = if back { *c + 1 } else { *c - 1 };
+        }
+    }
+
+    /// May optional op `oi` of key `k`, which would set state `v`, be left
+    /// unplaced here? (The useless-indeterminate-write pruning in `hints`.)
+    #[inline]
+    fn useless(&self, oi: usize, k: usize) -> bool {
+        let v = self.eff[oi];
+        if v >= UNCHANGED || self.others[k] > 0 {
+            return false;
+        }
+        let own = (self.req_tok[oi] == v) as u32;
+        self.requirers[k][v as usize] == own
+    }
+
     /// The Zobrist key after move `m`, without making it.
     #[inline]
     fn child_hash(&self, m: Move) -> u128 {
@@ -380,6 +472,7 @@ impl<'p, M: Model> Engine<'p, M> {
             }
         }
         self.take_effect(k, self.eff[oi]);
+        self.count(oi, k, false);
         (prev, k)
     }
 
@@ -396,6 +489,7 @@ impl<'p, M: Model> Engine<'p, M> {
         let optional = c.optional;
         self.hash ^= self.zob.at(p, i) ^ self.zob.at(p, i + 1);
         self.put_effect(k, self.eff[oi]);
+        self.count(oi, k, true);
         if m.next != SKIP {
             if prev != m.next {
                 self.hash ^= state_word(k as u32, prev) ^ state_word(k as u32, m.next);
@@ -436,12 +530,22 @@ impl<'p, M: Model> Engine<'p, M> {
                     });
                     break;
                 }
-                let class = if n == s { 0u64 } else { 1 };
-                self.moves.push(Move {
-                    p: p as u32,
-                    next: n,
-                    rank: class << 62 | id,
-                });
+                let class = if n == s {
+                    0u64
+                } else if !optional {
+                    1
+                } else if self.useless(oi as usize, k as usize) {
+                    u64::MAX
+                } else {
+                    2
+                };
+                if class != u64::MAX {
+                    self.moves.push(Move {
+                        p: p as u32,
+                        next: n,
+                        rank: class << 62 | id,
+                    });
+                }
             } else if self.req_tok[oi as usize] != NONE {
                 self.blocked.push((k, self.req_tok[oi as usize]));
             }
@@ -461,7 +565,8 @@ impl<'p, M: Model> Engine<'p, M> {
         if !self.blocked.is_empty() {
             for j in lo..self.moves.len() {
                 let m = self.moves[j];
-                if m.next == SKIP || m.rank >> 62 != 1 {
+                let class = m.rank >> 62;
+                if m.next == SKIP || class != 2 {
                     continue;
                 }
                 let p = m.p as usize;
@@ -471,9 +576,10 @@ impl<'p, M: Model> Engine<'p, M> {
                     .iter()
                     .filter(|&&(bk, bt)| bk == k && bt == m.next)
                     .count() as u64;
-                // Class 1 with a lower middle field sorts first: wanted ops.
-                let field = 0x3fff - wanted.min(0x3fff);
-                self.moves[j].rank = 1 << 62 | field << 48 | (m.rank & ((1 << 48) - 1));
+                // A wanted indeterminate op joins the required ones.
+                let class = if wanted > 0 { 1 } else { class };
+                let field = if wanted > 0 { 0 } else { 0x3fff };
+                self.moves[j].rank = class << 62 | field << 48 | (m.rank & ((1 << 48) - 1));
             }
         }
         self.moves[lo..].sort_unstable_by_key(|m| m.rank);
@@ -510,7 +616,6 @@ impl<'p, M: Model> Engine<'p, M> {
             pos: self.pos.clone(),
             states,
         });
-        self.dirty = false;
     }
 
     fn order(&self, last: Move) -> Vec<u32> {
@@ -549,6 +654,11 @@ impl<'p, M: Model> Engine<'p, M> {
         if self.required_left == 0 {
             return Found::Order(Vec::new());
         }
+        // The root is the deepest configuration until a deeper one is kept.
+        self.snapshot();
+        if self.stop_at == Some(0) {
+            return Found::Refuted(self.frontier.take().expect("snapshot"));
+        }
         self.memo.insert(self.hash);
         let (lo, hi) = self.generate();
         self.frames.push(Frame {
@@ -565,9 +675,6 @@ impl<'p, M: Model> Engine<'p, M> {
             let top = self.frames.len() - 1;
             let f = &mut self.frames[top];
             if f.cur == f.hi {
-                if self.dirty {
-                    self.snapshot();
-                }
                 let f = self.frames.pop().expect("frame");
                 self.moves.truncate(f.lo as usize);
                 match f.entry {
@@ -594,7 +701,6 @@ impl<'p, M: Model> Engine<'p, M> {
             }
             if self.consumed > self.best {
                 self.best = self.consumed;
-                self.dirty = true;
             }
             let (lo, hi) = self.generate();
             self.frames.push(Frame {
@@ -603,6 +709,10 @@ impl<'p, M: Model> Engine<'p, M> {
                 cur: lo,
                 entry: Some((m, prev)),
             });
+            if self.stop_at == Some(self.consumed) {
+                self.snapshot();
+                return Found::Refuted(self.frontier.take().expect("snapshot"));
+            }
         }
     }
 }

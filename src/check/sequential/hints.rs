@@ -23,8 +23,17 @@
 //!   succeeds. This is "a read of a value that no remaining write produces
 //!   cannot be placed" — for example a process that read 2 and must next
 //!   read 1, after the only write of 1 was placed before the write of 2.
+//! - **Useless indeterminate writes.** An indeterminate op that sets its
+//!   key to `v` need never be placed if no unplaced op needs `v` and every
+//!   other unplaced op of that key either needs some state or is a blind
+//!   write (always enabled, sets a known state). Proof: in a valid order
+//!   that places it, the next op of the same key after it would need `v`
+//!   (there is none) or is a blind write, which can happen in the state
+//!   before the indeterminate op too and leaves the same state; ops of
+//!   other keys do not see it. So the order without it is valid, and
+//!   leaving an indeterminate op out is allowed.
 
-use crate::model::Model;
+use crate::model::{CasRegister, Cell, KvOp, KvRegister, Model, Register, RegisterOp};
 
 /// What an operation does to the state of its object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +63,12 @@ pub trait Hints<M: Model>: Sync {
         let _ = (model, op);
         None
     }
+
+    /// `true` if the op can happen in every state (a blind write).
+    fn always_enabled(&self, model: &M, op: &M::Op) -> bool {
+        let _ = (model, op);
+        false
+    }
 }
 
 /// No hints: every op may do anything.
@@ -61,3 +76,73 @@ pub trait Hints<M: Model>: Sync {
 pub struct NoHints;
 
 impl<M: Model> Hints<M> for NoHints {}
+
+/// Exact hints for the register models: a read observes, a write sets, a
+/// cas requires its old value and sets its new one, a failed cas (read as
+/// an observation) changes nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RegisterHints;
+
+fn register_effect(op: &RegisterOp) -> Effect<u32> {
+    match *op {
+        RegisterOp::Read(_) | RegisterOp::CasFailed { .. } => Effect::Unchanged,
+        RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Effect::Sets(v),
+    }
+}
+
+fn register_requires(op: &RegisterOp) -> Option<u32> {
+    match *op {
+        RegisterOp::Read(v) | RegisterOp::Cas { old: v, .. } => Some(v),
+        RegisterOp::Write(_) | RegisterOp::CasFailed { .. } => None,
+    }
+}
+
+impl Hints<Register> for RegisterHints {
+    fn effect(&self, _: &Register, op: &RegisterOp) -> Effect<u32> {
+        register_effect(op)
+    }
+    fn always_enabled(&self, _: &Register, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Write(_))
+    }
+    fn requires(&self, _: &Register, op: &RegisterOp) -> Option<u32> {
+        register_requires(op)
+    }
+}
+
+impl Hints<CasRegister> for RegisterHints {
+    fn effect(&self, _: &CasRegister, op: &RegisterOp) -> Effect<u32> {
+        register_effect(op)
+    }
+    fn always_enabled(&self, _: &CasRegister, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Write(_))
+    }
+    fn requires(&self, _: &CasRegister, op: &RegisterOp) -> Option<u32> {
+        register_requires(op)
+    }
+}
+
+/// Exact hints for one key of the kv model: reads observe, writes set,
+/// a cas requires its old value and sets its new one, a failed cas
+/// observes; an append's result depends on the value, so nothing is
+/// promised for it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvHints;
+
+impl Hints<KvRegister> for KvHints {
+    fn effect(&self, _: &KvRegister, op: &KvOp) -> Effect<Cell> {
+        match op {
+            KvOp::Read(_) | KvOp::CasFailed { .. } => Effect::Unchanged,
+            KvOp::Write(v) | KvOp::Cas { new: v, .. } => Effect::Sets(v.clone()),
+            KvOp::Append(_) => Effect::Unknown,
+        }
+    }
+    fn requires(&self, _: &KvRegister, op: &KvOp) -> Option<Cell> {
+        match op {
+            KvOp::Read(v) | KvOp::Cas { old: v, .. } => Some(v.clone()),
+            _ => None,
+        }
+    }
+    fn always_enabled(&self, _: &KvRegister, op: &KvOp) -> bool {
+        matches!(op, KvOp::Write(_))
+    }
+}

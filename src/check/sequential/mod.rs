@@ -57,16 +57,17 @@ mod shrink;
 #[cfg(test)]
 mod tests;
 
-pub use hints::{Effect, Hints, NoHints};
+pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
-use crate::model::Model;
+use crate::model::{CasRegister, Keyed, Kv, Model, Register};
 use engine::{search, Found, Frontier, Limits};
 use problem::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -169,13 +170,34 @@ pub struct SequentialReport {
 
 /// Checks `history` for sequential consistency against `model`.
 ///
+/// The crate's own models get their [`Hints`] (see [`check_with_hints`]);
+/// any other model is searched without.
+///
 /// `Err` only for input the model cannot compile; an inconsistent history
 /// is an `Ok` report with verdict [`Verdict::Invalid`].
-pub fn check<M: Model>(
+pub fn check<M: Model + 'static>(
     history: &History,
     model: &M,
     options: &CheckOptions,
 ) -> Result<SequentialReport, Error> {
+    let any = model as &dyn Any;
+    if let Some(m) = any.downcast_ref::<Register>() {
+        return check_with_hints(history, m, &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<CasRegister>() {
+        return check_with_hints(history, m, &RegisterHints, options);
+    }
+    // Keys are separated here (one model state per key), so a keyed
+    // wrapper adds nothing: search with the model of one key.
+    if let Some(m) = any.downcast_ref::<Keyed<Register>>() {
+        return check_with_hints(history, m.inner(), &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
+        return check_with_hints(history, m.inner(), &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<Kv>() {
+        return check_with_hints(history, m.inner(), &KvHints, options);
+    }
     check_with_hints(history, model, &NoHints, options)
 }
 
@@ -185,7 +207,7 @@ pub fn check<M: Model>(
 /// process's order, places every `ok` op (indeterminate ops may be left
 /// out; ops the model drops are ignored) and the model accepts every step,
 /// the history is valid at once; otherwise the search runs as usual.
-pub fn check_with_witness<M: Model>(
+pub fn check_with_witness<M: Model + 'static>(
     history: &History,
     model: &M,
     options: &CheckOptions,
@@ -203,7 +225,7 @@ pub fn check_with_witness<M: Model>(
             configurations: 0,
         });
     }
-    run(history, pb, &NoHints, options)
+    check(history, model, options)
 }
 
 /// Checks whether `order` (indices into `History::operations`) is a
@@ -535,6 +557,7 @@ fn counterexample<M: Model, H: Hints<M>>(
     start: Instant,
 ) -> Counterexample {
     let st = stuck(history, pb, &frontier);
+    let frontier = &frontier;
     let mut minimal = None;
     let mut one_minimal = false;
     let mut explanation = explain_stuck(pb, &st, history);
@@ -546,11 +569,18 @@ fn counterexample<M: Model, H: Hints<M>>(
             .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
         let limits = Limits {
             cancel: [Some(&*options.cancel), None],
-            max_nodes: Some(2_000_000),
+            max_nodes: Some(200_000),
             memo_entries: 1 << 20,
             ..Limits::default()
         };
-        let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left);
+        // First guess: every process cut just after its op that blocked.
+        let mut first = vec![false; pb.ops.len()];
+        for (p, seq) in pb.procs.iter().enumerate() {
+            for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+                first[i as usize] = true;
+            }
+        }
+        let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left, Some(first));
         let small = shrunk.problem;
         one_minimal = shrunk.minimal;
         let mut ids: Vec<u32> = (0..small.ops.len() as u32).collect();

@@ -89,7 +89,7 @@ impl<M: Model> Problem<M> {
 
     /// The sub-problem of the ops for which `keep` holds, with the same keys
     /// and processes (some may be left empty).
-    pub(crate) fn restrict(&self, keep: impl Fn(usize, &Cop<M::Op>) -> bool) -> Problem<M> {
+    pub(crate) fn restrict(&self, mut keep: impl FnMut(usize, &Cop<M::Op>) -> bool) -> Problem<M> {
         let mut ops = Vec::new();
         let mut procs = vec![Vec::new(); self.procs.len()];
         for seq in &self.procs {

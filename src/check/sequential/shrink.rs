@@ -31,12 +31,15 @@ pub(crate) struct Shrunk<M: Model> {
 }
 
 /// Shrinks `pb`, which must be refuted. Each search gets `limits`; the
-/// whole shrink stops at `deadline`.
+/// whole shrink stops at `deadline`. `first` is a guess to try before
+/// anything else (the processes cut just after where the search got
+/// stuck), kept if it is still refuted.
 pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
     limits: &Limits<'_>,
     deadline: Instant,
+    first: Option<Vec<bool>>,
 ) -> Shrunk<M> {
     let n = pb.ops.len();
     let mut keep = vec![true; n];
@@ -46,8 +49,13 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
         (allow_thin_air || !thin_air(&sub))
             && matches!(search(&sub, hints, limits).0, Found::Refuted(_))
     };
+    if let Some(first) = first {
+        if first.len() == n && refuted(&first) {
+            keep = first;
+        }
+    }
     let mut out_of_time = false;
-    let mut chunk = (n / 2).max(1);
+    let mut chunk = (keep.iter().filter(|&&k| k).count() / 2).max(1);
     loop {
         let mut changed = false;
         let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();

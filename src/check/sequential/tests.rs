@@ -86,6 +86,9 @@ impl Hints<Reg> for RegHints {
             ROp::Write(v) | ROp::Cas(_, v) => Effect::Sets(Some(*v)),
         }
     }
+    fn always_enabled(&self, _: &Reg, op: &ROp) -> bool {
+        matches!(op, ROp::Write(_))
+    }
     fn requires(&self, _: &Reg, op: &ROp) -> Option<Option<i64>> {
         match op {
             ROp::Read(v) | ROp::Cas(v, _) => Some(*v),
@@ -555,4 +558,258 @@ fn search_reports_the_deepest_prefix() {
         }
         other => panic!("expected a refutation, got {other:?}"),
     }
+}
+
+/// The crate's register models, against the brute-force oracle.
+fn agree_on_crate_model<M: Model + 'static>(make: fn() -> M, keys: i64, cas: bool) {
+    let mut runner = TestRunner::new(Config {
+        cases: 1500,
+        ..Config::default()
+    });
+    let valid = Cell::new(0);
+    let invalid = Cell::new(0);
+    runner
+        .run(&arb_history(keys, cas), |h| {
+            let model = make();
+            let pb = Problem::compile(&h, &model).unwrap();
+            let expect = brute(&pb);
+            let opts = CheckOptions {
+                shrink: !expect,
+                ..CheckOptions::default()
+            };
+            let hinted = check(&h, &model, &opts).unwrap();
+            let plain = check_with_hints(&h, &model, &NoHints, &opts).unwrap();
+            let want = if expect {
+                Verdict::Valid
+            } else {
+                Verdict::Invalid
+            };
+            prop_assert_eq!(hinted.valid, want);
+            prop_assert_eq!(plain.valid, want);
+            if let Some(order) = &hinted.order {
+                prop_assert_eq!(validate_order(&h, &model, order), Ok(()));
+            }
+            if expect {
+                valid.set(valid.get() + 1);
+            } else {
+                invalid.set(invalid.get() + 1);
+                let cx = hinted.counterexample.unwrap();
+                prop_assert!(cx.one_minimal);
+                let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+                prop_assert!(!brute(&pb.restrict(|_, c| ids.contains(&c.id))));
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(valid.get() > 100, "valid cases: {}", valid.get());
+    assert!(invalid.get() > 100, "invalid cases: {}", invalid.get());
+}
+
+#[test]
+fn register_model_agrees_with_brute_force() {
+    use crate::model::{ModelOptions, Register};
+    agree_on_crate_model(|| Register::new(&ModelOptions::default()), 1, false);
+    agree_on_crate_model(|| Register::new(&ModelOptions::default()), 2, false);
+}
+
+#[test]
+fn cas_register_model_agrees_with_brute_force() {
+    use crate::model::{CasRegister, ModelOptions};
+    agree_on_crate_model(|| CasRegister::new(&ModelOptions::default()), 1, true);
+    agree_on_crate_model(|| CasRegister::new(&porcupine_options()), 2, true);
+}
+
+fn porcupine_options() -> crate::model::ModelOptions {
+    crate::model::ModelOptions {
+        failed_cas_observes: true,
+        nil_read_observes_nothing: true,
+        ..crate::model::ModelOptions::default()
+    }
+}
+
+/// The register hints keep their promises in every state.
+#[test]
+fn register_hints_keep_their_promises() {
+    use crate::model::{CasRegister, RegisterOp};
+    let m = CasRegister::new(&porcupine_options());
+    let ops = (0..4u32).flat_map(|a| {
+        (0..4u32).flat_map(move |b| {
+            [
+                RegisterOp::Read(a),
+                RegisterOp::Write(a),
+                RegisterOp::Cas { old: a, new: b },
+                RegisterOp::CasFailed { old: a, new: b },
+            ]
+        })
+    });
+    for op in ops {
+        for s in 0..4u32 {
+            let next = m.step(&s, &op);
+            match RegisterHints.effect(&m, &op) {
+                Effect::Unchanged => assert!(next.is_none() || next == Some(s), "{op:?}"),
+                Effect::Sets(x) => assert!(next.is_none() || next == Some(x), "{op:?}"),
+                Effect::Unknown => {}
+            }
+            if RegisterHints.always_enabled(&m, &op) {
+                assert!(next.is_some(), "{op:?}");
+            }
+            if let Some(x) = RegisterHints.requires(&m, &op) {
+                assert!(s == x || next.is_none(), "{op:?}");
+            }
+        }
+    }
+}
+
+/// A replicated store: one global order of writes, clients reading from
+/// lagging replicas and seeing their own writes. Sequentially consistent
+/// by construction.
+pub(crate) fn replicated(seed: u64, procs: i64, ops: usize, keys: i64) -> History {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut rnd = move |n: u64| {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    };
+    let mut log: Vec<(i64, i64)> = Vec::new();
+    let mut replica = vec![0usize; procs as usize];
+    let mut specs: Vec<Spec<'_>> = Vec::new();
+    for _ in 0..ops * procs as usize {
+        let p = rnd(procs as u64) as usize;
+        if rnd(4) == 0 && replica[p] < log.len() {
+            replica[p] += rnd((log.len() - replica[p]) as u64 + 1) as usize;
+        }
+        let k = rnd(keys as u64) as i64;
+        let key = (keys > 1).then_some(k);
+        if rnd(3) == 0 {
+            let v = log.len() as i64 + 1;
+            log.push((k, v));
+            replica[p] = log.len();
+            specs.push((p as i64, "write", Value::Int(v), 'o', key));
+        } else {
+            let seen = log[..replica[p]].iter().rev().find(|e| e.0 == k);
+            let v = seen.map_or(Value::Nil, |e| Value::Int(e.1));
+            specs.push((p as i64, "read", v, 'o', key));
+        }
+    }
+    history(&specs)
+}
+
+#[test]
+fn replicated_store_histories_are_consistent() {
+    use crate::model::{ModelOptions, Register};
+    let m = Register::new(&ModelOptions::default());
+    for seed in 0..20 {
+        for (procs, keys) in [(3, 1), (8, 1), (8, 4)] {
+            let h = replicated(seed, procs, 150, keys);
+            let r = check(&h, &m, &quiet()).unwrap();
+            assert_eq!(r.valid, Verdict::Valid, "seed {seed}: {}", r.summary);
+            assert_eq!(validate_order(&h, &m, r.order.as_ref().unwrap()), Ok(()));
+        }
+    }
+}
+
+#[test]
+fn a_stale_read_in_a_replicated_history_is_found() {
+    use crate::model::{ModelOptions, Register};
+    let m = Register::new(&ModelOptions::default());
+    let mut invalid = 0;
+    for seed in 0..10 {
+        let mut h = replicated(seed, 4, 40, 1);
+        // Make the last read of some process go back in time.
+        let last_read = h
+            .operations
+            .iter()
+            .rposition(|o| {
+                &*h.invocation(o).f == "read"
+                    && h.output(o)
+                        .is_some_and(|v| v.as_int().is_some_and(|v| v > 3))
+            })
+            .expect("a read");
+        let c = h.operations[last_read].complete.unwrap();
+        h.ops[c].value = Value::Int(1);
+        let r = check(&h, &m, &quiet()).unwrap();
+        // Reading 1 that late may still fit some order; when it does not,
+        // the evidence must be a small true counterexample.
+        assert_ne!(r.valid, Verdict::Unknown);
+        if r.valid == Verdict::Invalid {
+            invalid += 1;
+            let cx = r.counterexample.unwrap();
+            assert!(cx.one_minimal);
+            let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+            let pb = Problem::compile(&h, &m).unwrap();
+            assert!(ids.len() <= 10, "{ids:?}");
+            assert!(!brute(&pb.restrict(|_, c| ids.contains(&c.id))));
+        }
+    }
+    assert!(invalid > 0);
+}
+
+/// The kv hints keep their promises in every state.
+#[test]
+fn kv_hints_keep_their_promises() {
+    use crate::model::{Cell as KvCell, KvOp, KvRegister, ModelOptions};
+    let m = KvRegister::new(&ModelOptions::default());
+    let cells = [
+        KvCell::Id(0),
+        KvCell::Id(1),
+        KvCell::Str("a".into()),
+        KvCell::Str("ab".into()),
+    ];
+    let mut ops = vec![KvOp::Append("b".into())];
+    for a in &cells {
+        ops.push(KvOp::Read(a.clone()));
+        ops.push(KvOp::Write(a.clone()));
+        for b in &cells {
+            ops.push(KvOp::Cas {
+                old: a.clone(),
+                new: b.clone(),
+            });
+            ops.push(KvOp::CasFailed {
+                old: a.clone(),
+                new: b.clone(),
+            });
+        }
+    }
+    for op in &ops {
+        for s in &cells {
+            let next = m.step(s, op);
+            match KvHints.effect(&m, op) {
+                Effect::Unchanged => assert!(next.is_none() || next.as_ref() == Some(s)),
+                Effect::Sets(x) => assert!(next.is_none() || next == Some(x)),
+                Effect::Unknown => {}
+            }
+            if let Some(x) = KvHints.requires(&m, op) {
+                assert!(*s == x || next.is_none(), "{op:?}");
+            }
+            if KvHints.always_enabled(&m, op) {
+                assert!(next.is_some(), "{op:?}");
+            }
+        }
+    }
+}
+
+/// The checker gives the same verdicts through the keyed wrappers the
+/// command line uses as with one plain model per key.
+#[test]
+fn keyed_wrappers_agree_with_plain_models() {
+    use crate::model::{Keyed, Kv, ModelOptions, Register};
+    let opts = ModelOptions::default();
+    for seed in 0..30 {
+        let h = replicated(seed, 3, 12, 2);
+        let plain = check_with_hints(&h, &Register::new(&opts), &NoHints, &quiet()).unwrap();
+        let keyed = check(&h, &Keyed::new(Register::new(&opts)), &quiet()).unwrap();
+        let kv = check(&h, &Kv::kv(&opts), &quiet()).unwrap();
+        assert_eq!(plain.valid, Verdict::Valid);
+        assert_eq!(keyed.valid, plain.valid);
+        assert_eq!(kv.valid, plain.valid);
+    }
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(r(1, None), 1),
+        on(w(2, 1), 1),
+        on(r(2, None), 0),
+    ]);
+    let kv = check(&h, &Kv::kv(&opts), &quiet()).unwrap();
+    assert_eq!(kv.decision, Decision::GlobalRefuted);
 }
