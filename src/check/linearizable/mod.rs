@@ -11,7 +11,7 @@
 //! The search is Wing & Gong's (1993) with Lowe's (2017) memo of explored
 //! configurations, an incremental 128-bit fingerprint of the linearized set
 //! after Horn & Kroening (2015), and pruning rules for indeterminate
-//! operations, each with its proof ([`search`]). Keyed histories are split
+//! operations, each with its proof (in the `search` submodule). Keyed histories are split
 //! by key and the keys checked in parallel: linearizability is local, so a
 //! history is linearizable iff every key's sub-history is (Herlihy & Wing;
 //! Horn & Kroening's P-compositionality).
@@ -20,7 +20,8 @@
 //! key, the operation whose response no order could pass, what was
 //! concurrent with it, the paths the search got through and why the
 //! operation could not follow any of them (Knossos's "final paths"), and a
-//! 1-minimal sub-history that is not linearizable on its own ([`shrink`]).
+//! 1-minimal sub-history that is not linearizable on its own (the `shrink`
+//! submodule).
 
 mod memo;
 mod search;

@@ -59,8 +59,21 @@
 //!    leaves the state unchanged is not linearized. *Proof.* Drop it from
 //!    any successful continuation: every later step sees the same states,
 //!    it constrains no one (it returns at the end), and it is not required.
+//! 4. **Read-only operations** ([`Model::read_only`]): at a fresh level, a
+//!    required read-only candidate `x` that is legal in the state `s` is
+//!    placed at once and its level has no alternatives. *Proof.* Take any
+//!    successful continuation from here and move `x` to its front: `x` is
+//!    a candidate, so everything that must precede it is placed already;
+//!    moving it earlier only satisfies more "returned before invoked"
+//!    constraints; it leaves `s` unchanged, and removing it from its old
+//!    place leaves every later state unchanged (it never changes a state).
+//!    So this level succeeds iff the level after placing `x` does.
 //!
-//! Each rule is checked against a brute-force oracle by property tests.
+//! Among the remaining candidates, those after which the next return
+//! becomes legal are tried before the others (an order only).
+//!
+//! Each rule is checked against a brute-force oracle by property tests,
+//! with the read-only rule both on and off.
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
