@@ -15,7 +15,7 @@ run() {
   local name="$1"; shift
   /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
   local code=$?
-  read -r secs kb <"$tmp/time"
+  read -r secs kb < <(tail -n 1 "$tmp/time")
   awk -v n="$name" -v s="$secs" -v k="$kb" -v c="$code" \
     'BEGIN { printf "%-48s %8.3f s %8.1f MB  exit %d\n", n, s, k / 1024, c }'
 }

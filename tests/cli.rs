@@ -170,3 +170,71 @@ fn stats_over_the_corpus() {
         assert_eq!(f["client"]["invoke"], f["client"]["ok"], "{f}");
     }
 }
+
+#[test]
+fn an_empty_history_is_trivially_linearizable() {
+    let path = temp_file("empty.edn", "");
+    let o = labrys(&[
+        "check",
+        "--consistency",
+        "linearizable,sequential",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["files"][0]["operations"], 0);
+}
+
+#[test]
+fn check_reports_verdicts_in_json_and_exit_status() {
+    let file = histories().join("register/stale-read.json");
+    let o = labrys(&["check", "--format", "json", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["valid"], false);
+    let f = &v["files"][0];
+    assert_eq!(f["model"], "register");
+    assert_eq!(f["checks"]["linearizable"]["valid"], false);
+    assert_eq!(f["checks"]["sequential"]["valid"], true);
+    let lin = &f["checks"]["linearizable"]["evidence"]["partitions"][0]["evidence"];
+    assert_eq!(lin["op"]["op"], "read 1");
+    assert_eq!(lin["op"]["process"], 1);
+
+    let o = labrys(&["check", file.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert!(text.contains("INVALID"), "{text}");
+    assert!(text.contains("can't read 1: register holds 2"), "{text}");
+    assert!(!text.contains("\x1b["), "no colour codes with NO_COLOR or off a terminal");
+
+    let valid = histories().join("register/concurrent-read.edn");
+    let o = labrys(&["check", valid.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn a_timeout_gives_unknown_and_exit_3() {
+    // A search that is cancelled before it starts cannot decide anything.
+    let file = histories().join("register/concurrent-read.edn");
+    let o = labrys(&["check", "--timeout", "0", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "a zero timeout is a usage error");
+    assert!(stderr(&o).contains("--timeout"), "{}", stderr(&o));
+}
+
+#[test]
+fn gen_is_deterministic_and_checkable() {
+    let a = labrys(&["gen", "--ops", "200", "--clients", "4", "--seed", "9"]);
+    let b = labrys(&["gen", "--ops", "200", "--clients", "4", "--seed", "9"]);
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    assert_eq!(a.stdout, b.stdout);
+    let path = temp_file("gen.jsonl", &stdout(&a));
+    let o = labrys(&[
+        "check",
+        "--consistency",
+        "linearizable,sequential",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}

@@ -224,6 +224,8 @@ fn check_file(
     let history = History::load(path, &args.input.load_options()).map_err(|e| e.to_string())?;
     let model = match args.model {
         Some(m) => m,
+        // An empty history is trivially valid under any model.
+        None if history.operations.is_empty() => ModelKind::Register,
         None => ModelKind::infer(&history).map_err(|e| format!("{}: {e}", path.display()))?,
     };
     let plan = Plan {
