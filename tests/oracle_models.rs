@@ -256,6 +256,9 @@ fn compile<M: Model>(history: &History, model: &mut M) -> Vec<Item<M::Op>> {
     items
 }
 
+/// Whether op `i` may come next, given the ops already done.
+type MayPlace<O> = dyn Fn(&[Item<O>], u32, usize) -> bool;
+
 /// Exhaustive search: can the ops marked in `done` be extended to place
 /// every required op? `done` holds ops placed or left out.
 /// `may_place(items, done, i)` says whether op `i` may come next.
@@ -264,7 +267,7 @@ fn search<M: Model>(
     items: &[Item<M::Op>],
     done: u32,
     state: &M::State,
-    may_place: &dyn Fn(&[Item<M::Op>], u32, usize) -> bool,
+    may_place: &MayPlace<M::Op>,
     failed: &mut HashSet<(u32, M::State)>,
 ) -> bool {
     if (0..items.len()).all(|i| done & (1 << i) != 0 || !items[i].required) {
@@ -364,7 +367,7 @@ fn run<M: Model + 'static>(kind: ModelKind, model: M, histories: usize) -> (usiz
     (lin_valid, sc_valid)
 }
 
-const HISTORIES: usize = 3000;
+const HISTORIES: usize = 10_000;
 
 fn check_model(kind: ModelKind) {
     let options = ModelOptions::default();
