@@ -207,7 +207,10 @@ fn check_reports_verdicts_in_json_and_exit_status() {
     let text = stdout(&o);
     assert!(text.contains("INVALID"), "{text}");
     assert!(text.contains("can't read 1: register holds 2"), "{text}");
-    assert!(!text.contains("\x1b["), "no colour codes with NO_COLOR or off a terminal");
+    assert!(
+        !text.contains("\x1b["),
+        "no colour codes with NO_COLOR or off a terminal"
+    );
 
     let valid = histories().join("register/concurrent-read.edn");
     let o = labrys(&["check", valid.to_str().unwrap()]);
