@@ -2,7 +2,7 @@
 # Whole-process timings of the release binary on the reference corpus and
 # on generated histories. Usage: benches/whole-process.sh [CORPUS_DIR]
 # (default: $LABRYS_CORPUS). Prints one line per run: seconds, peak RSS, and
-# the exit status (0 valid, 1 invalid, 3 unknown).
+# the exit status (0 valid, 1 invalid, 3 unknown: not decided in 10 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 corpus="${1:-${LABRYS_CORPUS:-}}"
@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 run() {
   local name="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  /usr/bin/time -f "%e %M" -o "$tmp/time" "$bin" "$@" --timeout 10 >"$tmp/out" 2>"$tmp/err"
   local code=$?
   read -r secs kb < <(tail -n 1 "$tmp/time")
   awk -v n="$name" -v s="$secs" -v k="$kb" -v c="$code" \
