@@ -20,7 +20,7 @@
 //! parsed in place.
 
 use super::error::{Error, Position, Result};
-use super::op::Op;
+use super::op::{Op, OpType, Process};
 use super::value::{Float, Value};
 
 /// Deepest nesting accepted, so hostile input cannot overflow the stack.
@@ -572,6 +572,14 @@ impl<'a> Reader<'a> {
         let position = self.position();
         let fields = match self.peek() {
             Some(b'{') => {
+                let save = (self.pos, self.line, self.line_start);
+                self.pos += 1;
+                if let Some(op) = self.read_plain_op(position, index) {
+                    return Ok(op);
+                }
+                // Not a plain op: read it again in full, for extra fields
+                // and precise errors.
+                (self.pos, self.line, self.line_start) = save;
                 self.pos += 1;
                 self.read_map_body(start, 0)?
             }
@@ -604,6 +612,74 @@ impl<'a> Reader<'a> {
             }
         };
         Op::from_fields(fields, position, index)
+    }
+}
+
+impl Reader<'_> {
+    /// Fast path for the common op map: keyword keys among Jepsen's core
+    /// fields, a keyword type and f, an integer or keyword process, and an
+    /// integer time and index. Builds the op without allocating key names.
+    /// Returns `None` (leaving the cursor anywhere) for anything else.
+    fn read_plain_op(&mut self, position: Position, index: u64) -> Option<Op> {
+        let mut op = Op::new(OpType::Invoke, 0, "", Value::Nil);
+        op.index = index;
+        op.line = position.line;
+        let (mut has_type, mut has_process, mut has_f) = (false, false, false);
+        loop {
+            self.skip_ws(1).ok()?;
+            match self.peek()? {
+                b'}' => {
+                    self.pos += 1;
+                    break;
+                }
+                b':' => {}
+                _ => return None,
+            }
+            self.pos += 1;
+            let name = self.token();
+            self.skip_ws(1).ok()?;
+            match name {
+                "type" | "f" => {
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.pos += 1;
+                    let v = self.token();
+                    if name == "type" {
+                        op.op_type = OpType::parse(v)?;
+                        has_type = true;
+                    } else {
+                        if v.is_empty() {
+                            return None;
+                        }
+                        op.f = v.into();
+                        has_f = true;
+                    }
+                }
+                "process" => {
+                    op.process = match self.read_value(1).ok()? {
+                        Value::Int(p) => Process::Client(p),
+                        Value::Keyword(n) => Process::Named(n),
+                        _ => return None,
+                    };
+                    has_process = true;
+                }
+                "time" => match self.read_value(1).ok()? {
+                    Value::Int(t) => op.time = Some(t),
+                    _ => return None,
+                },
+                "index" => match self.read_value(1).ok()? {
+                    Value::Int(i) if i >= 0 => op.index = i as u64,
+                    _ => return None,
+                },
+                "value" => op.value = self.read_value(1).ok()?,
+                "key" => op.key = Some(self.read_value(1).ok()?),
+                "node" => op.node = Some(self.read_value(1).ok()?),
+                "error" => op.error = Some(self.read_value(1).ok()?),
+                _ => return None,
+            }
+        }
+        (has_type && has_process && has_f).then_some(op)
     }
 }
 
