@@ -241,3 +241,57 @@ fn gen_is_deterministic_and_checkable() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// Runs `check --consistency convergence --format json` with `args` and
+/// returns the exit status and the convergence section.
+fn convergence(args: &[&str], file: &str) -> (Option<i32>, serde_json::Value) {
+    let path = histories().join(file);
+    let mut all = vec!["check", "--consistency", "convergence", "--format", "json"];
+    all.extend_from_slice(args);
+    all.push(path.to_str().unwrap());
+    let o = labrys(&all);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    (
+        o.status.code(),
+        v["files"][0]["checks"]["convergence"].clone(),
+    )
+}
+
+#[test]
+fn convergence_options_choose_final_reads_replicas_and_sessions() {
+    let (code, c) = convergence(
+        &["--final-reads", "after-heal"],
+        "register/diverged-after-heal.edn",
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(c["evidence"]["final_reads"]["rule"], "after-heal");
+    assert!(c["summary"].as_str().unwrap().contains("diverged"), "{c}");
+
+    // No read is marked final: unknown with the reason, never valid.
+    let (code, c) = convergence(
+        &["--final-reads", "marked"],
+        "register/diverged-after-heal.edn",
+    );
+    assert_eq!(code, Some(3));
+    assert_eq!(c["valid"], "unknown");
+    assert!(
+        c["summary"].as_str().unwrap().contains("marked final"),
+        "{c}"
+    );
+
+    let (_, c) = convergence(&["--nodes", "2"], "register/lost-write.jsonl");
+    assert_eq!(
+        c["evidence"]["final_reads"]["replicas_from"],
+        "node, else process mod 2"
+    );
+
+    // Session guarantees count in the verdict only when required.
+    let (code, _) = convergence(&[], "set/monotonic-reads-violation.edn");
+    assert_eq!(code, Some(0));
+    let (code, c) = convergence(
+        &["--sessions", "require"],
+        "set/monotonic-reads-violation.edn",
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(c["valid"], false);
+}

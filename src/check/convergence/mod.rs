@@ -690,6 +690,30 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Settles a key's verdict once its analysis is done: invalid with the
+    /// first few anomalies as reasons, else unknown when no read was final
+    /// (never valid without final reads), else as it stands.
+    pub(crate) fn settle(
+        &self,
+        result: &mut KeyResult,
+        anomalies: &[Anomaly],
+        has_finals: bool,
+        reads: usize,
+        last_update: Option<i64>,
+    ) {
+        if !anomalies.is_empty() {
+            result.valid = Verdict::Invalid;
+            for a in anomalies.iter().take(self.opts.max_examples) {
+                result.reasons.push(register::reason(a));
+            }
+        } else if !has_finals {
+            result.valid = Verdict::Unknown;
+            result
+                .reasons
+                .push(self.no_final_reason(reads, last_update));
+        }
+    }
+
     /// Why a key has no final reads.
     pub fn no_final_reason(&self, reads: usize, last_update: Option<i64>) -> String {
         if reads == 0 {

@@ -277,17 +277,13 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         }
         result.convergence_time = Some(last_bad.map_or(0, |t| (t - start).max(0)));
     }
-    if !anomalies.is_empty() {
-        result.valid = crate::check::Verdict::Invalid;
-        for a in &anomalies {
-            result.reasons.push(reason(a));
-        }
-    } else if finals.is_empty() {
-        result.valid = crate::check::Verdict::Unknown;
-        result
-            .reasons
-            .push(ctx.no_final_reason(reads.len(), last_update));
-    }
+    ctx.settle(
+        &mut result,
+        &anomalies,
+        !finals.is_empty(),
+        reads.len(),
+        last_update,
+    );
 
     // Session guarantees, when versions are explicit.
     if ctx.opts.sessions != super::SessionMode::Off {
