@@ -107,15 +107,7 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
             return Ok(None);
         }
         let t = timed(|| {
-            if keyed {
-                with_model!(keyed plan.model, &plan.model_options, |m| linearizable::check(history, m, &plan.options))
-            } else {
-                with_model!(plan.model, &plan.model_options, |m| linearizable::check(
-                    history,
-                    m,
-                    &plan.options
-                ))
-            }
+            linearizable::check_model(history, plan.model, &plan.model_options, &plan.options)
         });
         Ok(Some(Timed {
             report: t.report?,

@@ -267,10 +267,8 @@ impl std::fmt::Display for ModelKind {
 /// Two forms:
 ///
 /// - `with_model!(kind, options, |m| body)`: one object, ignoring keys,
-///   for an unkeyed history or one key's partition of a keyed history.
-///   The exception is `kv`, which is a map and always [`Kv`]
-///   (`Keyed<KvRegister>`): a partition holding one key costs it a
-///   one-slot map.
+///   for an unkeyed history or one key's partition of a keyed history
+///   (`kv` is then one [`KvRegister`], which ignores keys).
 /// - `with_model!(keyed kind, options, |m| body)`: the whole keyed
 ///   history as one object: every model wrapped in [`Keyed`] (one object
 ///   per key), and `kv` as [`Kv`].
@@ -359,7 +357,7 @@ macro_rules! with_model {
             }
             __m::ModelKind::Kv => {
                 #[allow(unused_mut)]
-                let mut $m = __m::Kv::kv(__options);
+                let mut $m = __m::KvRegister::new(__options);
                 $body
             }
             __m::ModelKind::Set => {

@@ -237,7 +237,9 @@ pub fn check_model(
     options: &CheckOptions,
 ) -> Result<LinearizableReport, history::Error> {
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
-    if keyed {
+    // Split by key, each partition is one object: the plain model serves,
+    // without the per-key map the one-object model steps through.
+    if keyed && !options.partition {
         crate::with_model!(keyed kind, model_options, |m| check(history, m, options))
     } else {
         crate::with_model!(kind, model_options, |m| check(history, m, options))
