@@ -69,6 +69,16 @@
 //!    place leaves every later state unchanged (it never changes a state).
 //!    So this level succeeds iff the level after placing `x` does.
 //!
+//! 5. **Unreachable return** ([`Model::reachable`],
+//!    [`Model::may_enable`]): at a fresh level, if a required candidate
+//!    `x` is unreachable in the current state and no unlinearized
+//!    operation invoked before `x` returns may enable it, the
+//!    configuration fails. *Proof.* In any continuation, every operation
+//!    linearized before `x` was invoked before `x` returns (real time), and
+//!    is unlinearized now. None of them may enable `x`, so by the model's
+//!    contract `x` stays unreachable, hence illegal, in every state before
+//!    it; but `x` is required.
+//!
 //! Among the remaining candidates, those after which the next return
 //! becomes legal are tried before the others (an order only).
 //!
@@ -172,8 +182,10 @@ pub(crate) struct FinalPath<S> {
 struct Frame {
     item: u32,
     prev_state: u32,
-    /// The order key it was tried with at its level.
-    key: u64,
+    /// Where its level's untried candidates start in the candidate stack.
+    start: u32,
+    /// Whether its level's candidates have been listed (after `rmin`).
+    listed: bool,
     /// Placed by the read-only rule: its level had no alternatives.
     forced: bool,
 }
@@ -393,32 +405,19 @@ impl<'a, M: Model> Engine<'a, M> {
         Some(group << 32 | rank)
     }
 
-    /// The candidate with the least key above `last`, and its key.
-    fn pick(
-        &self,
-        state: u32,
-        rmin: u32,
-        bound: usize,
-        last: Option<u64>,
-        stop: Option<u32>,
-    ) -> Option<(u32, u64)> {
-        if last.is_none() && stop != Some(rmin) {
-            return Some((rmin, self.rank[rmin as usize] as u64));
-        }
+    /// Pushes the candidates of a level onto `out`, best last, leaving out
+    /// `rmin` (tried first, or never when it is `stop`) and optional items
+    /// that rule 3 or symmetry exclude.
+    fn list_candidates(&self, state: u32, rmin: u32, bound: usize, out: &mut Vec<(u64, u32)>) {
         let s = &self.states[state as usize];
-        let mut best: Option<(u32, u64)> = None;
-        let mut consider = |x: u32| {
-            if let Some(k) = self.key(s, x, rmin) {
-                if last.is_none_or(|l| k > l) && best.is_none_or(|(_, b)| k < b) {
-                    best = Some((x, k));
-                }
-            }
-        };
+        let start = out.len();
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
             let it = self.ent_item[e as usize];
-            if stop != Some(it) {
-                consider(it);
+            if it != rmin {
+                if let Some(k) = self.key(s, it, rmin) {
+                    out.push((k, it));
+                }
             }
             e = self.next[e as usize];
         }
@@ -426,11 +425,59 @@ impl<'a, M: Model> Engine<'a, M> {
         while o != self.osent && self.items[o as usize].invoke < bound {
             let ou = o as usize;
             if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
-                consider(o);
+                if let Some(k) = self.key(s, o, rmin) {
+                    out.push((k, o));
+                }
             }
             o = self.onext[ou];
         }
-        best
+        out[start..].sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    /// Is some required candidate (other than `stop`) unreachable in
+    /// `state` with no op invoked before its return, still unlinearized,
+    /// that may enable it?
+    fn some_candidate_unreachable(&self, state: u32, stop: Option<u32>) -> bool {
+        let s = &self.states[state as usize];
+        let mut e = self.next[0];
+        while self.ent_call[e as usize] {
+            let r = self.ent_item[e as usize];
+            if stop != Some(r)
+                && !self.model.reachable(s, &self.items[r as usize].op)
+                && !self.enabler_before_return(r)
+            {
+                return true;
+            }
+            e = self.next[e as usize];
+        }
+        false
+    }
+
+    /// Is any unlinearized op other than `target`, invoked before `target`
+    /// returns, one that may enable `target`?
+    fn enabler_before_return(&self, target: u32) -> bool {
+        let t = &self.items[target as usize].op;
+        let end = self.ret_ent[target as usize];
+        let mut e = self.next[0];
+        while e != end {
+            let it = self.ent_item[e as usize];
+            if self.ent_call[e as usize]
+                && it != target
+                && self.model.may_enable(&self.items[it as usize].op, t)
+            {
+                return true;
+            }
+            e = self.next[e as usize];
+        }
+        let bound = self.items[target as usize].ret;
+        let mut o = self.onext[self.osent as usize];
+        while o != self.osent && self.items[o as usize].invoke < bound {
+            if self.model.may_enable(&self.items[o as usize].op, t) {
+                return true;
+            }
+            o = self.onext[o as usize];
+        }
+        false
     }
 
     /// Runs the search. With `stop = Some(item)`, configurations where
@@ -456,9 +503,13 @@ impl<'a, M: Model> Engine<'a, M> {
         memo.insert(fp, state);
         let mut stack: Vec<Frame> = Vec::new();
         let mut done = 0usize;
-        // The key of the candidate last tried at this level; None at a
-        // fresh level.
-        let mut last: Option<u64> = None;
+        // The untried candidates of every level on the stack, each level's
+        // best last; the current level's start at `start`. A level first
+        // tries `rmin` alone, and lists the others only if that fails.
+        let mut cands: Vec<(u64, u32)> = Vec::new();
+        let mut start = 0usize;
+        let mut listed = false;
+        let mut fresh = true;
         let mut stuck = NONE;
         let mut max_depth = 0usize;
         let mut steps: u32 = 0;
@@ -485,7 +536,7 @@ impl<'a, M: Model> Engine<'a, M> {
             let rmin = self.ent_item[e as usize];
             let bound = self.ent_time[e as usize];
             let mut exhausted = false;
-            if last.is_none() {
+            if fresh {
                 if stuck == NONE || self.rank[rmin as usize] > self.rank[stuck as usize] {
                     stuck = rmin;
                 }
@@ -495,6 +546,11 @@ impl<'a, M: Model> Engine<'a, M> {
                         path: stack.iter().map(|f| f.item).collect(),
                         state: self.states[state as usize].clone(),
                     });
+                }
+                // Unreachable-return rule: a required candidate can never
+                // become legal.
+                if self.some_candidate_unreachable(state, stop) {
+                    exhausted = true;
                 }
                 // Read-only rule: a required read-only candidate legal here
                 // is placed at once, without alternatives.
@@ -514,16 +570,20 @@ impl<'a, M: Model> Engine<'a, M> {
                     }
                     e = self.next[e as usize];
                 }
-                if forced != NONE {
+                if forced != NONE && !exhausted {
                     let mut nfp = fp;
                     nfp.toggle(self.words[forced as usize]);
                     if memo.insert(nfp, state) {
                         stack.push(Frame {
                             item: forced,
                             prev_state: state,
-                            key: 0,
+                            start: start as u32,
+                            listed,
                             forced: true,
                         });
+                        start = cands.len();
+                        listed = false;
+                        fresh = true;
                         self.lift(forced);
                         fp = nfp;
                         max_depth = max_depth.max(stack.len());
@@ -543,13 +603,25 @@ impl<'a, M: Model> Engine<'a, M> {
             }
             let picked = if exhausted {
                 None
+            } else if fresh && stop != Some(rmin) {
+                Some(rmin)
             } else {
-                self.pick(state, rmin, bound, last, stop)
+                if !listed {
+                    self.list_candidates(state, rmin, bound, &mut cands);
+                    listed = true;
+                }
+                if cands.len() > start {
+                    cands.pop().map(|(_, x)| x)
+                } else {
+                    None
+                }
             };
-            let Some((cand, key)) = picked else {
+            fresh = false;
+            let Some(cand) = picked else {
                 // This level is exhausted: backtrack, through every level
                 // whose only move was a forced one.
                 loop {
+                    cands.truncate(start);
                     let Some(f) = stack.pop() else {
                         return Found::NotLinearizable { stuck };
                     };
@@ -559,7 +631,8 @@ impl<'a, M: Model> Engine<'a, M> {
                     if !self.items[f.item as usize].optional() {
                         done -= 1;
                     }
-                    last = Some(f.key);
+                    start = f.start as usize;
+                    listed = f.listed;
                     if !f.forced {
                         break;
                     }
@@ -571,7 +644,6 @@ impl<'a, M: Model> Engine<'a, M> {
                 .model
                 .step(&self.states[state as usize], &self.items[ci].op)
             else {
-                last = Some(key);
                 continue;
             };
             let ns = self.intern(next_state);
@@ -579,19 +651,21 @@ impl<'a, M: Model> Engine<'a, M> {
             let mut nfp = fp;
             nfp.toggle(self.words[ci]);
             if (optional && ns == state) || !memo.insert(nfp, ns) {
-                last = Some(key);
                 continue;
             }
             stack.push(Frame {
                 item: cand,
                 prev_state: state,
-                key,
+                start: start as u32,
+                listed,
                 forced: false,
             });
+            start = cands.len();
+            listed = false;
+            fresh = true;
             self.lift(cand);
             state = ns;
             fp = nfp;
-            last = None;
             max_depth = max_depth.max(stack.len());
             if !optional {
                 done += 1;

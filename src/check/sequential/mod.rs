@@ -62,7 +62,7 @@ pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
-use crate::model::{CasRegister, Keyed, Kv, Model, Register};
+use crate::model::{CasRegister, Keyed, Kv, KvRegister, Model, Register};
 use engine::{search, Found, Frontier, Limits};
 use problem::Problem;
 use rayon::prelude::*;
@@ -194,6 +194,9 @@ pub fn check<M: Model + 'static>(
     }
     if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
         return check_with_hints(history, m.inner(), &RegisterHints, options);
+    }
+    if let Some(m) = any.downcast_ref::<KvRegister>() {
+        return check_with_hints(history, m, &KvHints, options);
     }
     if let Some(m) = any.downcast_ref::<Kv>() {
         return check_with_hints(history, m.inner(), &KvHints, options);
