@@ -16,6 +16,7 @@ use super::error::{Error, Position, Result};
 use super::op::Op;
 use super::value::{Float, Value};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A [`Value`] read from JSON.
@@ -68,7 +69,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<JsonValue, A::Error> {
         let mut entries = Vec::with_capacity(6);
-        while let Some(k) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
             let JsonValue(v) = map.next_value()?;
             entries.push((Value::Str(k.as_ref().into()), v));
         }
@@ -78,13 +79,29 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
 /// Tracks line and column while skipping through the input.
 struct Cursor<'a> {
+    src: &'a str,
     bytes: &'a [u8],
     pos: usize,
     line: u32,
     line_start: usize,
+    /// The last position whose column was counted, and that column, so
+    /// that ops on one long line (a one-line array) are not counted from
+    /// the start of the line each time.
+    counted: (usize, u32),
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    fn new(src: &'a str) -> Self {
+        Cursor {
+            src,
+            bytes: src.as_bytes(),
+            pos: 0,
+            line: 1,
+            line_start: 0,
+            counted: (0, 1),
+        }
+    }
+
     /// Moves to `to`, counting the newlines passed.
     fn advance_to(&mut self, to: usize) {
         let to = to.min(self.bytes.len());
@@ -97,29 +114,41 @@ impl Cursor<'_> {
         self.pos = to;
     }
 
+    /// Skips JSON whitespace, counting lines.
     fn skip_ws(&mut self) {
-        let mut p = self.pos;
-        while matches!(self.bytes.get(p), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            p += 1;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            match b {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    self.line_start = self.pos;
+                }
+                _ => break,
+            }
         }
-        self.advance_to(p);
     }
 
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn position(&self) -> Position {
-        let column = self.bytes[self.line_start..self.pos]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count() as u32
-            + 1;
+    fn position(&mut self) -> Position {
+        let (from, column) = match self.counted {
+            (at, column) if at >= self.line_start && at <= self.pos => (at, column),
+            _ => (self.line_start, 1),
+        };
+        let column = column
+            + self.bytes[from..self.pos]
+                .iter()
+                .filter(|&&b| (b & 0xC0) != 0x80)
+                .count() as u32;
+        self.counted = (self.pos, column);
         Position::new(self.line, column)
     }
 
-    fn found(&self, input: &str) -> String {
-        match input.get(self.pos..).and_then(|s| s.chars().next()) {
+    fn found(&self) -> String {
+        match self.src.get(self.pos..).and_then(|s| s.chars().next()) {
             None => "the end of the input".into(),
             Some(c) => format!("{c:?}"),
         }
@@ -127,8 +156,9 @@ impl Cursor<'_> {
 }
 
 /// Reads one op object at the cursor.
-fn read_op(input: &str, c: &mut Cursor, index: u64) -> Result<Op> {
+fn read_op(c: &mut Cursor, index: u64) -> Result<Op> {
     let at = c.position();
+    let input = c.src;
     let mut stream = serde_json::Deserializer::from_str(&input[c.pos..]).into_iter::<JsonValue>();
     match stream.next() {
         Some(Ok(JsonValue(Value::Map(fields)))) => {
@@ -166,29 +196,24 @@ fn read_op(input: &str, c: &mut Cursor, index: u64) -> Result<Op> {
 
 /// Parses a whole history.
 pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
-    let mut c = Cursor {
-        bytes: input.as_bytes(),
-        pos: 0,
-        line: 1,
-        line_start: 0,
-    };
+    let mut c = Cursor::new(input);
     let mut ops = Vec::with_capacity(input.len() / 80 + 1);
     c.skip_ws();
     if c.peek() == Some(b'[') {
         let open = c.position();
-        c.advance_to(c.pos + 1);
+        c.pos += 1;
         c.skip_ws();
         if c.peek() == Some(b']') {
-            c.advance_to(c.pos + 1);
+            c.pos += 1;
         } else {
             loop {
                 c.skip_ws();
-                ops.push(read_op(input, &mut c, ops.len() as u64)?);
+                ops.push(read_op(&mut c, ops.len() as u64)?);
                 c.skip_ws();
                 match c.peek() {
-                    Some(b',') => c.advance_to(c.pos + 1),
+                    Some(b',') => c.pos += 1,
                     Some(b']') => {
-                        c.advance_to(c.pos + 1);
+                        c.pos += 1;
                         break;
                     }
                     _ => {
@@ -198,7 +223,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
                                 "expected ',' or ']' after an op in the array opened at line {}, column {}, found {}",
                                 open.line,
                                 open.column,
-                                c.found(input)
+                                c.found()
                             ),
                         ))
                     }
@@ -211,7 +236,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
                 c.position(),
                 format!(
                     "expected the end of the input after the array, found {}",
-                    c.found(input)
+                    c.found()
                 ),
             ));
         }
@@ -222,13 +247,10 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
         if c.peek() != Some(b'{') {
             return Err(Error::at(
                 c.position(),
-                format!(
-                    "expected an object (an op) or '[', found {}",
-                    c.found(input)
-                ),
+                format!("expected an object (an op) or '[', found {}", c.found()),
             ));
         }
-        ops.push(read_op(input, &mut c, ops.len() as u64)?);
+        ops.push(read_op(&mut c, ops.len() as u64)?);
         c.skip_ws();
     }
     Ok(ops)
@@ -316,5 +338,27 @@ mod tests {
         let e = parse("{\"type\":\"ok\",\"process\":1,\"f\":\"r\",\"value\":\"abc").unwrap_err();
         assert_eq!(e.position.line, 1);
         assert!(e.position.column > 40, "{e:?}");
+    }
+
+    #[test]
+    fn counts_columns_on_a_long_line() {
+        let op = r#"{"type":"ok","process":1,"f":"é"}"#;
+        let mut text = format!("[{op}");
+        for _ in 0..1000 {
+            text.push(',');
+            text.push_str(op);
+        }
+        // A wrong type in the last op, then a missing comma.
+        let bad = format!(r#"{text},{{"type":"é","process":1,"f":"r"}}]"#);
+        let e = parse(&bad).unwrap_err();
+        let column = text.chars().count() as u32 + 2;
+        assert_eq!(e.position, Position::new(1, column));
+        assert!(e.message.contains("unknown op type"), "{e}");
+        let e = parse(&format!("{text} {op}]")).unwrap_err();
+        assert_eq!(
+            e.position,
+            Position::new(1, text.chars().count() as u32 + 2)
+        );
+        assert!(e.message.contains("expected ',' or ']'"), "{e}");
     }
 }
