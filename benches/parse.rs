@@ -62,6 +62,21 @@ fn edn(events: &[Event]) -> String {
     s
 }
 
+/// The same maps as one EDN vector on a single line.
+fn edn_vector(events: &[Event]) -> String {
+    let lines = edn(events);
+    let mut s = String::with_capacity(lines.len() + 2);
+    s.push('[');
+    for (i, op) in lines.lines().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(op);
+    }
+    s.push(']');
+    s
+}
+
 fn text(events: &[Event]) -> String {
     let mut s = String::new();
     for (p, t, f, v) in events {
@@ -113,6 +128,7 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         for (name, format, input) in [
             ("edn", Format::Edn, edn(&events)),
+            ("edn-vector", Format::Edn, edn_vector(&events)),
             ("text", Format::Text, text(&events)),
             ("jsonl", Format::Json, jsonl(&events)),
             ("json-array", Format::Json, json_array(&events)),
