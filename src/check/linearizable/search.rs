@@ -79,11 +79,32 @@
 //!    contract `x` stays unreachable, hence illegal, in every state before
 //!    it; but `x` is required.
 //!
+//! 6. **Twins**: among candidates whose compiled operations are identical,
+//!    only the one that returns first is tried (an optional one returns at
+//!    the end of time, so any required twin goes first; optional twins are
+//!    left to rule 2). The `stop` item of a final-path search is never
+//!    linearized, so it is never the one tried. *Proof.* Let `x` and `y`
+//!    be identical candidates, `x` returning no later than `y`, and take
+//!    any successful continuation that starts with `y`. If it places `x`
+//!    later, swap the two; if it never places `x` (then `x` is optional,
+//!    so `y` is too), put `x` in `y`'s place and drop `y`. Identical ops
+//!    step alike, so every state is unchanged. `x` is a candidate, so
+//!    everything that must precede it is placed already. `y` moves later,
+//!    to where `x` was, past some ops `z`; each such `z` came before `x`
+//!    in the original order, so `z` was invoked before `x` returned, hence
+//!    before `y` returned, and `y` need not precede it. Every other pair
+//!    keeps its order. A final-path search records a configuration when
+//!    `stop` becomes the first return; the swapped order reaches it with
+//!    the same state: where `y` is now unplaced, `x` was unplaced before,
+//!    and `y` returns no earlier than `x`. So a level loses no outcome by
+//!    trying only `x`, and the memo (rule 1) stays sound, as it records
+//!    only configurations whose restricted exploration failed.
+//!
 //! Among the remaining candidates, those after which the next return
 //! becomes legal are tried before the others (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only rule both on and off.
+//! with the read-only and twin rules both on and off.
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
@@ -210,10 +231,16 @@ pub(crate) struct Engine<'a, M: Model> {
     onext: Vec<u32>,
     oprev: Vec<u32>,
     osent: u32,
-    // Symmetry groups of optional items.
+    // Groups of items whose compiled ops are identical (rules 2 and 6);
+    // `group_pos` and `group_next` count optional members only.
     group: Vec<u32>,
     group_pos: Vec<u32>,
     group_next: Vec<u32>,
+    // Per group, scratch for rule 6: the required candidate that returns
+    // first, or `NONE`.
+    best: Vec<u32>,
+    // Rule 6 on (tests turn it off to check it against the oracle).
+    twins: bool,
     words: Vec<Fingerprint>,
     read_only: Vec<bool>,
     // Interned states.
@@ -283,22 +310,34 @@ impl<'a, M: Model> Engine<'a, M> {
         }
         onext[last as usize] = osent;
         oprev[osent as usize] = last;
-        // Symmetry groups: optional items whose compiled ops print alike.
-        // Derived `Debug` shows every field, so equal text means equal ops.
+        // Groups: items whose compiled ops print alike. Derived `Debug`
+        // shows every field, so equal text means equal ops. Optional
+        // members are numbered by invocation.
         let mut group = vec![NONE; n];
         let mut group_pos = vec![0u32; n];
         let mut group_next = Vec::new();
-        let mut by_text: HashMap<String, u32> = HashMap::new();
-        for &i in &opt {
-            let text = format!("{:?}", items[i as usize].op);
-            let g = *by_text.entry(text).or_insert_with(|| {
-                group_next.push(0);
-                (group_next.len() - 1) as u32
-            });
-            group[i as usize] = g;
-            group_pos[i as usize] = group_next[g as usize];
-            group_next[g as usize] += 1;
+        let mut by_text: HashMap<String, u32, FxBuild> = HashMap::default();
+        let mut text = String::new();
+        for i in req.iter().chain(&opt).map(|&i| i as usize) {
+            use std::fmt::Write as _;
+            text.clear();
+            let _ = write!(text, "{:?}", items[i].op);
+            let g = match by_text.get(text.as_str()) {
+                Some(&g) => g,
+                None => {
+                    group_next.push(0);
+                    let g = (group_next.len() - 1) as u32;
+                    by_text.insert(text.clone(), g);
+                    g
+                }
+            };
+            group[i] = g;
+            if items[i].optional() {
+                group_pos[i] = group_next[g as usize];
+                group_next[g as usize] += 1;
+            }
         }
+        let best = vec![NONE; group_next.len()];
         for g in group_next.iter_mut() {
             *g = 0;
         }
@@ -326,6 +365,8 @@ impl<'a, M: Model> Engine<'a, M> {
             group,
             group_pos,
             group_next,
+            best,
+            twins: true,
             words,
             states: Vec::new(),
             intern: HashMap::default(),
@@ -405,16 +446,47 @@ impl<'a, M: Model> Engine<'a, M> {
         Some(group << 32 | rank)
     }
 
+    /// Turns rule 6 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_twin_rule(mut self) -> Self {
+        self.twins = false;
+        self
+    }
+
     /// Pushes the candidates of a level onto `out`, best last, leaving out
-    /// `rmin` (tried first, or never when it is `stop`) and optional items
-    /// that rule 3 or symmetry exclude.
-    fn list_candidates(&self, state: u32, rmin: u32, bound: usize, out: &mut Vec<(u64, u32)>) {
+    /// `rmin` (tried first, or never when it is `stop`) and the items that
+    /// rule 3 or symmetry (rules 2 and 6) exclude.
+    fn list_candidates(
+        &mut self,
+        state: u32,
+        rmin: u32,
+        bound: usize,
+        stop: Option<u32>,
+        out: &mut Vec<(u64, u32)>,
+    ) {
+        // Rule 6: per group, the required candidate that returns first
+        // (never `stop`, which is never linearized).
+        if self.twins {
+            let mut e = self.next[0];
+            while self.ent_call[e as usize] {
+                let it = self.ent_item[e as usize];
+                if stop != Some(it) {
+                    let g = self.group[it as usize] as usize;
+                    let b = self.best[g];
+                    if b == NONE || self.items[it as usize].ret < self.items[b as usize].ret {
+                        self.best[g] = it;
+                    }
+                }
+                e = self.next[e as usize];
+            }
+        }
         let s = &self.states[state as usize];
         let start = out.len();
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
             let it = self.ent_item[e as usize];
-            if it != rmin {
+            let dominated = self.twins && self.best[self.group[it as usize] as usize] != it;
+            if it != rmin && !dominated {
                 if let Some(k) = self.key(s, it, rmin) {
                     out.push((k, it));
                 }
@@ -424,7 +496,8 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut o = self.onext[self.osent as usize];
         while o != self.osent && self.items[o as usize].invoke < bound {
             let ou = o as usize;
-            if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
+            let g = self.group[ou] as usize;
+            if self.group_pos[ou] == self.group_next[g] && self.best[g] == NONE {
                 if let Some(k) = self.key(s, o, rmin) {
                     out.push((k, o));
                 }
@@ -432,6 +505,14 @@ impl<'a, M: Model> Engine<'a, M> {
             o = self.onext[ou];
         }
         out[start..].sort_unstable_by(|a, b| b.cmp(a));
+        if self.twins {
+            let mut e = self.next[0];
+            while self.ent_call[e as usize] {
+                let g = self.group[self.ent_item[e as usize] as usize] as usize;
+                self.best[g] = NONE;
+                e = self.next[e as usize];
+            }
+        }
     }
 
     /// Is some required candidate (other than `stop`) unreachable in
@@ -607,7 +688,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 Some(rmin)
             } else {
                 if !listed {
-                    self.list_candidates(state, rmin, bound, &mut cands);
+                    self.list_candidates(state, rmin, bound, stop, &mut cands);
                     listed = true;
                 }
                 if cands.len() > start {

@@ -75,7 +75,12 @@ impl Model for TestCas {
         }
     }
     fn read_only(&self, op: &TestOp) -> bool {
-        self.read_only && matches!(op, TestOp::Read(_) | TestOp::NotCas(_))
+        self.read_only
+            && match *op {
+                TestOp::Read(_) | TestOp::NotCas(_) => true,
+                TestOp::Cas(a, b) => a == b,
+                TestOp::Write(_) => false,
+            }
     }
     fn explain(&self, s: &Option<i64>, op: &TestOp) -> String {
         format!("can't {op:?} in {s:?}")
@@ -447,6 +452,73 @@ fn agrees_with_oracle_failed_cas_observes() {
 fn agrees_with_oracle_without_read_only_rule() {
     compare_with_oracle(2000, 8, true, false, false);
     compare_with_oracle(1000, 8, true, true, false);
+}
+
+/// Rule 6 (twins) on and off: both searches agree with the oracle, both
+/// witnesses are valid, and a final-path search records the same states
+/// either way. The random histories use three values, so overlapping
+/// identical ops are common; the test counts them to show the rule is
+/// exercised.
+#[test]
+fn twin_rule_agrees_with_oracle_on_and_off() {
+    let mut with_twins = 0;
+    let (mut valid, mut invalid) = (0, 0);
+    for k in 0..4000u64 {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x7477_696E;
+        let h = random_history(seed, 10, k % 3 != 0);
+        let model = TestCas {
+            failed_cas_observes: k % 5 == 0,
+            read_only: k % 2 == 0,
+        };
+        let expected = oracle(&h, model.clone());
+        let mut m = model.clone();
+        let items = items_of(&h, &mut m);
+        let twins = items.iter().enumerate().any(|(a, x)| {
+            items[a + 1..]
+                .iter()
+                .any(|y| x.op == y.op && x.invoke < y.ret && y.invoke < x.ret && !y.optional())
+        });
+        with_twins += usize::from(twins);
+        let on = Engine::new(&m, &items).search(&Limits::default());
+        let off = Engine::new(&m, &items)
+            .without_twin_rule()
+            .search(&Limits::default());
+        for found in [&on, &off] {
+            match found {
+                Found::Linearizable(order) => {
+                    assert!(expected, "seed {seed}: found an order the oracle denies");
+                    assert!(witness_ok(&m, &items, order), "seed {seed}: bad witness");
+                }
+                Found::NotLinearizable { .. } => {
+                    assert!(!expected, "seed {seed}: missed an order")
+                }
+                Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
+            }
+        }
+        if let Found::NotLinearizable { stuck } = on {
+            invalid += 1;
+            let states = |engine: Engine<'_, TestCas>| {
+                let mut engine = engine;
+                let (finals, complete) = engine.finals(stuck, &Limits::default(), usize::MAX);
+                assert!(complete);
+                let mut s: Vec<Option<i64>> = finals.into_iter().map(|f| f.state).collect();
+                s.sort();
+                s
+            };
+            assert_eq!(
+                states(Engine::new(&m, &items)),
+                states(Engine::new(&m, &items).without_twin_rule()),
+                "seed {seed}: final states differ"
+            );
+        } else {
+            valid += 1;
+        }
+    }
+    assert!(with_twins > 1000, "only {with_twins} histories with twins");
+    assert!(
+        valid > 400 && invalid > 400,
+        "valid {valid}, invalid {invalid}"
+    );
 }
 
 fn ev(t: OpType, p: i64, f: &str, v: Value) -> Op {
