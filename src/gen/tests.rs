@@ -372,7 +372,7 @@ fn certainly_stale(model: ModelKind, h: &History, r: &crate::history::Operation)
             let sum: i64 = adds()
                 .map(|o| h.invocation(o).value.as_int().unwrap())
                 .sum();
-            (read.as_int().unwrap() < sum).then(|| adds().last().unwrap().invoke)
+            (read.as_int().unwrap() < sum).then(|| adds().next_back().unwrap().invoke)
         }
         _ => {
             let sets = |o: &crate::history::Operation| match &h.invocation(o).value {
