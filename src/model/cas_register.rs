@@ -72,6 +72,10 @@ impl Model for CasRegister {
         self.0.may_enable(op, target)
     }
 
+    fn kills(&self, op: &RegisterOp, target: &RegisterOp) -> bool {
+        self.0.kills(op, target)
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         self.0.explain(state, op)
     }

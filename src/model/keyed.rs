@@ -118,6 +118,10 @@ impl<M: Model> Model for Keyed<M> {
         op.key == target.key && self.inner.may_enable(&op.op, &target.op)
     }
 
+    fn kills(&self, op: &Self::Op, target: &Self::Op) -> bool {
+        op.key == target.key && self.inner.kills(&op.op, &target.op)
+    }
+
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String {
         let why = match state.get(op.key as usize) {
             Some(s) => self.inner.explain(s, &op.op),

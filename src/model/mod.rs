@@ -215,6 +215,16 @@ pub trait Model: Clone + Send + Sync {
         let _ = (op, target);
         true
     }
+
+    /// Refutation support, with [`Model::reachable`]: does every step of
+    /// `op` lead to a state where `target` is unreachable? A write of 2
+    /// kills a read of 1. A checker may then refute a history where `op`
+    /// completed before `target` began and nothing that may run between
+    /// them may enable `target`. The default, `false`, is always safe.
+    fn kills(&self, op: &Self::Op, target: &Self::Op) -> bool {
+        let _ = (op, target);
+        false
+    }
 }
 
 /// The models labrys knows, by name.

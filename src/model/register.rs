@@ -201,6 +201,19 @@ impl Model for Register {
         }
     }
 
+    /// A write of `w`, or a cas to `w`, leaves the register holding `w`,
+    /// where a read of `v ≠ w` or a cas from `v` is unreachable.
+    fn kills(&self, op: &RegisterOp, target: &RegisterOp) -> bool {
+        let set = match *op {
+            RegisterOp::Write(w) | RegisterOp::Cas { new: w, .. } => w,
+            RegisterOp::Read(_) | RegisterOp::CasFailed { .. } => return false,
+        };
+        match *target {
+            RegisterOp::Read(v) | RegisterOp::Cas { old: v, .. } => v != set,
+            RegisterOp::Write(_) | RegisterOp::CasFailed { .. } => false,
+        }
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         if self.step(state, op).is_some() {
             return String::new();
@@ -304,6 +317,14 @@ mod tests {
                 }
                 pruned += 1;
                 assert_eq!(m.step(&s, t), None, "{t:?} unreachable yet legal in {s}");
+                // A killer's every step leaves the target unreachable.
+                for y in ops.iter().filter(|y| m.kills(y, t)) {
+                    for s0 in 0..3u32 {
+                        if let Some(s1) = m.step(&s0, y) {
+                            assert!(!m.reachable(&s1, t), "{y:?} from {s0} spares {t:?}");
+                        }
+                    }
+                }
                 for x in ops.iter().filter(|x| !m.may_enable(x, t)) {
                     if let Some(s1) = m.step(&s, x) {
                         assert!(!m.reachable(&s1, t), "{x:?} enables {t:?} from {s}");

@@ -306,7 +306,16 @@ fn check_partition<M: Model>(
                 cancel: [Some(&options.cancel), None],
                 ..*limits
             };
-            let ev = evidence(history, model, items, stuck as usize, options, &ev_limits);
+            let killer = engine.killer.map(|y| y as usize);
+            let ev = evidence(
+                history,
+                model,
+                items,
+                stuck as usize,
+                killer,
+                options,
+                &ev_limits,
+            );
             report.depth = ev.prefix_len;
             report.evidence = Some(ev);
         }
@@ -319,6 +328,7 @@ fn evidence<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     stuck: usize,
+    killer: Option<usize>,
     options: &CheckOptions,
     limits: &Limits<'_>,
 ) -> Evidence {
@@ -333,8 +343,45 @@ fn evidence<M: Model>(
         ),
         ..*limits
     };
-    let mut engine = Engine::new(model, items);
-    let (finals, complete) = engine.finals(stuck as u32, &budget(FINALS_BUDGET), MAX_FINAL_PATHS);
+    // A refutation by a killing op (search rule 8) holds in every
+    // sub-history with the killer and the killed op, so the final paths
+    // and the shrinking start from those two and the latest op before the
+    // killer that may enable the killed one (what explains its read, if
+    // anything): the final paths are then those of that sub-history.
+    let start: Vec<usize> = match killer {
+        Some(y) => {
+            let explains = items
+                .iter()
+                .enumerate()
+                .filter(|(_, z)| z.ret < items[y].invoke && model.may_enable(&z.op, &s.op))
+                .max_by_key(|(_, z)| z.ret)
+                .map(|(i, _)| i);
+            let mut v = vec![y, stuck];
+            v.extend(explains);
+            v.sort_by_key(|&i| items[i].invoke);
+            v
+        }
+        None => (0..items.len()).collect(),
+    };
+    let sub: Vec<Item<M::Op>> = match killer {
+        Some(_) => start.iter().map(|&i| items[i].clone()).collect(),
+        None => Vec::new(),
+    };
+    let (sub_items, sub_stuck) = match killer {
+        Some(_) => (
+            &sub[..],
+            start.iter().position(|&i| i == stuck).expect("kept"),
+        ),
+        None => (items, stuck),
+    };
+    let mut engine = Engine::new(model, sub_items);
+    let (mut finals, complete) =
+        engine.finals(sub_stuck as u32, &budget(FINALS_BUDGET), MAX_FINAL_PATHS);
+    for f in &mut finals {
+        for i in &mut f.path {
+            *i = start[*i as usize] as u32;
+        }
+    }
     let tail = |path: &[u32]| -> Vec<OpView> {
         path[path.len().saturating_sub(PATH_TAIL)..]
             .iter()
@@ -372,8 +419,8 @@ fn evidence<M: Model>(
         })
         .collect();
     let (minimal, minimal_verified) = if options.shrink {
-        let sh = shrink::shrink(model, items, stuck, &budget(SHRINK_BUDGET));
-        let mut ids = sh.items;
+        let sh = shrink::shrink(model, sub_items, sub_stuck, &budget(SHRINK_BUDGET));
+        let mut ids: Vec<usize> = sh.items.into_iter().map(|i| start[i]).collect();
         ids.sort_by_key(|&i| items[i].invoke);
         (
             Some(

@@ -119,6 +119,21 @@
 //!    and list the last few one by one, so a check costs a table look-up
 //!    and a few flag reads; records may be forgotten at any time.
 //!
+//! 8. **Killed operations** ([`Model::kills`]), a check before the
+//!    search: if a required op `y` returned before a required op `x` was
+//!    invoked, every step of `y` leaves `x` unreachable, and no other op
+//!    that may take effect between them (invoked before `x` returns,
+//!    returning after `y` is invoked) may enable `x`, the history is not
+//!    linearizable. *Proof.* In any linearization `y` precedes `x` (real
+//!    time). An op placed between them was invoked before `x` returned
+//!    (else `x` would precede it) and returned after `y` was invoked
+//!    (else it would precede `y`): one of those checked. After `y`, `x` is
+//!    unreachable, and by the contract of [`Model::reachable`] it stays so
+//!    through ops that may not enable it: `x` is illegal where it is
+//!    placed. The check looks at the few latest returns before each `x`
+//!    and gives up on windows it finds too wide: it may miss a refutation
+//!    (the search then finds it), never invent one.
+//!
 //! Among the remaining candidates, those after which the next return
 //! becomes legal are tried before the others, and required ones before
 //! optional ones (an order only).
@@ -268,6 +283,8 @@ pub(crate) struct Engine<'a, M: Model> {
     intern: HashMap<M::State, u32, FxBuild>,
     /// Configurations entered by the last run (new to the memo).
     pub(crate) configurations: u64,
+    /// When rule 8 refuted the items: the item that killed the stuck one.
+    pub(crate) killer: Option<u32>,
     // Rule 7 (subsumption): the optional items linearized, in the order
     // they were, their flags, and `opt_prefix[k]`, the XOR of the words of
     // the first `k` of them (so `opt_prefix.last()` covers them all).
@@ -426,6 +443,7 @@ impl<'a, M: Model> Engine<'a, M> {
             states: Vec::new(),
             intern: HashMap::default(),
             configurations: 0,
+            killer: None,
             placed: vec![false; n],
             opt_stack: Vec::new(),
             opt_prefix: vec![Fingerprint::default()],
@@ -708,6 +726,80 @@ impl<'a, M: Model> Engine<'a, M> {
         false
     }
 
+    /// Rule 8: a required item that some earlier-returning required item
+    /// kills with no possible enabler in between, the earliest-returning
+    /// such item, and its killer, if any.
+    fn killed(&self) -> Option<(u32, u32)> {
+        // Killers looked at per item, and the widest window searched.
+        const LATEST: usize = 16;
+        const WINDOW: usize = 4096;
+        let mut by_ret: Vec<u32> = (0..self.items.len() as u32)
+            .filter(|&i| !self.items[i as usize].optional())
+            .collect();
+        by_ret.sort_unstable_by_key(|&i| self.items[i as usize].ret);
+        let mut by_inv = by_ret.clone();
+        by_inv.sort_unstable_by_key(|&i| self.items[i as usize].invoke);
+        let max_latency = by_ret
+            .iter()
+            .map(|&i| self.items[i as usize].ret - self.items[i as usize].invoke)
+            .max()?;
+        // One optional item per group: the earliest invoked.
+        let mut heads: Vec<u32> = Vec::new();
+        let mut o = self.onext[self.osent as usize];
+        let mut seen = vec![false; self.group_next.len()];
+        while o != self.osent {
+            let g = self.group[o as usize] as usize;
+            if !seen[g] {
+                seen[g] = true;
+                heads.push(o);
+                if heads.len() > 256 {
+                    return None;
+                }
+            }
+            o = self.onext[o as usize];
+        }
+        for &x in &by_ret {
+            let xi = &self.items[x as usize];
+            // The latest-invoked killer among the latest returns before x.
+            let end = by_ret.partition_point(|&y| self.items[y as usize].ret < xi.invoke);
+            let Some(y) = by_ret[end.saturating_sub(LATEST)..end]
+                .iter()
+                .copied()
+                .filter(|&y| self.model.kills(&self.items[y as usize].op, &xi.op))
+                .max_by_key(|&y| self.items[y as usize].invoke)
+            else {
+                continue;
+            };
+            let from = self.items[y as usize].invoke;
+            let may_enable =
+                |z: u32| z != x && self.model.may_enable(&self.items[z as usize].op, &xi.op);
+            if heads
+                .iter()
+                .any(|&z| self.items[z as usize].invoke < xi.ret && may_enable(z))
+            {
+                continue;
+            }
+            let last = by_inv.partition_point(|&z| self.items[z as usize].invoke < xi.ret);
+            let mut enabled = false;
+            let mut scanned = 0;
+            for &z in by_inv[..last].iter().rev() {
+                let zi = &self.items[z as usize];
+                if zi.invoke + max_latency < from {
+                    break;
+                }
+                scanned += 1;
+                if scanned > WINDOW || (zi.ret > from && may_enable(z)) {
+                    enabled = true;
+                    break;
+                }
+            }
+            if !enabled {
+                return Some((x, y));
+            }
+        }
+        None
+    }
+
     /// Runs the search. With `stop = Some(item)`, configurations where
     /// `item` is the next return to pass are recorded (distinct states, at
     /// most `max_paths`), `item` itself is never linearized (a branch that
@@ -725,6 +817,12 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut state = self.intern(init);
         if self.n_req == 0 && stop.is_none() {
             return Found::Linearizable(Vec::new());
+        }
+        if stop.is_none() {
+            if let Some((x, y)) = self.killed() {
+                self.killer = Some(y);
+                return Found::NotLinearizable { stuck: x };
+            }
         }
         let mut memo = Memo::new(limits.memo_cap);
         let mut fp = Fingerprint::default();

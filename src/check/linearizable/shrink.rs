@@ -34,6 +34,14 @@ pub(crate) struct Shrunk {
 }
 
 fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &Limits) -> Found {
+    // Building an engine takes time on long histories: look at the clock
+    // before each one, not only inside searches.
+    if limits.expired() {
+        return Found::Unknown {
+            stuck: None,
+            depth: 0,
+        };
+    }
     let sub: Vec<Item<M::Op>> = keep.iter().map(|&i| items[i].clone()).collect();
     Engine::new(model, &sub).search(limits)
 }
@@ -61,6 +69,9 @@ fn explained<M: Model>(
         })
         .collect();
     for r in reads {
+        if limits.expired() {
+            return None;
+        }
         sub.push(Item {
             invoke: 0,
             ret: 1,
