@@ -36,22 +36,38 @@
 //! first, memoized as in Lowe's linearizability checker (2017) but
 //! without real time; its cost is polynomial for a fixed number of
 //! processes. Keys are incremental 128-bit Zobrist words (`memo`). Models
-//! may give [`Hints`] that allow two proved prunings (see [`Hints`]).
+//! may give [`Hints`] that allow proved prunings (see [`Hints`]).
+//!
+//! When the hints name the value each op writes and reads (the register
+//! family and kv), and a value is written once, the reads say which write
+//! they read from; the history then proves some orders of the writes (a
+//! process that saw 1 and then 2 proves that 1 was written first) and of
+//! reads before later writes. The `observe` submodule finds them in linear
+//! time, before any search: a cycle among them refutes the history (or the
+//! key) at once, and otherwise the search never places an op before one
+//! the history proves comes first.
 //!
 //! A candidate order from elsewhere — a linearization found by the
-//! linearizability checker is one — is checked first in linear time by
-//! [`check_with_witness`].
+//! linearizability checker is one — is checked in linear time by
+//! [`check_witness`]; a caller that has one coming can stop this search
+//! with [`check_stoppable`].
 //!
 //! # Evidence
 //!
-//! An invalid history comes with the deepest prefix the search could
-//! order, the ops that block every continuation from there and why, and,
-//! when [`CheckOptions::shrink`] is set, a 1-minimal sub-history that is
-//! still not sequentially consistent, described in plain words.
+//! An invalid history comes with the deepest prefix the search reached,
+//! the ops that block every continuation from there and why, and, when
+//! [`CheckOptions::shrink`] is set, a 1-minimal sub-history that is still
+//! not sequentially consistent. [`Counterexample::why`] says in one
+//! sentence which processes read and wrote what, and which orders of the
+//! writes that forces ("process 2 read 1 and then 2, so 1 was written
+//! before 2; ..."), for the register family and kv (the `explain`
+//! submodule); [`Counterexample::explanation`] lists each process's ops.
 
 mod engine;
+mod explain;
 mod hints;
 mod memo;
+mod observe;
 mod problem;
 mod shrink;
 #[cfg(test)]
@@ -64,6 +80,7 @@ use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
 use crate::model::{CasRegister, Keyed, Kv, Model, Register};
 use engine::{search, Found, Frontier, Limits};
+use observe::{analyse, Proof};
 use problem::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -95,7 +112,8 @@ pub enum Decision {
     Refuted,
     /// The search gave up.
     Unknown {
-        /// Why: time ran out, or the run was cancelled.
+        /// Why: time ran out, the run was cancelled, or the search was
+        /// stopped (see [`check_stoppable`]).
         reason: String,
     },
 }
@@ -127,7 +145,9 @@ pub struct Prefix {
 pub struct Counterexample {
     /// The key refuted on its own, or `None` for the history as a whole.
     pub key: Option<Value>,
-    /// The deepest prefix the search could order, and the state after it.
+    /// The deepest prefix the search reached, and the state after it.
+    /// When proved write orders refuted the history, the search that finds
+    /// it is bounded (100,000 configurations), so an order may get further.
     pub frontier: Path,
     /// Indeterminate ops the frontier's prefix leaves out.
     pub left_out: Vec<OpView>,
@@ -142,7 +162,13 @@ pub struct Counterexample {
     /// consistent, or leaves an op that no state allows (a read of a value
     /// nothing writes) — rather than cut short by the time limit.
     pub one_minimal: bool,
-    /// The contradiction in plain words.
+    /// The contradiction in one sentence: for the register family and kv,
+    /// which processes read and wrote what, and which orders of the writes
+    /// that forces (see the `explain` submodule); for other models, where
+    /// the best order of the ops gets stuck.
+    pub why: String,
+    /// The contradiction in more words: each process's ops in the
+    /// counterexample, and where every order gets stuck.
     pub explanation: String,
 }
 
@@ -180,42 +206,66 @@ pub fn check<M: Model + 'static>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<SequentialReport, Error> {
+    dispatch(history, model, options, None)
+}
+
+/// [`check`], but the search also gives up (verdict unknown, reason
+/// "stopped") as soon as `stop` is set. `labrys check` sets it when the
+/// linearizability checker has found a linearization that is already a
+/// sequentially consistent order (see [`check_witness`]).
+pub fn check_stoppable<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    stop: &AtomicBool,
+) -> Result<SequentialReport, Error> {
+    dispatch(history, model, options, Some(stop))
+}
+
+fn dispatch<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    stop: Option<&AtomicBool>,
+) -> Result<SequentialReport, Error> {
     let any = model as &dyn Any;
     if let Some(m) = any.downcast_ref::<Register>() {
-        return check_with_hints(history, m, &RegisterHints, options);
+        return hinted(history, m, &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<CasRegister>() {
-        return check_with_hints(history, m, &RegisterHints, options);
+        return hinted(history, m, &RegisterHints, options, stop);
     }
     // Keys are separated here (one model state per key), so a keyed
     // wrapper adds nothing: search with the model of one key.
     if let Some(m) = any.downcast_ref::<Keyed<Register>>() {
-        return check_with_hints(history, m.inner(), &RegisterHints, options);
+        return hinted(history, m.inner(), &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
-        return check_with_hints(history, m.inner(), &RegisterHints, options);
+        return hinted(history, m.inner(), &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<Kv>() {
-        return check_with_hints(history, m.inner(), &KvHints, options);
+        return hinted(history, m.inner(), &KvHints, options, stop);
     }
-    check_with_hints(history, model, &NoHints, options)
+    hinted(history, model, &NoHints, options, stop)
 }
 
-/// [`check`], first trying `witness`: a candidate total order of
+/// The report for a valid `witness`: a candidate total order of
 /// operations (indices into `History::operations`), such as a
-/// linearization found by the linearizability checker. If it keeps every
-/// process's order, places every `ok` op (indeterminate ops may be left
-/// out; ops the model drops are ignored) and the model accepts every step,
-/// the history is valid at once; otherwise the search runs as usual.
-pub fn check_with_witness<M: Model + 'static>(
+/// linearization found by the linearizability checker. It is valid if it
+/// keeps every process's order, places every `ok` op (indeterminate ops
+/// may be left out; ops the model drops are ignored) and the model accepts
+/// every step; then the report's decision is [`Decision::Witness`].
+/// `Ok(None)` if it is not valid; `Err` only for input the model cannot
+/// compile.
+pub fn check_witness<M: Model>(
     history: &History,
     model: &M,
-    options: &CheckOptions,
     witness: &[usize],
-) -> Result<SequentialReport, Error> {
+) -> Result<Option<SequentialReport>, Error> {
     let pb = Problem::compile(history, model)?;
-    if validate(&pb, history.operations.len(), witness).is_ok() {
-        return Ok(SequentialReport {
+    Ok(validate(&pb, history.operations.len(), witness)
+        .is_ok()
+        .then(|| SequentialReport {
             valid: Verdict::Valid,
             decision: Decision::Witness,
             summary: "the given order keeps every process's order and obeys the model".into(),
@@ -223,9 +273,22 @@ pub fn check_with_witness<M: Model + 'static>(
             keys: Vec::new(),
             counterexample: None,
             configurations: 0,
-        });
+        }))
+}
+
+/// [`check`], first trying `witness` with [`check_witness`]: if it is
+/// valid, the history is valid at once; otherwise the search runs as
+/// usual.
+pub fn check_with_witness<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    witness: &[usize],
+) -> Result<SequentialReport, Error> {
+    match check_witness(history, model, witness)? {
+        Some(report) => Ok(report),
+        None => check(history, model, options),
     }
-    check(history, model, options)
 }
 
 /// Checks whether `order` (indices into `History::operations`) is a
@@ -247,8 +310,18 @@ pub fn check_with_hints<M: Model, H: Hints<M>>(
     hints: &H,
     options: &CheckOptions,
 ) -> Result<SequentialReport, Error> {
+    hinted(history, model, hints, options, None)
+}
+
+fn hinted<M: Model, H: Hints<M>>(
+    history: &History,
+    model: &M,
+    hints: &H,
+    options: &CheckOptions,
+    stop: Option<&AtomicBool>,
+) -> Result<SequentialReport, Error> {
     let pb = Problem::compile(history, model)?;
-    run(history, pb, hints, options)
+    run(history, pb, hints, options, stop)
 }
 
 fn validate<M: Model>(pb: &Problem<M>, n_operations: usize, order: &[usize]) -> Result<(), String> {
@@ -316,6 +389,7 @@ fn run<M: Model, H: Hints<M>>(
     pb: Problem<M>,
     hints: &H,
     options: &CheckOptions,
+    stop: Option<&AtomicBool>,
 ) -> Result<SequentialReport, Error> {
     let start = Instant::now();
     let deadline = options.timeout.map(|t| start + t);
@@ -330,7 +404,7 @@ fn run<M: Model, H: Hints<M>>(
         .fetch_max(pb.ops.len(), Ordering::Relaxed);
     let limits = Limits {
         deadline,
-        cancel: [Some(&*options.cancel), None],
+        cancel: [Some(&*options.cancel), None, stop],
         progress: Some(progress),
         ..Limits::default()
     };
@@ -338,26 +412,26 @@ fn run<M: Model, H: Hints<M>>(
     let mut keys = Vec::new();
 
     if alone {
-        let stop = AtomicBool::new(false);
+        let refuted = AtomicBool::new(false);
         let results: Vec<KeyRun<M>> = live
             .par_iter()
             .map(|&k| {
                 let sub = pb.restrict(|_, c| c.key == k);
                 let limits = Limits {
-                    cancel: [Some(&*options.cancel), Some(&stop)],
+                    cancel: [Some(&*options.cancel), Some(&refuted), stop],
                     memo_entries: 1 << 20,
                     ..limits
                 };
-                let (found, stats) = search(&sub, hints, &limits);
+                let (found, nodes, proof) = decide(&sub, hints, &limits);
                 if matches!(found, Found::Refuted(_)) && !options.report_all {
-                    stop.store(true, Ordering::Relaxed);
+                    refuted.store(true, Ordering::Relaxed);
                 }
                 progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-                (k, sub, found, stats.nodes)
+                (k, sub, found, nodes, proof)
             })
             .collect();
         let mut refuted = None;
-        for (k, sub, found, nodes) in results {
+        for (k, sub, found, nodes, proof) in results {
             configurations += nodes;
             let valid = match &found {
                 Found::Order(_) => Verdict::Valid,
@@ -370,16 +444,17 @@ fn run<M: Model, H: Hints<M>>(
                 ops: sub.ops.len(),
             });
             if let (None, Found::Refuted(f)) = (&refuted, found) {
-                refuted = Some((k, sub, f));
+                refuted = Some((k, sub, f, proof));
             }
         }
-        if let Some((k, sub, frontier)) = refuted {
+        if let Some((k, sub, frontier, proof)) = refuted {
             let key = pb.keys[k as usize].clone().unwrap_or(Value::Nil);
             let cx = counterexample(
                 history,
                 &sub,
                 hints,
                 frontier,
+                proof.as_ref(),
                 Some(key.clone()),
                 options,
                 start,
@@ -396,8 +471,8 @@ fn run<M: Model, H: Hints<M>>(
         }
     }
 
-    let (found, stats) = search(&pb, hints, &limits);
-    configurations += stats.nodes;
+    let (found, nodes, proof) = decide(&pb, hints, &limits);
+    configurations += nodes;
     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
     let report = match found {
         Found::Order(order) => SequentialReport {
@@ -414,7 +489,16 @@ fn run<M: Model, H: Hints<M>>(
             configurations,
         },
         Found::Refuted(frontier) => {
-            let cx = counterexample(history, &pb, hints, frontier, None, options, start);
+            let cx = counterexample(
+                history,
+                &pb,
+                hints,
+                frontier,
+                proof.as_ref(),
+                None,
+                options,
+                start,
+            );
             SequentialReport {
                 valid: Verdict::Invalid,
                 decision: if alone {
@@ -437,6 +521,8 @@ fn run<M: Model, H: Hints<M>>(
         Found::GaveUp => {
             let reason = if options.cancelled() {
                 "cancelled".to_string()
+            } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                "stopped".to_string()
             } else {
                 format!("time ran out after {:.1} s", start.elapsed().as_secs_f64())
             };
@@ -454,9 +540,42 @@ fn run<M: Model, H: Hints<M>>(
     Ok(report)
 }
 
-/// One key checked alone: the key, its sub-problem, what the search found
-/// and how many configurations it entered.
-type KeyRun<M> = (u32, Problem<M>, Found<<M as Model>::State>, u64);
+/// One key checked alone: the key, its sub-problem, what the search found,
+/// how many configurations it entered, and the proof when the write
+/// orders refuted it.
+type KeyRun<M> = (
+    u32,
+    Problem<M>,
+    Found<<M as Model>::State>,
+    u64,
+    Option<Proof>,
+);
+
+/// Decides `pb`. First the write orders the values read prove (the
+/// `observe` submodule, linear time): a cycle among them refutes `pb` at
+/// once, and a search bounded to 100,000 configurations then only finds
+/// the evidence (the deepest prefix it reaches). Otherwise the search
+/// decides. Returns what was found, the configurations entered, and the
+/// cycle when one refuted `pb`.
+fn decide<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+) -> (Found<M::State>, u64, Option<Proof>) {
+    let (observed, _) = analyse(pb, hints);
+    if let Some(proof) = observed.proof() {
+        let bounded = Limits {
+            max_nodes: Some(100_000),
+            ..*limits
+        };
+        if let (Some(f), nodes) = engine::frontier(pb, hints, &bounded) {
+            return (Found::Refuted(f), nodes, Some(proof));
+        }
+        debug_assert!(false, "a cycle of proved write orders, yet an order");
+    }
+    let (found, stats) = search(pb, hints, limits);
+    (found, stats.nodes, None)
+}
 
 fn view<M: Model>(history: &History, pb: &Problem<M>, i: u32) -> OpView {
     let c = &pb.ops[i as usize];
@@ -547,11 +666,13 @@ fn stuck<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn counterexample<M: Model, H: Hints<M>>(
     history: &History,
     pb: &Problem<M>,
     hints: &H,
     frontier: Frontier<M::State>,
+    proof: Option<&Proof>,
     key: Option<Value>,
     options: &CheckOptions,
     start: Instant,
@@ -561,6 +682,7 @@ fn counterexample<M: Model, H: Hints<M>>(
     let mut minimal = None;
     let mut one_minimal = false;
     let mut explanation = explain_stuck(pb, &st, history);
+    let mut why = None;
     if options.shrink {
         // Shrinking gets what is left of the time limit, at most 10 s.
         let cap = Duration::from_secs(10);
@@ -568,16 +690,23 @@ fn counterexample<M: Model, H: Hints<M>>(
             .timeout
             .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
         let limits = Limits {
-            cancel: [Some(&*options.cancel), None],
+            cancel: [Some(&*options.cancel), None, None],
             max_nodes: Some(200_000),
             memo_entries: 1 << 20,
             ..Limits::default()
         };
-        // First guess: every process cut just after its op that blocked.
+        // First guess: the ops of the proof, if write orders refuted the
+        // history; else every process cut just after its op that blocked.
         let mut first = vec![false; pb.ops.len()];
-        for (p, seq) in pb.procs.iter().enumerate() {
-            for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+        if let Some(proof) = proof {
+            for &i in &proof.ops {
                 first[i as usize] = true;
+            }
+        } else {
+            for (p, seq) in pb.procs.iter().enumerate() {
+                for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+                    first[i as usize] = true;
+                }
             }
         }
         let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left, Some(first));
@@ -588,8 +717,16 @@ fn counterexample<M: Model, H: Hints<M>>(
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
         if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
             explanation = explain_minimal(history, &small, &f);
+            why = explain::sentence(&small, hints)
+                .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
+    } else if let Some(proof) = proof {
+        let tokens = observe::tokens(pb, hints);
+        why = explain::co_sentence(pb, hints, &tokens, &proof.cycle);
+    } else {
+        why = explain::sentence(pb, hints);
     }
+    let why = why.unwrap_or_else(|| generic_why(pb, &st));
     Counterexample {
         key,
         frontier: st.frontier,
@@ -598,14 +735,42 @@ fn counterexample<M: Model, H: Hints<M>>(
         blocked: st.blocked,
         minimal,
         one_minimal,
+        why,
         explanation,
     }
+}
+
+/// The sentence for models whose values have no names, or contradictions
+/// too long for one: where the deepest order gets stuck.
+fn generic_why<M: Model>(pb: &Problem<M>, st: &Stuck) -> String {
+    let reasons: Vec<String> = st
+        .blocked
+        .iter()
+        .map(|b| format!("process {}'s {} ({})", b.op.process, b.op.op, b.reason))
+        .collect();
+    let placed = match st.frontier.ops.len() {
+        0 => "before any op is placed".to_string(),
+        1 => format!("after {}", st.frontier.ops[0].op),
+        n => format!("after {n} ops"),
+    };
+    let ops = match pb.ops.len() {
+        1 => "this op".to_string(),
+        n => format!("these {n} ops"),
+    };
+    format!(
+        "no order of {ops} keeps every process's order and obeys the model: {placed}, no process can go on: {}",
+        if reasons.is_empty() {
+            "nothing is left to try".to_string()
+        } else {
+            reasons.join("; ")
+        }
+    )
 }
 
 fn explain_stuck<M: Model>(pb: &Problem<M>, st: &Stuck, _history: &History) -> String {
     let n = pb.ops.len();
     let mut s = format!(
-        "No order of the {n} ops keeps every process's order and obeys the model. The furthest any order gets places {} ops ({}); from there ",
+        "No order of the {n} ops keeps every process's order and obeys the model. The deepest order the search reached places {} ops ({}); from there ",
         st.frontier.ops.len(),
         st.frontier.state
     );
