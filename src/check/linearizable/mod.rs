@@ -80,6 +80,11 @@ pub struct PartitionReport {
     pub depth: usize,
     /// Why the partition is not linearizable.
     pub evidence: Option<Evidence>,
+    /// When it is linearizable: the operations (indices into
+    /// `History::operations`) in the order they took effect; indeterminate
+    /// ones that never took effect are absent. Not part of the JSON report.
+    #[serde(skip)]
+    pub linearization: Option<Vec<usize>>,
 }
 
 /// Why a partition is not linearizable.
@@ -279,11 +284,13 @@ fn check_partition<M: Model>(
         operations: items.len(),
         depth: 0,
         evidence: None,
+        linearization: None,
     };
     match found {
         Found::Linearizable(order) => {
             report.verdict = Verdict::Valid;
             report.depth = order.len();
+            report.linearization = Some(order.iter().map(|&i| items[i as usize].id).collect());
         }
         Found::Unknown { depth, .. } => report.depth = depth,
         Found::NotLinearizable { stuck } => {

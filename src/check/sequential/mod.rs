@@ -49,8 +49,9 @@
 //!
 //! A candidate order from elsewhere — a linearization found by the
 //! linearizability checker is one — is checked in linear time by
-//! [`check_witness`]; a caller that has one coming can stop this search
-//! with [`check_stoppable`].
+//! [`check_witness`]; `labrys check` does so when both checkers run (see
+//! [`run`](crate::check::run)), and stops this search with
+//! [`check_stoppable`] once the linearization has decided.
 //!
 //! # Evidence
 //!
