@@ -29,7 +29,7 @@
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
-use super::observe::{observe, Constraints, UNCHANGED, UNKNOWN};
+use super::observe::{analyse, Constraints, UNCHANGED, UNKNOWN};
 use super::problem::Problem;
 use crate::check::Progress;
 use crate::model::Model;
@@ -150,6 +150,17 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
     hints: &H,
     limits: &Limits<'_>,
 ) -> (Found<M::State>, Stats) {
+    let proved = analyse(pb, hints).0.constraints(pb);
+    search_with(pb, hints, limits, &proved)
+}
+
+/// [`search`] with the orders the history proves already worked out.
+pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+    proved: &Constraints,
+) -> (Found<M::State>, Stats) {
     let mut nodes = 0;
     if pb.ops.iter().any(|c| c.optional) {
         let mut kept = Vec::new();
@@ -164,7 +175,8 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
             max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(200_000)),
             ..*limits
         };
-        let mut e = Engine::new(&sub, hints, &budget);
+        let sub_proved = analyse(&sub, hints).0.constraints(&sub);
+        let mut e = Engine::new(&sub, hints, &budget, sub_proved);
         let found = e.run(&budget);
         nodes += e.nodes;
         if let Found::Order(order) = found {
@@ -172,7 +184,7 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
             return (Found::Order(order), Stats { nodes });
         }
     }
-    let mut e = Engine::new(pb, hints, limits);
+    let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
     nodes += e.nodes;
     if let Found::Refuted(_) = found {
@@ -180,7 +192,7 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
         // configuration as deep as the deepest one reached, and keep it:
         // cheaper than copying the path at every new depth.
         let best = e.best;
-        let mut again = Engine::new(pb, hints, limits);
+        let mut again = Engine::new(pb, hints, limits, proved.clone());
         again.stop_at = Some(best);
         let replay = again.run(&Limits {
             memo_entries: limits.memo_entries,
@@ -200,8 +212,9 @@ pub(crate) fn frontier<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
     limits: &Limits<'_>,
+    proved: &Constraints,
 ) -> (Option<Frontier<M::State>>, u64) {
-    let mut e = Engine::new(pb, hints, limits);
+    let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
     let mut nodes = e.nodes;
     let f = match found {
@@ -209,7 +222,7 @@ pub(crate) fn frontier<M: Model, H: Hints<M> + ?Sized>(
         // The search keeps only the root; replaying the same
         // (deterministic) search stops at the deepest configuration.
         Found::Refuted(_) | Found::GaveUp => {
-            let mut again = Engine::new(pb, hints, limits);
+            let mut again = Engine::new(pb, hints, limits, proved.clone());
             again.stop_at = Some(e.best);
             let replay = again.run(&Limits {
                 max_nodes: limits.max_nodes.map(|n| n.saturating_mul(2)),
@@ -271,7 +284,12 @@ struct Engine<'p, M: Model> {
 }
 
 impl<'p, M: Model> Engine<'p, M> {
-    fn new<H: Hints<M> + ?Sized>(pb: &'p Problem<M>, hints: &H, limits: &Limits<'_>) -> Self {
+    fn new<H: Hints<M> + ?Sized>(
+        pb: &'p Problem<M>,
+        hints: &H,
+        limits: &Limits<'_>,
+        order: Constraints,
+    ) -> Self {
         let nk = pb.keys.len();
         let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
         let cur: Vec<u32> = (0..nk)
@@ -328,7 +346,6 @@ impl<'p, M: Model> Engine<'p, M> {
                     .count() as u32
             })
             .collect();
-        let order = observe(pb, &req_tok, &eff, &cur).constraints(pb);
         let mut waiting = vec![0u32; pb.ops.len()];
         for &y in &order.after {
             waiting[y as usize] += 1;

@@ -109,8 +109,11 @@ impl Graph {
                 out[s as usize].push((i as u32, Edge::Rf));
             }
         }
+        // Write orders that chains of other orders prove (fact 4 of
+        // `observe`) have no one-clause reason; the cycle avoids them.
+        let plain = |e: &CoEdge| !matches!(e.why, Why::Before { .. });
         for (j, e) in obs.co.iter().enumerate() {
-            if e.from != INIT && e.to != INIT {
+            if e.from != INIT && e.to != INIT && plain(e) {
                 out[e.from as usize].push((e.to, Edge::Co(j as u32)));
             }
         }
@@ -128,7 +131,7 @@ impl Graph {
                 }
             } else {
                 for (j, e) in obs.co.iter().enumerate() {
-                    if e.from == s && e.to != INIT && e.to != i as u32 {
+                    if e.from == s && e.to != INIT && e.to != i as u32 && plain(e) {
                         edges.push((e.to, Edge::Fr(j as u32)));
                     }
                 }
@@ -291,6 +294,13 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
                 "process {} {}, so {}",
                 self.process(e.to),
                 self.did(e.to),
+                self.before(e.from, e.to)
+            ),
+            Why::Before { o } => format!(
+                "{} must come before process {}'s op that {}, so {}",
+                self.written(e.from),
+                self.process(o),
+                self.did(o),
                 self.before(e.from, e.to)
             ),
         }

@@ -564,17 +564,18 @@ fn decide<M: Model, H: Hints<M>>(
     limits: &Limits<'_>,
 ) -> (Found<M::State>, u64, Option<Proof>) {
     let (observed, _) = analyse(pb, hints);
+    let proved = observed.constraints(pb);
     if let Some(proof) = observed.proof() {
         let bounded = Limits {
             max_nodes: Some(100_000),
             ..*limits
         };
-        if let (Some(f), nodes) = engine::frontier(pb, hints, &bounded) {
+        if let (Some(f), nodes) = engine::frontier(pb, hints, &bounded, &proved) {
             return (Found::Refuted(f), nodes, Some(proof));
         }
-        debug_assert!(false, "a cycle of proved write orders, yet an order");
+        debug_assert!(false, "a cycle of proved orders, yet an order");
     }
-    let (found, stats) = search(pb, hints, limits);
+    let (found, stats) = engine::search_with(pb, hints, limits, &proved);
     (found, stats.nodes, None)
 }
 
@@ -721,7 +722,7 @@ fn counterexample<M: Model, H: Hints<M>>(
             why = explain::sentence(&small, hints)
                 .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
-    } else if let Some(proof) = proof {
+    } else if let Some(proof) = proof.filter(|p| !p.cycle.is_empty()) {
         let tokens = observe::tokens(pb, hints);
         why = explain::co_sentence(pb, hints, &tokens, &proof.cycle);
     } else {
