@@ -22,8 +22,11 @@
 //!   Sequential consistency is not local: every key can pass alone while
 //!   the whole history fails (store buffering, IRIW). So the checker first
 //!   checks each key alone, in parallel — a key that fails refutes the whole
-//!   history — and if every key passes it searches for one order of all the
-//!   ops. The report's [`Decision`] says which happened.
+//!   history. If every key passes, the orders found for each key are merged
+//!   with every process's order (a topological sort, checked step by step
+//!   afterwards); when they fit, that order decides. Otherwise it searches
+//!   for one order of all the ops. The report's [`Decision`] says which
+//!   happened.
 //!
 //! # Algorithm
 //!
@@ -107,6 +110,10 @@ pub enum Decision {
         /// The key.
         key: Value,
     },
+    /// Every key passes alone, and the orders found for each key merge,
+    /// with every process's order, into one order of all the ops: no
+    /// global search was needed.
+    Merged,
     /// Every key passes alone, but no single order of all the ops exists.
     GlobalRefuted,
     /// No order exists (a single object, or keys not checked alone).
@@ -411,6 +418,9 @@ fn run<M: Model, H: Hints<M>>(
     };
     let mut configurations = 0;
     let mut keys = Vec::new();
+    // The order each key found alone, as indices into the history's
+    // operations.
+    let mut key_orders: Vec<Vec<usize>> = Vec::new();
 
     if alone {
         let refuted = AtomicBool::new(false);
@@ -434,6 +444,9 @@ fn run<M: Model, H: Hints<M>>(
         let mut refuted = None;
         for (k, sub, found, nodes, proof) in results {
             configurations += nodes;
+            if let Found::Order(o) = &found {
+                key_orders.push(o.iter().map(|&i| sub.ops[i as usize].id).collect());
+            }
             let valid = match &found {
                 Found::Order(_) => Verdict::Valid,
                 Found::Refuted(_) => Verdict::Invalid,
@@ -469,6 +482,24 @@ fn run<M: Model, H: Hints<M>>(
                 counterexample: Some(cx),
                 configurations,
             });
+        }
+    }
+
+    if alone && keys.iter().all(|k| k.valid == Verdict::Valid) {
+        if let Some(order) = merge(&pb, history.operations.len(), &key_orders) {
+            if validate(&pb, history.operations.len(), &order).is_ok() {
+                return Ok(SequentialReport {
+                    valid: Verdict::Valid,
+                    decision: Decision::Merged,
+                    summary: "every key alone passes, and the orders of the keys merge with every \
+                              process's order into one order of all the ops"
+                        .into(),
+                    order: Some(order),
+                    keys,
+                    counterexample: None,
+                    configurations,
+                });
+            }
         }
     }
 
@@ -539,6 +570,68 @@ fn run<M: Model, H: Hints<M>>(
         }
     };
     Ok(report)
+}
+
+/// One order of all the ops of `pb` that keeps each key's order in
+/// `orders` (one per key, indices into the history's `n` operations) and
+/// every process's order: a topological sort of both. `None` if they
+/// conflict. Sequential consistency is not local, so they may; when they do
+/// not, the merged order keeps every key's steps legal and every process's
+/// order, and the caller still checks it with `validate`. Indeterminate
+/// ops a key's order leaves out stay out.
+fn merge<M: Model>(pb: &Problem<M>, n: usize, orders: &[Vec<usize>]) -> Option<Vec<usize>> {
+    const NONE: u32 = u32::MAX;
+    let mut at = vec![NONE; n];
+    for (i, c) in pb.ops.iter().enumerate() {
+        at[c.id] = i as u32;
+    }
+    let m = pb.ops.len();
+    let mut placed = vec![false; m];
+    let mut next_in_key = vec![NONE; m];
+    let mut indegree = vec![0u32; m];
+    let mut total = 0;
+    for order in orders {
+        for &id in order {
+            let i = *at.get(id)?;
+            if i == NONE || placed[i as usize] {
+                return None;
+            }
+            placed[i as usize] = true;
+            total += 1;
+        }
+        for w in order.windows(2) {
+            let (a, b) = (at[w[0]], at[w[1]]);
+            next_in_key[a as usize] = b;
+            indegree[b as usize] += 1;
+        }
+    }
+    let mut next_in_process = vec![NONE; m];
+    for seq in &pb.procs {
+        let mut prev = NONE;
+        for &i in seq.iter().filter(|&&i| placed[i as usize]) {
+            if prev != NONE {
+                next_in_process[prev as usize] = i;
+                indegree[i as usize] += 1;
+            }
+            prev = i;
+        }
+    }
+    let mut ready: Vec<u32> = (0..m as u32)
+        .filter(|&i| placed[i as usize] && indegree[i as usize] == 0)
+        .collect();
+    let mut out = Vec::with_capacity(total);
+    while let Some(i) = ready.pop() {
+        out.push(pb.ops[i as usize].id);
+        for j in [next_in_key[i as usize], next_in_process[i as usize]] {
+            if j != NONE {
+                indegree[j as usize] -= 1;
+                if indegree[j as usize] == 0 {
+                    ready.push(j);
+                }
+            }
+        }
+    }
+    (out.len() == total).then_some(out)
 }
 
 /// One key checked alone: the key, its sub-problem, what the search found,

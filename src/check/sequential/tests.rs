@@ -309,7 +309,7 @@ fn keyed_history_that_is_consistent() {
     ]);
     let (a, _) = both(&h);
     assert_eq!(a.valid, Verdict::Valid);
-    assert_eq!(a.decision, Decision::Ordered { keys_alone: true });
+    assert_eq!(a.decision, Decision::Merged);
 }
 
 #[test]
@@ -1122,4 +1122,35 @@ fn every_proved_order_holds_in_every_valid_order() {
     assert!(checked > 10_000, "{checked} orders checked");
     assert!(before_edges > 500, "fact 4 orders checked: {before_edges}");
     assert!(ops_cycles > 500, "cycles found by fact 4: {ops_cycles}");
+}
+
+/// When every key passes alone and the keys' orders fit every process's
+/// order, they decide the history without a global search; when they do
+/// not fit, the global search decides.
+#[test]
+fn orders_of_the_keys_merge_or_the_global_search_decides() {
+    // Each process touches its keys in an order the keys' own orders keep.
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(w(1, 2), 1),
+        on(r(2, Some(1)), 0),
+        on(r(2, Some(2)), 1),
+    ]);
+    let rep = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+    assert_eq!(rep.decision, Decision::Merged);
+    let order = rep.order.unwrap();
+    assert_eq!(order.len(), 4);
+    assert_eq!(validate_order(&h, &Reg, &order), Ok(()));
+    // Message passing: process 2 sees key 1's write, then key 0's initial
+    // value, though key 0 was written first. Each key passes alone.
+    let h = history(&[
+        on(w(1, 1), 0),
+        on(w(1, 1), 1),
+        on(r(2, Some(1)), 1),
+        on(r(2, None), 0),
+    ]);
+    let rep = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+    assert_eq!(rep.valid, Verdict::Invalid);
+    assert_eq!(rep.decision, Decision::GlobalRefuted);
+    assert!(rep.keys.iter().all(|k| k.valid == Verdict::Valid));
 }
