@@ -51,10 +51,21 @@ fn etcd(c: &mut Criterion) {
 fn generated(c: &mut Criterion) {
     let mut group = c.benchmark_group("generated-cas");
     group.sample_size(10);
-    for &(ops, clients) in &[(1_000, 4), (10_000, 4), (10_000, 8), (1_000, 16)] {
-        let h = gen::cas_history(7, ops, clients, 10);
+    // The cost curve: size at 8 clients with 1% info ops, then
+    // concurrency (2 to 64 clients) at 1,000 ops without crashes.
+    let cases = [
+        (1_000, 8, 10),
+        (10_000, 8, 10),
+        (100_000, 8, 10),
+        (1_000, 2, 0),
+        (1_000, 8, 0),
+        (1_000, 32, 0),
+        (1_000, 64, 0),
+    ];
+    for &(ops, clients, info) in &cases {
+        let h = gen::cas_history(7, ops, clients, info);
         group.bench_with_input(
-            BenchmarkId::from_parameter(format!("{ops}ops-{clients}clients")),
+            BenchmarkId::from_parameter(format!("{ops}ops-{clients}clients-{info}info-per-mille")),
             &h,
             |b, h| {
                 b.iter(|| {

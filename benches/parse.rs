@@ -62,6 +62,21 @@ fn edn(events: &[Event]) -> String {
     s
 }
 
+/// The same maps as one EDN vector on a single line.
+fn edn_vector(events: &[Event]) -> String {
+    let lines = edn(events);
+    let mut s = String::with_capacity(lines.len() + 2);
+    s.push('[');
+    for (i, op) in lines.lines().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(op);
+    }
+    s.push(']');
+    s
+}
+
 fn text(events: &[Event]) -> String {
     let mut s = String::new();
     for (p, t, f, v) in events {
@@ -70,7 +85,8 @@ fn text(events: &[Event]) -> String {
     s
 }
 
-fn json(events: &[Event]) -> String {
+/// JSON Lines: one object per line.
+fn jsonl(events: &[Event]) -> String {
     let mut s = String::new();
     for (i, (p, t, f, v)) in events.iter().enumerate() {
         let v = if v == "nil" {
@@ -89,6 +105,22 @@ fn json(events: &[Event]) -> String {
     s
 }
 
+/// The same objects as one JSON array on a single line, as many JSON
+/// serializers write it.
+fn json_array(events: &[Event]) -> String {
+    let lines = jsonl(events);
+    let mut s = String::with_capacity(lines.len() + 2);
+    s.push('[');
+    for (i, op) in lines.lines().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(op);
+    }
+    s.push(']');
+    s
+}
+
 fn bench(c: &mut Criterion) {
     for n in [10_000, 100_000] {
         let events = workload(n);
@@ -96,8 +128,10 @@ fn bench(c: &mut Criterion) {
         group.sample_size(10);
         for (name, format, input) in [
             ("edn", Format::Edn, edn(&events)),
+            ("edn-vector", Format::Edn, edn_vector(&events)),
             ("text", Format::Text, text(&events)),
-            ("json", Format::Json, json(&events)),
+            ("jsonl", Format::Json, jsonl(&events)),
+            ("json-array", Format::Json, json_array(&events)),
         ] {
             let options = LoadOptions::default();
             // The generated history must be valid, in the format intended.

@@ -15,7 +15,7 @@
 
 use labrys::check::{linearizable, sequential, CheckOptions, Verdict};
 use labrys::history::{History, Op, OpType, Value};
-use labrys::model::{Call, Model, ModelKind, ModelOptions};
+use labrys::model::{Call, Kv, Model, ModelKind, ModelOptions};
 use labrys::with_model;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -341,15 +341,22 @@ fn run<M: Model + 'static>(kind: ModelKind, model: M, histories: usize) -> (usiz
     for n in 0..histories {
         let h = gen_history(kind, &mut rng);
         let expected = oracle_linearizable(&h, model.clone());
-        let report = linearizable::check(&h, model.clone(), &options)
-            .unwrap_or_else(|e| panic!("{kind} #{n}: {e}\n{}", show(&h)));
-        assert_eq!(
-            as_bool(report.verdict),
-            Some(expected),
-            "{kind} #{n}: linearizability checker says {:?}, the oracle {expected}\n{}",
-            report.verdict,
-            show(&h)
-        );
+        // Split by key (when the history has keys), and as one object.
+        for partition in [true, false] {
+            let options = CheckOptions {
+                partition,
+                ..options.clone()
+            };
+            let report = linearizable::check(&h, model.clone(), &options)
+                .unwrap_or_else(|e| panic!("{kind} #{n}: {e}\n{}", show(&h)));
+            assert_eq!(
+                as_bool(report.verdict),
+                Some(expected),
+                "{kind} #{n} (partition {partition}): linearizability checker says {:?}, the oracle {expected}\n{}",
+                report.verdict,
+                show(&h)
+            );
+        }
         lin_valid += expected as usize;
 
         let expected = oracle_sequential(&h, model.clone());
@@ -371,7 +378,12 @@ const HISTORIES: usize = 10_000;
 
 fn check_model(kind: ModelKind) {
     let options = ModelOptions::default();
-    let (lin, sc) = with_model!(kind, &options, |m| run(kind, m, HISTORIES));
+    // The kv histories have keys: the whole map is the model.
+    let (lin, sc) = if kind == ModelKind::Kv {
+        run(kind, Kv::kv(&options), HISTORIES)
+    } else {
+        with_model!(kind, &options, |m| run(kind, m, HISTORIES))
+    };
     eprintln!("{kind}: {HISTORIES} histories, {lin} linearizable, {sc} sequentially consistent");
     let few = HISTORIES / 50;
     for (what, valid) in [("linearizable", lin), ("sequentially consistent", sc)] {

@@ -33,6 +33,11 @@ pub(crate) struct Reader<'a> {
     pos: usize,
     line: u32,
     line_start: usize,
+    /// The line start, offset and column of the last position counted by
+    /// [`Reader::position`], so that ops on one long line (a history
+    /// written as a one-line vector) are counted from the previous op, not
+    /// from the start of the line each time.
+    counted: (usize, usize, u32),
 }
 
 /// Can this byte end a token (symbol, number, keyword)?
@@ -53,6 +58,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             line,
             line_start: 0,
+            counted: (0, 0, 1),
         }
     }
 
@@ -69,19 +75,30 @@ impl<'a> Reader<'a> {
     /// The line and column (in characters) of a byte offset at or after
     /// the start of the current line.
     pub(crate) fn position_of(&self, pos: usize) -> Position {
-        let start = self.line_start.min(pos);
         let end = pos.min(self.bytes.len());
-        let column = self.bytes[start..end]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count() as u32
-            + 1;
+        // Counting from an earlier count on the same line gives the same
+        // column as counting from the line start.
+        let (from, column) = match self.counted {
+            (line_start, at, column) if line_start == self.line_start && at <= end => (at, column),
+            _ => (self.line_start.min(end), 1),
+        };
+        let column = column
+            + self.bytes[from..end]
+                .iter()
+                .filter(|&&b| (b & 0xC0) != 0x80)
+                .count() as u32;
         Position::new(self.line, column)
     }
 
-    /// The position of the cursor.
-    pub(crate) fn position(&self) -> Position {
-        self.position_of(self.pos)
+    /// The position of the cursor, remembered so that the next count on
+    /// this line starts from here.
+    pub(crate) fn position(&mut self) -> Position {
+        let position = self.position_of(self.pos);
+        let end = self.pos.min(self.bytes.len());
+        if end >= self.line_start {
+            self.counted = (self.line_start, end, position.column);
+        }
+        position
     }
 
     fn error_at(&self, pos: usize, msg: impl Into<String>) -> Error {
@@ -925,6 +942,68 @@ mod tests {
 
         let e = err("{:value 1.2.3}");
         assert!(e.message.contains("expected a number"), "{e}");
+    }
+
+    /// The line and column of byte offset `at` in `text`, counted naively.
+    fn naive_position(text: &str, at: usize) -> Position {
+        let before = &text[..at];
+        let line = before.matches('\n').count() as u32 + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        Position::new(line, before[line_start..].chars().count() as u32 + 1)
+    }
+
+    #[test]
+    fn counts_columns_on_a_long_line() {
+        // A one-line vector of ops with multi-byte characters, some read on
+        // the fast path and some (with an extra field) read again in full.
+        let mut text = String::from("[");
+        for i in 0..3000 {
+            let extra = if i % 7 == 0 {
+                r#", :extra #{"\u00e9"}"#
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "{{:process {}, :type :ok, :f :write, :value \"é{i}ü\"{extra}}} ",
+                i % 5
+            ));
+        }
+        assert_eq!(parse(&format!("{text}]")).unwrap().len(), 3000);
+
+        // An error inside an op far along the line.
+        let bad =
+            format!("{text}{{:process 0, :type :ok, :f :read, :value 99999999999999999999}}]");
+        let at = bad.find("99999999999999999999").unwrap();
+        let e = err(&bad);
+        assert_eq!(e.position, naive_position(&bad, at), "{e}");
+        assert!(e.message.contains("64 bits"), "{e}");
+
+        // A position counted at the start of an op far along the line.
+        let bad = format!("{text}7]");
+        let e = err(&bad);
+        assert_eq!(e.position, naive_position(&bad, bad.len() - 2), "{e}");
+        assert!(e.message.contains("expected a map"), "{e}");
+        let bad = format!("{text}{{:process 0, :type :done, :f :read}}]");
+        let e = err(&bad);
+        assert_eq!(e.position, naive_position(&bad, text.len()), "{e}");
+        assert!(e.message.contains("unknown op type"), "{e}");
+    }
+
+    #[test]
+    fn counts_columns_again_after_a_newline() {
+        // A newline inside a string starts a new line part way through an
+        // op, on both the fast path and the full read.
+        for extra in ["", ", :extra 1"] {
+            let text = format!(
+                "[{{:process 0, :type :ok, :f :write, :value \"é\nü\"{extra}}} \
+                 {{:process 1, :type :ok, :f :write, :value 1}} \
+                 {{:process 2, :type :ok, :f :write, :value 1.2.3}}]"
+            );
+            let e = err(&text);
+            let at = text.find("1.2.3").unwrap();
+            assert_eq!(e.position, naive_position(&text, at), "{e}");
+            assert_eq!(e.position.line, 2, "{e}");
+        }
     }
 
     #[test]

@@ -118,6 +118,30 @@ mod tests {
     }
 
     #[test]
+    fn a_cas_to_the_value_it_expects_is_read_only() {
+        let mut m = CasRegister::new(&ModelOptions::default());
+        let same = op(
+            &mut m,
+            "cas",
+            &pair(Value::Int(1), Value::Int(1)),
+            Outcome::Ok,
+        )
+        .unwrap();
+        let other = op(
+            &mut m,
+            "cas",
+            &pair(Value::Int(1), Value::Int(2)),
+            Outcome::Ok,
+        )
+        .unwrap();
+        let w1 = op(&mut m, "write", &Value::Int(1), Outcome::Ok).unwrap();
+        assert!(m.read_only(&same));
+        assert!(!m.read_only(&other));
+        let s1 = m.step(&m.init(), &w1).unwrap();
+        assert_eq!(m.step(&s1, &same), Some(s1));
+    }
+
+    #[test]
     fn cas_from_nil_matches_an_absent_register() {
         let mut m = CasRegister::new(&ModelOptions::default());
         let c = op(&mut m, "cas", &pair(Value::Nil, Value::Int(1)), Outcome::Ok).unwrap();

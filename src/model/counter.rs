@@ -103,6 +103,10 @@ impl Model for Counter {
         }
     }
 
+    fn read_only(&self, op: &CounterOp) -> bool {
+        matches!(op, CounterOp::Read(_))
+    }
+
     fn explain(&self, state: &i64, op: &CounterOp) -> String {
         match *op {
             CounterOp::Read(v) if v != *state => format!("can't read {v}: counter is {state}"),

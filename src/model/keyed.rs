@@ -106,6 +106,18 @@ impl<M: Model> Model for Keyed<M> {
         self.inner.read_only(&op.op)
     }
 
+    /// Only `target`'s key matters; ops on other keys leave it unchanged.
+    fn reachable(&self, state: &Self::State, target: &Self::Op) -> bool {
+        match state.get(target.key as usize) {
+            Some(s) => self.inner.reachable(s, &target.op),
+            None => self.inner.reachable(&self.inner.init(), &target.op),
+        }
+    }
+
+    fn may_enable(&self, op: &Self::Op, target: &Self::Op) -> bool {
+        op.key == target.key && self.inner.may_enable(&op.op, &target.op)
+    }
+
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String {
         let why = match state.get(op.key as usize) {
             Some(s) => self.inner.explain(s, &op.op),

@@ -22,14 +22,15 @@
 //!
 //! # State
 //!
-//! A value is a [`Cell`]: strings are held as [`Arc<str>`] (appends make
-//! new strings, which a step cannot intern: steps take `&self`), any other
-//! value as an interned `u32` id. So cloning a state never allocates and
-//! equal values are equal states; an append allocates its new string, and
-//! comparing or hashing strings costs their length. Histories that only
-//! append short tokens stay cheap; the alternative, a persistent list of
-//! appended pieces, would make reads (which compare the whole
-//! concatenation) walk the list on every step.
+//! A value is a [`Cell`]: strings are held as [`Text`] (a shared string
+//! that carries its hash; appends make new strings, which a step cannot
+//! intern: steps take `&self`), any other value as an interned `u32` id.
+//! So cloning a state never allocates, hashing a state costs nothing, and
+//! equal values are equal states; an append allocates its new string (its
+//! hash follows from the two parts' hashes), and comparing two distinct
+//! strings with equal hashes costs their length. The alternative, a
+//! persistent list of appended pieces, would make reads (which compare the
+//! whole concatenation) walk the list on every step.
 //!
 //! # Semantic choices
 //!
@@ -56,11 +57,105 @@ impl Kv {
     }
 }
 
+/// An immutable shared string that carries a polynomial hash of its
+/// bytes, so that hashing it is free and two strings are compared byte by
+/// byte only when they are distinct and their hashes collide.
+#[derive(Clone)]
+pub struct Text(Arc<TextInner>);
+
+struct TextInner {
+    /// `Σ bᵢ·Bⁿ⁻¹⁻ⁱ` over the bytes `bᵢ`, wrapping.
+    hash: u64,
+    /// `Bⁿ`, wrapping, for concatenation.
+    pow: u64,
+    text: Box<str>,
+}
+
+/// The hash's base: odd, so that multiplying by it is invertible.
+const BASE: u64 = 0x100_0000_01b3;
+
+impl Text {
+    /// The string `s`.
+    pub fn new(s: &str) -> Text {
+        let (mut hash, mut pow) = (0u64, 1u64);
+        for &b in s.as_bytes() {
+            hash = hash.wrapping_mul(BASE).wrapping_add(u64::from(b));
+            pow = pow.wrapping_mul(BASE);
+        }
+        Text(Arc::new(TextInner {
+            hash,
+            pow,
+            text: s.into(),
+        }))
+    }
+
+    /// `self` followed by `tail`.
+    pub fn concat(&self, tail: &Text) -> Text {
+        let mut text = String::with_capacity(self.len() + tail.len());
+        text.push_str(self);
+        text.push_str(tail);
+        Text(Arc::new(TextInner {
+            hash: self
+                .0
+                .hash
+                .wrapping_mul(tail.0.pow)
+                .wrapping_add(tail.0.hash),
+            pow: self.0.pow.wrapping_mul(tail.0.pow),
+            text: text.into(),
+        }))
+    }
+
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.0.text
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0.text
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::new(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::new(&s)
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.hash == other.0.hash && self.0.text == other.0.text)
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0.hash);
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 /// One key's value: a string, or any other value by interned id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Cell {
     /// A string.
-    Str(Arc<str>),
+    Str(Text),
     /// Any other value (`nil` is [`Cell::Id`] of 0), interned.
     Id(u32),
 }
@@ -73,7 +168,7 @@ pub enum KvOp {
     /// A write of this value.
     Write(Cell),
     /// Appends this string.
-    Append(Arc<str>),
+    Append(Text),
     /// If the value is `old`, it becomes `new`.
     Cas {
         /// The expected value.
@@ -114,7 +209,7 @@ impl KvRegister {
 
     fn show(&self, c: &Cell) -> Value {
         match c {
-            Cell::Str(s) => Value::Str(s.as_ref().into()),
+            Cell::Str(s) => Value::Str(s.as_str().into()),
             Cell::Id(id) => self.values.value(*id).clone(),
         }
     }
@@ -122,7 +217,7 @@ impl KvRegister {
 
 fn cell(values: &mut Interner, v: &Value) -> Cell {
     match v {
-        Value::Str(s) => Cell::Str(Arc::from(s.as_ref())),
+        Value::Str(s) => Cell::Str(Text::new(s)),
         other => Cell::Id(values.intern(other)),
     }
 }
@@ -146,7 +241,7 @@ impl Model for KvRegister {
             "put" | "write" if dropped => Ok(None),
             "put" | "write" => Ok(Some(KvOp::Write(cell(&mut self.values, call.input)))),
             "append" => match call.input {
-                Value::Str(s) => Ok((!dropped).then(|| KvOp::Append(Arc::from(s.as_ref())))),
+                Value::Str(s) => Ok((!dropped).then(|| KvOp::Append(Text::new(s)))),
                 other => Err(format!(
                     "expected append's value to be a string, found {other}"
                 )),
@@ -176,12 +271,7 @@ impl Model for KvRegister {
             KvOp::Write(v) => Some(v.clone()),
             KvOp::Append(tail) => match state {
                 Cell::Str(s) if tail.is_empty() => Some(Cell::Str(s.clone())),
-                Cell::Str(s) => {
-                    let mut joined = String::with_capacity(s.len() + tail.len());
-                    joined.push_str(s);
-                    joined.push_str(tail);
-                    Some(Cell::Str(joined.into()))
-                }
+                Cell::Str(s) => Some(Cell::Str(s.concat(tail))),
                 Cell::Id(NIL) => Some(Cell::Str(tail.clone())),
                 Cell::Id(_) => None,
             },
@@ -192,6 +282,34 @@ impl Model for KvRegister {
 
     fn read_only(&self, op: &KvOp) -> bool {
         matches!(op, KvOp::Read(_) | KvOp::CasFailed { .. })
+    }
+
+    /// From a string, appends only make longer strings, so a read (or cas)
+    /// expecting a non-string, or a string the current one is not a prefix
+    /// of, is unreachable until a write or cas replaces the value with one
+    /// from which it is reachable.
+    fn reachable(&self, state: &Cell, target: &KvOp) -> bool {
+        let Cell::Str(s) = state else {
+            return true;
+        };
+        let expected = match target {
+            KvOp::Read(v) | KvOp::Cas { old: v, .. } => v,
+            _ => return true,
+        };
+        match expected {
+            Cell::Str(v) => v.starts_with(s.as_str()),
+            Cell::Id(_) => false,
+        }
+    }
+
+    fn may_enable(&self, op: &KvOp, target: &KvOp) -> bool {
+        match op {
+            KvOp::Read(_) | KvOp::CasFailed { .. } | KvOp::Append(_) => false,
+            KvOp::Write(v) => self.reachable(v, target),
+            // Fires only in `old`; it matters only if `old` is itself
+            // unreachable and `new` is not.
+            KvOp::Cas { old, new } => !self.reachable(old, target) && self.reachable(new, target),
+        }
     }
 
     fn explain(&self, state: &Cell, op: &KvOp) -> String {

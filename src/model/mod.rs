@@ -54,7 +54,7 @@ mod set;
 pub use cas_register::CasRegister;
 pub use counter::{Counter, CounterOp};
 pub use keyed::{Keyed, KeyedOp};
-pub use kv::{Cell, Kv, KvOp, KvRegister};
+pub use kv::{Cell, Kv, KvOp, KvRegister, Text};
 pub use multi_register::{Micro, MultiRegister, Txn};
 pub use mutex::{Mutex, MutexOp};
 pub use queue::{Elements, FifoQueue, Pool, QueueOp, UnorderedQueue};
@@ -189,6 +189,31 @@ pub trait Model: Clone + Send + Sync {
     fn read_only(&self, op: &Self::Op) -> bool {
         let _ = op;
         false
+    }
+
+    /// Pruning support, with [`Model::may_enable`]: can `target` still
+    /// become legal from `state`? `false` claims two things:
+    /// 1. `target` is illegal in `state`;
+    /// 2. every op `x` with `!may_enable(x, target)` keeps it so: a step
+    ///    of `x` from a state where `reachable` is false leads to a state
+    ///    where it is false too.
+    ///
+    /// A search that must place `target` before any op that may enable it
+    /// can therefore give up at once. For a string that grows by appends,
+    /// a read of `"ab"` is unreachable from `"ac"`: no append helps, and a
+    /// write helps only if it writes a prefix of `"ab"`. The default,
+    /// `true`, is always safe.
+    fn reachable(&self, state: &Self::State, target: &Self::Op) -> bool {
+        let _ = (state, target);
+        true
+    }
+
+    /// Pruning support, with [`Model::reachable`]: may a step of `op` take
+    /// a state where `target` is unreachable to one where it is reachable?
+    /// The default, `true`, is always safe.
+    fn may_enable(&self, op: &Self::Op, target: &Self::Op) -> bool {
+        let _ = (op, target);
+        true
     }
 }
 

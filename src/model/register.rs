@@ -169,7 +169,12 @@ impl Model for Register {
     }
 
     fn read_only(&self, op: &RegisterOp) -> bool {
-        matches!(op, RegisterOp::Read(_) | RegisterOp::CasFailed { .. })
+        // A cas that writes back the value it expects changes nothing.
+        match *op {
+            RegisterOp::Read(_) | RegisterOp::CasFailed { .. } => true,
+            RegisterOp::Cas { old, new } => old == new,
+            RegisterOp::Write(_) => false,
+        }
     }
 
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {

@@ -56,6 +56,14 @@ impl Bits {
         Bits(words.into())
     }
 
+    /// Is every element of `self` in `other`?
+    fn subset_of(&self, other: &Bits) -> bool {
+        self.0
+            .iter()
+            .enumerate()
+            .all(|(i, &w)| w & !other.0.get(i).copied().unwrap_or(0) == 0)
+    }
+
     fn contains(&self, id: u32) -> bool {
         self.0
             .get((id / 64) as usize)
@@ -163,6 +171,23 @@ impl Model for Set {
             SetOp::Add(id) => Some(state.with(*id)),
             SetOp::Read(seen) => (seen == state).then(|| state.clone()),
         }
+    }
+
+    fn read_only(&self, op: &SetOp) -> bool {
+        matches!(op, SetOp::Read(_))
+    }
+
+    /// Adds only grow a set, so a read of a set that lacks an element
+    /// already present is unreachable, and nothing enables it.
+    fn reachable(&self, state: &Bits, target: &SetOp) -> bool {
+        match target {
+            SetOp::Read(seen) => state.subset_of(seen),
+            SetOp::Add(_) => true,
+        }
+    }
+
+    fn may_enable(&self, _op: &SetOp, _target: &SetOp) -> bool {
+        false
     }
 
     fn explain(&self, state: &Bits, op: &SetOp) -> String {

@@ -69,11 +69,42 @@
 //!    place leaves every later state unchanged (it never changes a state).
 //!    So this level succeeds iff the level after placing `x` does.
 //!
+//! 5. **Unreachable return** ([`Model::reachable`],
+//!    [`Model::may_enable`]): at a fresh level, if a required candidate
+//!    `x` is unreachable in the current state and no unlinearized
+//!    operation invoked before `x` returns may enable it, the
+//!    configuration fails. *Proof.* In any continuation, every operation
+//!    linearized before `x` was invoked before `x` returns (real time), and
+//!    is unlinearized now. None of them may enable `x`, so by the model's
+//!    contract `x` stays unreachable, hence illegal, in every state before
+//!    it; but `x` is required.
+//!
+//! 6. **Twins**: among candidates whose compiled operations are identical,
+//!    only the one that returns first is tried (an optional one returns at
+//!    the end of time, so any required twin goes first; optional twins are
+//!    left to rule 2). The `stop` item of a final-path search is never
+//!    linearized, so it is never the one tried. *Proof.* Let `x` and `y`
+//!    be identical candidates, `x` returning no later than `y`, and take
+//!    any successful continuation that starts with `y`. If it places `x`
+//!    later, swap the two; if it never places `x` (then `x` is optional,
+//!    so `y` is too), put `x` in `y`'s place and drop `y`. Identical ops
+//!    step alike, so every state is unchanged. `x` is a candidate, so
+//!    everything that must precede it is placed already. `y` moves later,
+//!    to where `x` was, past some ops `z`; each such `z` came before `x`
+//!    in the original order, so `z` was invoked before `x` returned, hence
+//!    before `y` returned, and `y` need not precede it. Every other pair
+//!    keeps its order. A final-path search records a configuration when
+//!    `stop` becomes the first return; the swapped order reaches it with
+//!    the same state: where `y` is now unplaced, `x` was unplaced before,
+//!    and `y` returns no earlier than `x`. So a level loses no outcome by
+//!    trying only `x`, and the memo (rule 1) stays sound, as it records
+//!    only configurations whose restricted exploration failed.
+//!
 //! Among the remaining candidates, those after which the next return
 //! becomes legal are tried before the others (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only rule both on and off.
+//! with the read-only and twin rules both on and off.
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
@@ -172,8 +203,10 @@ pub(crate) struct FinalPath<S> {
 struct Frame {
     item: u32,
     prev_state: u32,
-    /// The order key it was tried with at its level.
-    key: u64,
+    /// Where its level's untried candidates start in the candidate stack.
+    start: u32,
+    /// Whether its level's candidates have been listed (after `rmin`).
+    listed: bool,
     /// Placed by the read-only rule: its level had no alternatives.
     forced: bool,
 }
@@ -198,10 +231,16 @@ pub(crate) struct Engine<'a, M: Model> {
     onext: Vec<u32>,
     oprev: Vec<u32>,
     osent: u32,
-    // Symmetry groups of optional items.
+    // Groups of items whose compiled ops are identical (rules 2 and 6);
+    // `group_pos` and `group_next` count optional members only.
     group: Vec<u32>,
     group_pos: Vec<u32>,
     group_next: Vec<u32>,
+    // Per group, scratch for rule 6: the required candidate that returns
+    // first, or `NONE`.
+    best: Vec<u32>,
+    // Rule 6 on (tests turn it off to check it against the oracle).
+    twins: bool,
     words: Vec<Fingerprint>,
     read_only: Vec<bool>,
     // Interned states.
@@ -271,22 +310,34 @@ impl<'a, M: Model> Engine<'a, M> {
         }
         onext[last as usize] = osent;
         oprev[osent as usize] = last;
-        // Symmetry groups: optional items whose compiled ops print alike.
-        // Derived `Debug` shows every field, so equal text means equal ops.
+        // Groups: items whose compiled ops print alike. Derived `Debug`
+        // shows every field, so equal text means equal ops. Optional
+        // members are numbered by invocation.
         let mut group = vec![NONE; n];
         let mut group_pos = vec![0u32; n];
         let mut group_next = Vec::new();
-        let mut by_text: HashMap<String, u32> = HashMap::new();
-        for &i in &opt {
-            let text = format!("{:?}", items[i as usize].op);
-            let g = *by_text.entry(text).or_insert_with(|| {
-                group_next.push(0);
-                (group_next.len() - 1) as u32
-            });
-            group[i as usize] = g;
-            group_pos[i as usize] = group_next[g as usize];
-            group_next[g as usize] += 1;
+        let mut by_text: HashMap<String, u32, FxBuild> = HashMap::default();
+        let mut text = String::new();
+        for i in req.iter().chain(&opt).map(|&i| i as usize) {
+            use std::fmt::Write as _;
+            text.clear();
+            let _ = write!(text, "{:?}", items[i].op);
+            let g = match by_text.get(text.as_str()) {
+                Some(&g) => g,
+                None => {
+                    group_next.push(0);
+                    let g = (group_next.len() - 1) as u32;
+                    by_text.insert(text.clone(), g);
+                    g
+                }
+            };
+            group[i] = g;
+            if items[i].optional() {
+                group_pos[i] = group_next[g as usize];
+                group_next[g as usize] += 1;
+            }
         }
+        let best = vec![NONE; group_next.len()];
         for g in group_next.iter_mut() {
             *g = 0;
         }
@@ -314,6 +365,8 @@ impl<'a, M: Model> Engine<'a, M> {
             group,
             group_pos,
             group_next,
+            best,
+            twins: true,
             words,
             states: Vec::new(),
             intern: HashMap::default(),
@@ -393,44 +446,119 @@ impl<'a, M: Model> Engine<'a, M> {
         Some(group << 32 | rank)
     }
 
-    /// The candidate with the least key above `last`, and its key.
-    fn pick(
-        &self,
+    /// Turns rule 6 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_twin_rule(mut self) -> Self {
+        self.twins = false;
+        self
+    }
+
+    /// Pushes the candidates of a level onto `out`, best last, leaving out
+    /// `rmin` (tried first, or never when it is `stop`) and the items that
+    /// rule 3 or symmetry (rules 2 and 6) exclude.
+    fn list_candidates(
+        &mut self,
         state: u32,
         rmin: u32,
         bound: usize,
-        last: Option<u64>,
         stop: Option<u32>,
-    ) -> Option<(u32, u64)> {
-        if last.is_none() && stop != Some(rmin) {
-            return Some((rmin, self.rank[rmin as usize] as u64));
+        out: &mut Vec<(u64, u32)>,
+    ) {
+        // Rule 6: per group, the required candidate that returns first
+        // (never `stop`, which is never linearized).
+        if self.twins {
+            let mut e = self.next[0];
+            while self.ent_call[e as usize] {
+                let it = self.ent_item[e as usize];
+                if stop != Some(it) {
+                    let g = self.group[it as usize] as usize;
+                    let b = self.best[g];
+                    if b == NONE || self.items[it as usize].ret < self.items[b as usize].ret {
+                        self.best[g] = it;
+                    }
+                }
+                e = self.next[e as usize];
+            }
         }
         let s = &self.states[state as usize];
-        let mut best: Option<(u32, u64)> = None;
-        let mut consider = |x: u32| {
-            if let Some(k) = self.key(s, x, rmin) {
-                if last.is_none_or(|l| k > l) && best.is_none_or(|(_, b)| k < b) {
-                    best = Some((x, k));
-                }
-            }
-        };
+        let start = out.len();
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
             let it = self.ent_item[e as usize];
-            if stop != Some(it) {
-                consider(it);
+            let dominated = self.twins && self.best[self.group[it as usize] as usize] != it;
+            if it != rmin && !dominated {
+                if let Some(k) = self.key(s, it, rmin) {
+                    out.push((k, it));
+                }
             }
             e = self.next[e as usize];
         }
         let mut o = self.onext[self.osent as usize];
         while o != self.osent && self.items[o as usize].invoke < bound {
             let ou = o as usize;
-            if self.group_pos[ou] == self.group_next[self.group[ou] as usize] {
-                consider(o);
+            let g = self.group[ou] as usize;
+            if self.group_pos[ou] == self.group_next[g] && self.best[g] == NONE {
+                if let Some(k) = self.key(s, o, rmin) {
+                    out.push((k, o));
+                }
             }
             o = self.onext[ou];
         }
-        best
+        out[start..].sort_unstable_by(|a, b| b.cmp(a));
+        if self.twins {
+            let mut e = self.next[0];
+            while self.ent_call[e as usize] {
+                let g = self.group[self.ent_item[e as usize] as usize] as usize;
+                self.best[g] = NONE;
+                e = self.next[e as usize];
+            }
+        }
+    }
+
+    /// Is some required candidate (other than `stop`) unreachable in
+    /// `state` with no op invoked before its return, still unlinearized,
+    /// that may enable it?
+    fn some_candidate_unreachable(&self, state: u32, stop: Option<u32>) -> bool {
+        let s = &self.states[state as usize];
+        let mut e = self.next[0];
+        while self.ent_call[e as usize] {
+            let r = self.ent_item[e as usize];
+            if stop != Some(r)
+                && !self.model.reachable(s, &self.items[r as usize].op)
+                && !self.enabler_before_return(r)
+            {
+                return true;
+            }
+            e = self.next[e as usize];
+        }
+        false
+    }
+
+    /// Is any unlinearized op other than `target`, invoked before `target`
+    /// returns, one that may enable `target`?
+    fn enabler_before_return(&self, target: u32) -> bool {
+        let t = &self.items[target as usize].op;
+        let end = self.ret_ent[target as usize];
+        let mut e = self.next[0];
+        while e != end {
+            let it = self.ent_item[e as usize];
+            if self.ent_call[e as usize]
+                && it != target
+                && self.model.may_enable(&self.items[it as usize].op, t)
+            {
+                return true;
+            }
+            e = self.next[e as usize];
+        }
+        let bound = self.items[target as usize].ret;
+        let mut o = self.onext[self.osent as usize];
+        while o != self.osent && self.items[o as usize].invoke < bound {
+            if self.model.may_enable(&self.items[o as usize].op, t) {
+                return true;
+            }
+            o = self.onext[o as usize];
+        }
+        false
     }
 
     /// Runs the search. With `stop = Some(item)`, configurations where
@@ -456,9 +584,13 @@ impl<'a, M: Model> Engine<'a, M> {
         memo.insert(fp, state);
         let mut stack: Vec<Frame> = Vec::new();
         let mut done = 0usize;
-        // The key of the candidate last tried at this level; None at a
-        // fresh level.
-        let mut last: Option<u64> = None;
+        // The untried candidates of every level on the stack, each level's
+        // best last; the current level's start at `start`. A level first
+        // tries `rmin` alone, and lists the others only if that fails.
+        let mut cands: Vec<(u64, u32)> = Vec::new();
+        let mut start = 0usize;
+        let mut listed = false;
+        let mut fresh = true;
         let mut stuck = NONE;
         let mut max_depth = 0usize;
         let mut steps: u32 = 0;
@@ -485,7 +617,7 @@ impl<'a, M: Model> Engine<'a, M> {
             let rmin = self.ent_item[e as usize];
             let bound = self.ent_time[e as usize];
             let mut exhausted = false;
-            if last.is_none() {
+            if fresh {
                 if stuck == NONE || self.rank[rmin as usize] > self.rank[stuck as usize] {
                     stuck = rmin;
                 }
@@ -495,6 +627,11 @@ impl<'a, M: Model> Engine<'a, M> {
                         path: stack.iter().map(|f| f.item).collect(),
                         state: self.states[state as usize].clone(),
                     });
+                }
+                // Unreachable-return rule: a required candidate can never
+                // become legal.
+                if self.some_candidate_unreachable(state, stop) {
+                    exhausted = true;
                 }
                 // Read-only rule: a required read-only candidate legal here
                 // is placed at once, without alternatives.
@@ -514,16 +651,20 @@ impl<'a, M: Model> Engine<'a, M> {
                     }
                     e = self.next[e as usize];
                 }
-                if forced != NONE {
+                if forced != NONE && !exhausted {
                     let mut nfp = fp;
                     nfp.toggle(self.words[forced as usize]);
                     if memo.insert(nfp, state) {
                         stack.push(Frame {
                             item: forced,
                             prev_state: state,
-                            key: 0,
+                            start: start as u32,
+                            listed,
                             forced: true,
                         });
+                        start = cands.len();
+                        listed = false;
+                        fresh = true;
                         self.lift(forced);
                         fp = nfp;
                         max_depth = max_depth.max(stack.len());
@@ -543,13 +684,25 @@ impl<'a, M: Model> Engine<'a, M> {
             }
             let picked = if exhausted {
                 None
+            } else if fresh && stop != Some(rmin) {
+                Some(rmin)
             } else {
-                self.pick(state, rmin, bound, last, stop)
+                if !listed {
+                    self.list_candidates(state, rmin, bound, stop, &mut cands);
+                    listed = true;
+                }
+                if cands.len() > start {
+                    cands.pop().map(|(_, x)| x)
+                } else {
+                    None
+                }
             };
-            let Some((cand, key)) = picked else {
+            fresh = false;
+            let Some(cand) = picked else {
                 // This level is exhausted: backtrack, through every level
                 // whose only move was a forced one.
                 loop {
+                    cands.truncate(start);
                     let Some(f) = stack.pop() else {
                         return Found::NotLinearizable { stuck };
                     };
@@ -559,7 +712,8 @@ impl<'a, M: Model> Engine<'a, M> {
                     if !self.items[f.item as usize].optional() {
                         done -= 1;
                     }
-                    last = Some(f.key);
+                    start = f.start as usize;
+                    listed = f.listed;
                     if !f.forced {
                         break;
                     }
@@ -571,7 +725,6 @@ impl<'a, M: Model> Engine<'a, M> {
                 .model
                 .step(&self.states[state as usize], &self.items[ci].op)
             else {
-                last = Some(key);
                 continue;
             };
             let ns = self.intern(next_state);
@@ -579,19 +732,21 @@ impl<'a, M: Model> Engine<'a, M> {
             let mut nfp = fp;
             nfp.toggle(self.words[ci]);
             if (optional && ns == state) || !memo.insert(nfp, ns) {
-                last = Some(key);
                 continue;
             }
             stack.push(Frame {
                 item: cand,
                 prev_state: state,
-                key,
+                start: start as u32,
+                listed,
                 forced: false,
             });
+            start = cands.len();
+            listed = false;
+            fresh = true;
             self.lift(cand);
             state = ns;
             fp = nfp;
-            last = None;
             max_depth = max_depth.max(stack.len());
             if !optional {
                 done += 1;

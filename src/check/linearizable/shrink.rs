@@ -3,10 +3,22 @@
 //! Delta debugging (Zeller & Hildebrandt's ddmin, simplified): remove
 //! chunks of operations while the rest stays non-linearizable, halving the
 //! chunk size down to single operations, then repeat single removals until
-//! none keeps the history non-linearizable. The result is *1-minimal*: it is
-//! not linearizable, and removing any one of its operations makes it
-//! linearizable. Every verdict along the way comes from a complete search,
-//! so the result is verified, not guessed.
+//! none keeps the history non-linearizable. Every verdict along the way
+//! comes from a complete search, so the result is verified, not guessed.
+//!
+//! # Explained reads
+//!
+//! Removing ops freely tends to end at a lone read of a value nobody
+//! wrote, which is not linearizable but says nothing about the bug (a
+//! stale read shrinks to "read 1" once the write of 1 is gone). So a
+//! sub-history is kept only if it *explains its reads*: each required
+//! read-only op ([`Model::read_only`]) can read what it read after some of
+//! the sub-history's ops that are not read-only, in some order, real time
+//! ignored (a read of 1 needs a write of 1). The rule is dropped when the
+//! starting history breaks it itself (the bug may be a read of a value
+//! never written). The result is then *1-minimal among explained
+//! sub-histories*: it is not linearizable, and removing any one of its
+//! operations makes it linearizable or leaves a read unexplained.
 
 use super::search::{Engine, Found, Item, Limits};
 use crate::model::Model;
@@ -16,13 +28,52 @@ pub(crate) struct Shrunk {
     /// Indices (into the partition's items) of the counterexample.
     pub items: Vec<usize>,
     /// True when every single removal was checked and made the history
-    /// linearizable; false when time ran out first.
+    /// linearizable or left a read unexplained; false when time ran out
+    /// first.
     pub one_minimal: bool,
 }
 
 fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &Limits) -> Found {
     let sub: Vec<Item<M::Op>> = keep.iter().map(|&i| items[i].clone()).collect();
     Engine::new(model, &sub).search(limits)
+}
+
+/// Can every required read-only op of `keep` read what it read after
+/// some of the ops of `keep` that are not read-only, in some order (real
+/// time ignored)? `None` when a search ran out of time.
+fn explained<M: Model>(
+    model: &M,
+    items: &[Item<M::Op>],
+    keep: &[usize],
+    limits: &Limits,
+) -> Option<bool> {
+    let (reads, others): (Vec<usize>, Vec<usize>) = keep
+        .iter()
+        .partition(|&&i| model.read_only(&items[i].op) && !items[i].optional());
+    // The others may take effect at any time, or never; the read must
+    // take effect, at any time.
+    let mut sub: Vec<Item<M::Op>> = others
+        .iter()
+        .map(|&i| Item {
+            invoke: 0,
+            ret: usize::MAX,
+            ..items[i].clone()
+        })
+        .collect();
+    for r in reads {
+        sub.push(Item {
+            invoke: 0,
+            ret: 1,
+            ..items[r].clone()
+        });
+        match Engine::new(model, &sub).search(limits) {
+            Found::Linearizable(_) => {}
+            Found::NotLinearizable { .. } => return Some(false),
+            Found::Unknown { .. } => return None,
+        }
+        sub.pop();
+    }
+    Some(true)
 }
 
 /// Shrinks `items` (known not linearizable, stuck at item `stuck`).
@@ -38,19 +89,28 @@ pub(crate) fn shrink<M: Model>(
     let mut keep: Vec<usize> = (0..items.len())
         .filter(|&i| items[i].invoke < bound)
         .collect();
-    let invalid = |keep: &[usize]| -> Option<bool> {
+    let refuted = |keep: &[usize]| -> Option<bool> {
         match verdict(model, items, keep, limits) {
             Found::NotLinearizable { .. } => Some(true),
             Found::Linearizable(_) => Some(false),
             Found::Unknown { .. } => None,
         }
     };
-    match invalid(&keep) {
+    match refuted(&keep) {
         Some(true) => {}
         _ => {
             keep = (0..items.len()).collect();
         }
     }
+    let guard = explained(model, items, &keep, limits) == Some(true);
+    // A sub-history counts when it is not linearizable and, under the
+    // guard, explains its reads.
+    let invalid = |keep: &[usize]| -> Option<bool> {
+        match refuted(keep)? {
+            true if guard => explained(model, items, keep, limits),
+            v => Some(v),
+        }
+    };
     let mut chunk = keep.len().div_ceil(2).max(1);
     loop {
         let mut start = 0;

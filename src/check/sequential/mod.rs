@@ -82,7 +82,7 @@ pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
-use crate::model::{CasRegister, Keyed, Kv, Model, Register};
+use crate::model::{CasRegister, Keyed, Kv, KvRegister, Model, Register};
 use engine::{search, Found, Frontier, Limits};
 use observe::{analyse, Proof};
 use problem::Problem;
@@ -250,6 +250,9 @@ fn dispatch<M: Model + 'static>(
     }
     if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
         return hinted(history, m.inner(), &RegisterHints, options, stop);
+    }
+    if let Some(m) = any.downcast_ref::<KvRegister>() {
+        return check_with_hints(history, m, &KvHints, options);
     }
     if let Some(m) = any.downcast_ref::<Kv>() {
         return hinted(history, m.inner(), &KvHints, options, stop);
