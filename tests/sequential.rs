@@ -256,3 +256,102 @@ fn etcd_corpus_is_decided_and_linearizable_implies_sequential() {
     // anomalies are stale reads, which sequential consistency allows).
     assert_eq!(sc, files);
 }
+
+/// Linearizable implies sequentially consistent, over the whole reference
+/// corpus (etcd and kv): for every history `EXPECTED.tsv` calls
+/// linearizable, the sequential checker says valid when it runs beside the
+/// linearizability checker (the linearization is a witness), and never
+/// says invalid on its own (its own search, within a time limit: the kv
+/// traces, with appends and up to 50 clients, may stay unknown alone).
+#[test]
+fn linearizable_implies_sequential_over_the_whole_corpus() {
+    use labrys::check::run::{run, Plan};
+    use labrys::check::Consistency;
+    let Some(dir) = corpus() else { return };
+    let expected = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let (mut files, mut linearizable, mut witnessed, mut alone_valid) = (0, 0, 0, 0);
+    for line in expected.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (model, model_options) = if cols[0].starts_with("kv/") {
+            let o = ModelOptions {
+                initial: labrys::history::Value::Str("".into()),
+                ..ModelOptions::default()
+            };
+            (ModelKind::Kv, o)
+        } else {
+            (ModelKind::CasRegister, ModelOptions::default())
+        };
+        let options = CheckOptions {
+            timeout: Some(std::time::Duration::from_secs(2)),
+            shrink: false,
+            ..CheckOptions::default()
+        };
+        let h = load(&dir.join(cols[0]));
+        let r = run(
+            &h,
+            &Plan {
+                model,
+                model_options: model_options.clone(),
+                checks: vec![Consistency::Linearizable, Consistency::Sequential],
+                options: options.clone(),
+                convergence: Default::default(),
+            },
+        )
+        .unwrap();
+        let lin = r.linearizable.unwrap().report.verdict;
+        let seq = r.sequential.unwrap().report;
+        files += 1;
+        assert_eq!(lin == Verdict::Valid, cols[3] == "valid", "{}", cols[0]);
+        if lin != Verdict::Valid {
+            continue;
+        }
+        linearizable += 1;
+        assert_eq!(seq.valid, Verdict::Valid, "{} is linearizable", cols[0]);
+        witnessed += (seq.decision == Decision::Witness) as usize;
+        let alone = match model {
+            ModelKind::Kv => check(&h, &Kv::kv(&model_options), &options),
+            _ => check(&h, &CasRegister::new(&model_options), &options),
+        }
+        .unwrap();
+        assert_ne!(alone.valid, Verdict::Invalid, "{} is linearizable", cols[0]);
+        alone_valid += (alone.valid == Verdict::Valid) as usize;
+    }
+    eprintln!(
+        "{files} files, {linearizable} linearizable: all sequentially consistent \
+         ({witnessed} by the linearization); {alone_valid} decided valid by the search alone"
+    );
+    assert_eq!(files, 109);
+    assert_eq!(linearizable, 24 + 3);
+    assert!(witnessed > 0);
+}
+
+/// A search that runs out of time says unknown, promptly, never valid or
+/// invalid. The history is one the search cannot decide quickly: a
+/// generated kv store with few distinct values (so reads do not say which
+/// write they read from), eight clients.
+#[test]
+fn a_search_out_of_time_says_unknown() {
+    let g = generate(&GenOptions {
+        mode: Mode::SequentiallyConsistent,
+        model: ModelKind::Kv,
+        seed: 1,
+        clients: 8,
+        ops: 10_000,
+        ..GenOptions::default()
+    })
+    .unwrap();
+    let h = History::from_ops(g.ops).unwrap();
+    let options = CheckOptions {
+        timeout: Some(std::time::Duration::from_millis(300)),
+        ..CheckOptions::default()
+    };
+    let start = Instant::now();
+    let r = check(&h, &Kv::kv(&ModelOptions::default()), &options).unwrap();
+    assert!(start.elapsed().as_secs_f64() < 3.0, "{:?}", start.elapsed());
+    assert_eq!(r.valid, Verdict::Unknown, "{}", r.summary);
+    match r.decision {
+        Decision::Unknown { reason } => assert!(reason.starts_with("time ran out"), "{reason}"),
+        d => panic!("{d:?}"),
+    }
+    assert!(r.counterexample.is_none());
+}
