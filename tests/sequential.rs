@@ -44,6 +44,11 @@ fn writes_seen_in_two_orders_example_is_invalid() {
     assert_eq!(r.valid, Verdict::Invalid);
     let cx = r.counterexample.unwrap();
     assert!(cx.one_minimal);
+    // The JSON names the evidence as the linearizability checker does.
+    let json = serde_json::to_value(&cx).unwrap();
+    assert_eq!(json["minimal_verified"], true);
+    assert!(json["blocked"][0]["reason"].is_string(), "{json}");
+    assert!(json["frontier"]["ops"].is_array(), "{json}");
     assert_eq!(cx.minimal.unwrap().len(), 6);
     assert!(
         cx.explanation

@@ -168,7 +168,9 @@ pub struct Counterexample {
     pub minimal: Option<Vec<OpView>>,
     /// Whether `minimal` is 1-minimal — removing any one op makes it
     /// consistent, or leaves an op that no state allows (a read of a value
-    /// nothing writes) — rather than cut short by the time limit.
+    /// nothing writes) — rather than cut short by the time limit. In JSON
+    /// `minimal_verified`, as in the linearizability evidence.
+    #[serde(rename = "minimal_verified")]
     pub one_minimal: bool,
     /// The contradiction in one sentence: for the register family and kv,
     /// which processes read and wrote what, and which orders of the writes
