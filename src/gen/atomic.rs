@@ -19,10 +19,22 @@
 //! Fault knobs ([`Faults`](super::Faults)): stale reads, lost writes,
 //! duplicated effects and reordered effects, each recorded in
 //! [`FaultRecord`]s. Faults are never injected into crashed operations.
-//! A stale read is only injected when it is certainly observable: the
-//! value returned was overwritten by a write that was invoked after the
-//! value's own write completed, and that completed before the read began
-//! (with unique values this makes the history non-linearizable).
+//!
+//! A stale read is only injected when it is certainly observable, whatever
+//! a checker assumes about crashed operations, and its result is chosen
+//! when the read completes, once every operation invoked before that is
+//! known. For a register (or one key of a kv map), returning `x` is
+//! certainly not linearizable when some write or cas `W` completed `ok`,
+//! setting a value other than `x`, before the read began, and every
+//! operation that might set `x` (writes of `x`, cas to `x` that did not
+//! fail, crashed ones included; the initial value counts as set and
+//! acknowledged at the start) and was invoked before the read completed
+//! had completed `ok` before `W` was invoked: `W` takes effect after all of
+//! them and before the read, and nothing can bring `x` back. A set read
+//! misses an element whose add was acknowledged before the read began; a
+//! counter read falls below the sum of the adds acknowledged before the
+//! read began. The record's `related` index names `W`, the add, or the
+//! last acknowledged add.
 
 use super::object::{Arg, Call, Func, Obj, Res};
 use super::rng::Rng;
@@ -32,10 +44,11 @@ use super::{
 };
 use crate::history::{OpType, Value};
 use crate::model::ModelKind;
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 
-/// How many past versions of each register are kept for stale reads.
-const VERSIONS: usize = 64;
+/// How many values of each register whose setters are all over are kept
+/// as stale-read candidates (the least recently set are forgotten first).
+const REMEMBERED: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
@@ -44,22 +57,172 @@ enum Ev {
     Complete(usize),
 }
 
-/// One version of a register: its value and who wrote it.
+/// The last version of a register applied, and who wrote it.
 #[derive(Clone, Debug)]
 struct Version {
     value: Option<i64>,
-    /// The writer's invocation time.
-    invoke: u64,
     /// The writer's completion time; `u64::MAX` if it crashed.
     complete: u64,
     /// The writer's invocation index (`None` for the initial value).
     index: Option<u64>,
 }
 
-/// What a faulted read returns instead of the truth.
+/// What the history says about the operations that may set one value of
+/// one register (writes of it, cas to it), in event indices.
+#[derive(Clone, Copy, Debug, Default)]
+struct Setters {
+    /// Invoked and not completed yet.
+    pending: u32,
+    /// One of them crashed: it may take effect at any later time.
+    crashed: bool,
+    /// One past the index of the latest `ok` completion among them (0 for
+    /// the initial value); `None` if none completed `ok`.
+    ended: Option<u64>,
+}
+
+impl Setters {
+    /// One past the index by which every one of them was certainly over,
+    /// if they all are and one completed `ok`.
+    fn settled(&self) -> Option<u64> {
+        if self.pending > 0 || self.crashed {
+            None
+        } else {
+            self.ended
+        }
+    }
+}
+
+/// An acknowledged write or successful cas: its invocation index and the
+/// value it set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Overwrite {
+    invoke: u64,
+    value: i64,
+}
+
+/// The latest-invoked overwrite acknowledged so far, and the latest-invoked
+/// one of another value.
+type Latest = [Option<Overwrite>; 2];
+
+/// One register's history, as far as stale reads need it.
+#[derive(Clone, Debug)]
+struct RegLog {
+    /// Per value (`None` is the initial `nil`): its setters.
+    setters: BTreeMap<Option<i64>, Setters>,
+    latest: Latest,
+}
+
+impl RegLog {
+    fn new() -> RegLog {
+        let initial = Setters {
+            ended: Some(0),
+            ..Setters::default()
+        };
+        RegLog {
+            setters: BTreeMap::from([(None, initial)]),
+            latest: [None, None],
+        }
+    }
+
+    /// A setter of `x` was invoked.
+    fn invoked(&mut self, x: i64) {
+        self.setters.entry(Some(x)).or_default().pending += 1;
+    }
+
+    /// A setter of `x` invoked at index `invoke` completed at index
+    /// `complete` with `outcome`. With `unique` values nothing sets `x`
+    /// again.
+    fn completed(&mut self, x: i64, invoke: u64, complete: u64, outcome: OpType, unique: bool) {
+        let s = self.setters.entry(Some(x)).or_default();
+        s.pending -= 1;
+        match outcome {
+            OpType::Ok => s.ended = Some(complete + 1),
+            OpType::Info => s.crashed = true,
+            _ => {}
+        }
+        // A value no one set is no candidate, nor one whose crashed setter
+        // keeps it possible forever; the latter must be remembered if the
+        // value may be written again.
+        if s.pending == 0 && ((s.ended.is_none() && !s.crashed) || (s.crashed && unique)) {
+            self.setters.remove(&Some(x));
+        }
+        if outcome == OpType::Ok {
+            self.overwritten(Overwrite { invoke, value: x });
+        }
+        if self.setters.len() > REMEMBERED {
+            // Forgetting a settled value only loses a candidate: if it is
+            // set again, its new setters are later than the old ones.
+            let oldest = self
+                .setters
+                .iter()
+                .filter_map(|(&v, s)| s.settled().map(|e| (e, v)))
+                .min();
+            if let Some((_, v)) = oldest {
+                self.setters.remove(&v);
+            }
+        }
+    }
+
+    fn overwritten(&mut self, w: Overwrite) {
+        let newer = |o: Option<Overwrite>| o.is_none_or(|o| w.invoke > o.invoke);
+        match self.latest {
+            [Some(a), b] if a.value == w.value => {
+                if newer(Some(a)) {
+                    self.latest = [Some(w), b];
+                }
+            }
+            [a, _] if newer(a) => self.latest = [Some(w), a],
+            [a, Some(b)] if b.value == w.value => {
+                if newer(Some(b)) {
+                    self.latest = [a, Some(w)];
+                }
+            }
+            [a, b] => {
+                if newer(b) {
+                    self.latest = [a, Some(w)];
+                }
+            }
+        }
+    }
+
+    /// A value that a read, invoked when the latest overwrites were
+    /// `latest` and completing now, cannot return in any linearization,
+    /// with the invocation index of the overwrite that proves it. Of the
+    /// candidates, the one most recently set.
+    fn stale(&self, latest: &Latest) -> Option<(Option<i64>, u64)> {
+        let mut best: Option<(u64, Option<i64>, u64)> = None;
+        for (&x, s) in &self.setters {
+            let Some(ended) = s.settled() else { continue };
+            let Some(w) = latest.iter().flatten().find(|w| Some(w.value) != x) else {
+                continue;
+            };
+            if ended <= w.invoke && best.is_none_or(|(e, _, _)| ended > e) {
+                best = Some((ended, x, w.invoke));
+            }
+        }
+        best.map(|(_, x, w)| (x, w))
+    }
+}
+
+/// The value a call sets on a register, whether or not it takes effect.
+fn sets(call: &Call) -> Option<i64> {
+    match (call.f, &call.arg) {
+        (Func::Write, Arg::Int(v)) => Some(*v),
+        (Func::Cas, Arg::Cas(_, new)) => Some(*new),
+        _ => None,
+    }
+}
+
+/// What a read may return instead of the truth, as far as is known when
+/// it is invoked; decided when it completes.
 #[derive(Clone, Debug)]
 enum Stale {
-    Value(Value, Option<u64>),
+    /// Registers: the latest overwrites acknowledged before the read.
+    Register(Latest),
+    /// Counter: a count below the acknowledged adds, and the last add.
+    Value(Value, u64),
+    /// Set: the first elements added, up to one whose add was acknowledged
+    /// before the read; that add.
     SetPrefix(usize, u64),
 }
 
@@ -95,8 +258,10 @@ pub struct AtomicSim {
     lost: Injector,
     dup: Injector,
     reorder: Injector,
-    /// Register versions per key (register, cas-register, kv).
-    versions: Vec<VecDeque<Version>>,
+    /// The last version applied per key (register, cas-register, kv).
+    last: Vec<Version>,
+    /// Setters and overwrites per key (register, cas-register, kv).
+    logs: Vec<RegLog>,
     /// Set elements in the order first added, with the adder's completion
     /// time (`u64::MAX` if it crashed) and invocation index.
     set_log: Vec<(i64, u64, u64)>,
@@ -126,10 +291,13 @@ impl AtomicSim {
             .collect();
         let initial = Version {
             value: None,
-            invoke: 0,
             complete: 0,
             index: None,
         };
+        let registers = matches!(
+            o.model,
+            ModelKind::Register | ModelKind::CasRegister | ModelKind::Kv
+        );
         Ok(AtomicSim {
             gen,
             rng,
@@ -142,7 +310,12 @@ impl AtomicSim {
             lost: Injector::new(o.faults.lost_writes, o.seed, 11),
             dup: Injector::new(o.faults.duplicated_effects, o.seed, 12),
             reorder: Injector::new(o.faults.reordered_effects, o.seed, 13),
-            versions: vec![VecDeque::from([initial]); keys],
+            last: vec![initial; keys],
+            logs: if registers {
+                vec![RegLog::new(); keys]
+            } else {
+                Vec::new()
+            },
             set_log: Vec::new(),
             acked: (0, 0, 0),
             last_enqueue: None,
@@ -197,8 +370,11 @@ impl AtomicSim {
         let effect = crash && self.rng.chance(self.o.crash_effect);
         let process = self.slots[c].process;
         let index = out.emit(invocation(&call, process), t);
+        if let (Some(log), Some(x)) = (self.logs.get_mut(call.slot()), sets(&call)) {
+            log.invoked(x);
+        }
         let stale = if call.f == Func::Read && !crash && self.stale.enabled() {
-            self.stale_candidate(&call, t)
+            self.stale_basis(&call, t)
         } else {
             None
         };
@@ -215,29 +391,12 @@ impl AtomicSim {
         });
     }
 
-    /// A certainly stale result for a read invoked at `t`, if one exists.
-    fn stale_candidate(&self, call: &Call, t: u64) -> Option<Stale> {
+    /// What a read invoked at `t` might return instead of the truth.
+    fn stale_basis(&self, call: &Call, t: u64) -> Option<Stale> {
         match self.o.model {
             ModelKind::Register | ModelKind::CasRegister | ModelKind::Kv => {
-                let vs = &self.versions[call.slot()];
-                // Walking from newest to oldest: the latest invocation among
-                // later versions whose writers completed before `t`.
-                let mut best: Option<(u64, Option<u64>)> = None;
-                for (i, v) in vs.iter().enumerate().rev() {
-                    if let Some((m, related)) = best {
-                        let unique_after = vs.iter().skip(i + 1).all(|w| w.value != v.value);
-                        if v.complete < m && unique_after {
-                            return Some(Stale::Value(
-                                v.value.map_or(Value::Nil, Value::Int),
-                                related,
-                            ));
-                        }
-                    }
-                    if v.complete < t && best.is_none_or(|(m, _)| v.invoke > m) {
-                        best = Some((v.invoke, v.index));
-                    }
-                }
-                None
+                let latest = self.logs[call.slot()].latest;
+                latest[0].is_some().then_some(Stale::Register(latest))
             }
             ModelKind::Set => {
                 let i = self.set_log.iter().rposition(|&(_, done, _)| done < t)?;
@@ -245,9 +404,30 @@ impl AtomicSim {
             }
             ModelKind::Counter => {
                 let (sum, last, index) = self.acked;
-                (sum > 0).then(|| Stale::Value(Value::Int(sum - last), Some(index)))
+                (sum > 0).then(|| Stale::Value(Value::Int(sum - last), index))
             }
             _ => None,
+        }
+    }
+
+    /// A certainly stale result for a read completing now, and the index
+    /// of the operation that makes it stale.
+    fn stale_result(&self, call: &Call, basis: &Stale) -> Option<(Value, u64)> {
+        match basis {
+            Stale::Register(latest) => {
+                let (x, w) = self.logs[call.slot()].stale(latest)?;
+                Some((x.map_or(Value::Nil, Value::Int), w))
+            }
+            Stale::Value(v, r) => Some((v.clone(), *r)),
+            Stale::SetPrefix(n, r) => Some((
+                Value::set(
+                    self.set_log[..*n]
+                        .iter()
+                        .map(|&(x, _, _)| Value::Int(x))
+                        .collect(),
+                ),
+                *r,
+            )),
         }
     }
 
@@ -257,9 +437,9 @@ impl AtomicSim {
         let (crash, effect) = (cur.crash, cur.effect);
         let result = if crash {
             if effect {
-                let (call, invoke, index) = (cur.call.clone(), cur.timing.invoke, cur.index);
+                let (call, index) = (cur.call.clone(), cur.index);
                 let r = self.obj.apply(&call, process);
-                self.track(&call, invoke, u64::MAX, index, &r);
+                self.track(&call, u64::MAX, index, &r);
                 Some(r)
             } else {
                 None
@@ -281,7 +461,8 @@ impl AtomicSim {
         }
     }
 
-    /// Applies the current op of slot `c`, perhaps with a fault.
+    /// Applies the current op of slot `c`, perhaps with a fault (stale
+    /// reads are decided when the read completes).
     fn apply_faulty(&mut self, c: usize) -> Res {
         let cur = self.slots[c].current.as_ref().expect("op in flight");
         let call = cur.call.clone();
@@ -290,34 +471,8 @@ impl AtomicSim {
         let left = self.left();
 
         if call.is_read() {
-            if let Some(stale) = cur.stale.clone() {
-                if self.stale.roll(left) {
-                    self.stale.done();
-                    let (value, related) = match stale {
-                        Stale::Value(v, r) => (v, r),
-                        Stale::SetPrefix(n, r) => (
-                            Value::set(
-                                self.set_log[..n]
-                                    .iter()
-                                    .map(|&(x, _, _)| Value::Int(x))
-                                    .collect(),
-                            ),
-                            Some(r),
-                        ),
-                    };
-                    let truth = self.obj.read(&call);
-                    self.record(
-                        FaultKind::StaleRead,
-                        c,
-                        related,
-                        format!("read returned {value} while the object held {truth}"),
-                    );
-                    return Res::Ok(value);
-                }
-            }
             return self.obj.apply(&call, process);
         }
-
         // Lost writes: acknowledged, never applied.
         let would_succeed = match (&call.f, &call.arg) {
             (Func::Write | Func::Add | Func::Enqueue | Func::Txn, _) => true,
@@ -360,7 +515,7 @@ impl AtomicSim {
                 None,
                 format!("{} {what} applied twice", call.f.name()),
             );
-            self.track(&call, invoke_t, done, index, &r);
+            self.track(&call, done, index, &r);
             return r;
         }
 
@@ -373,26 +528,24 @@ impl AtomicSim {
                     Arg::Int(v),
                     ModelKind::Register | ModelKind::CasRegister | ModelKind::Kv,
                 ) => {
-                    let prev = self.versions[call.slot()].back().cloned();
-                    if let Some(p) = prev {
-                        if p.index.is_some()
-                            && p.complete < invoke_t
-                            && p.value != Some(*v)
-                            && self.reorder.roll(left)
-                        {
-                            self.reorder.done();
-                            // The register ends holding the earlier value.
-                            self.record(
-                                FaultKind::ReorderedEffects,
-                                c,
-                                p.index,
-                                format!(
-                                    "write {v} applied before the earlier write of {}",
-                                    p.value.map_or(Value::Nil, Value::Int)
-                                ),
-                            );
-                            return Res::Ok(Value::Int(*v));
-                        }
+                    let p = self.last[call.slot()].clone();
+                    if p.index.is_some()
+                        && p.complete < invoke_t
+                        && p.value != Some(*v)
+                        && self.reorder.roll(left)
+                    {
+                        self.reorder.done();
+                        // The register ends holding the earlier value.
+                        self.record(
+                            FaultKind::ReorderedEffects,
+                            c,
+                            p.index,
+                            format!(
+                                "write {v} applied before the earlier write of {}",
+                                p.value.map_or(Value::Nil, Value::Int)
+                            ),
+                        );
+                        return Res::Ok(Value::Int(*v));
                     }
                 }
                 (Func::Enqueue, Arg::Int(v), ModelKind::FifoQueue) => {
@@ -420,7 +573,7 @@ impl AtomicSim {
         }
 
         let r = self.obj.apply(&call, process);
-        self.track(&call, invoke_t, done, index, &r);
+        self.track(&call, done, index, &r);
         if call.f == Func::Enqueue {
             if let Arg::Int(v) = call.arg {
                 self.last_enqueue = Some((v, done, index));
@@ -429,8 +582,9 @@ impl AtomicSim {
         r
     }
 
-    /// Keeps the bookkeeping that stale reads need.
-    fn track(&mut self, call: &Call, invoke: u64, done: u64, index: u64, r: &Res) {
+    /// Keeps the bookkeeping that reordered effects and set stale reads
+    /// need.
+    fn track(&mut self, call: &Call, done: u64, index: u64, r: &Res) {
         if !matches!(r, Res::Ok(_)) {
             return;
         }
@@ -440,16 +594,11 @@ impl AtomicSim {
                 Func::Write | Func::Cas,
                 _,
             ) => {
-                let vs = &mut self.versions[call.slot()];
-                vs.push_back(Version {
+                self.last[call.slot()] = Version {
                     value: self.obj.regs[call.slot()],
-                    invoke,
                     complete: done,
                     index: Some(index),
-                });
-                if vs.len() > VERSIONS {
-                    vs.pop_front();
-                }
+                };
             }
             (ModelKind::Set, Func::Add, Arg::Int(v)) if self.set_log.len() < self.obj.set.len() => {
                 self.set_log.push((*v, done, index));
@@ -462,10 +611,30 @@ impl AtomicSim {
         let cur = self.slots[c].current.take().expect("op in flight");
         let process = self.slots[c].process;
         let t = cur.timing.complete;
+        let mut result = cur.result.clone();
+        if let Some(basis) = cur.stale.as_ref().filter(|_| self.stale.enabled()) {
+            if let Some((value, related)) = self.stale_result(&cur.call, basis) {
+                if self.stale.roll(self.left()) {
+                    self.stale.done();
+                    let truth = match &result {
+                        Some(Res::Ok(v)) => v.clone(),
+                        _ => self.obj.read(&cur.call),
+                    };
+                    self.faults.push(FaultRecord {
+                        kind: FaultKind::StaleRead,
+                        index: cur.index,
+                        process,
+                        related: Some(related),
+                        note: format!("read returned {value} while the object held {truth}"),
+                    });
+                    result = Some(Res::Ok(value));
+                }
+            }
+        }
         let op = if cur.crash {
             completion(&cur.call, process, OpType::Info, cur.call.invoke_value())
         } else {
-            match cur.result.clone().expect("linearized before completing") {
+            match result.expect("linearized before completing") {
                 Res::Ok(v) => {
                     if let (ModelKind::Counter, Func::Add, Arg::Int(n)) =
                         (self.o.model, cur.call.f, &cur.call.arg)
@@ -477,7 +646,11 @@ impl AtomicSim {
                 Res::Fail => completion(&cur.call, process, OpType::Fail, cur.call.invoke_value()),
             }
         };
-        out.emit(op, t);
+        let outcome = op.op_type;
+        let at = out.emit(op, t);
+        if let (Some(log), Some(x)) = (self.logs.get_mut(cur.call.slot()), sets(&cur.call)) {
+            log.completed(x, cur.index, at, outcome, self.o.unique_values);
+        }
         if cur.crash {
             self.slots[c].process += self.o.clients as i64;
             self.slots[c].holds_lock = false;

@@ -142,8 +142,14 @@ pub struct Faults {
     /// Atomic mode: a read returns a value that was already overwritten by
     /// a write acknowledged before the read began (registers, kv, cas),
     /// a set missing an element whose add was acknowledged before the read
-    /// began, or a count below the acknowledged adds. With unique values
-    /// each one is a certain linearizability violation.
+    /// began, or a count below the acknowledged adds. Each one is a certain
+    /// linearizability violation, whatever crashed operations did: a
+    /// register's stale value is only chosen if nothing that might set it
+    /// (crashed writes included) could take effect after the overwrite, so
+    /// with few values and crashes it is often the initial `nil`, which is
+    /// a violation only where a read of `nil` means the register is empty
+    /// (labrys's default, not Knossos's). Runs with no such opportunity
+    /// inject fewer.
     pub stale_reads: FaultRate,
     /// Atomic mode: an acknowledged write (write, successful cas, add,
     /// enqueue, txn) is never applied.

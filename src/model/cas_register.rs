@@ -64,6 +64,14 @@ impl Model for CasRegister {
         self.0.read_only(op)
     }
 
+    fn reachable(&self, state: &u32, target: &RegisterOp) -> bool {
+        self.0.reachable(state, target)
+    }
+
+    fn may_enable(&self, op: &RegisterOp, target: &RegisterOp) -> bool {
+        self.0.may_enable(op, target)
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         self.0.explain(state, op)
     }

@@ -177,6 +177,30 @@ impl Model for Register {
         }
     }
 
+    /// A read of `v` or a cas from `v` needs the register to hold `v`;
+    /// from any other value only an op that sets `v` (a write of `v`, a cas
+    /// to `v`) brings it back: every other step leaves the register unequal
+    /// to `v` (a write or cas of another value sets that value; a read and
+    /// a failed cas change nothing). A failed cas needs the register *not*
+    /// to hold `old`, which any write of another value provides, so it is
+    /// left to the default.
+    fn reachable(&self, state: &u32, target: &RegisterOp) -> bool {
+        match *target {
+            RegisterOp::Read(v) | RegisterOp::Cas { old: v, .. } => *state == v,
+            RegisterOp::Write(_) | RegisterOp::CasFailed { .. } => true,
+        }
+    }
+
+    fn may_enable(&self, op: &RegisterOp, target: &RegisterOp) -> bool {
+        match *target {
+            RegisterOp::Read(v) | RegisterOp::Cas { old: v, .. } => match *op {
+                RegisterOp::Write(w) | RegisterOp::Cas { new: w, .. } => w == v,
+                RegisterOp::Read(_) | RegisterOp::CasFailed { .. } => false,
+            },
+            RegisterOp::Write(_) | RegisterOp::CasFailed { .. } => true,
+        }
+    }
+
     fn explain(&self, state: &u32, op: &RegisterOp) -> String {
         if self.step(state, op).is_some() {
             return String::new();
@@ -255,6 +279,39 @@ mod tests {
         assert_eq!(m.describe_op(&w), "write 2");
         assert_eq!(m.describe_op(&r3), "read 3");
         assert_eq!(m.name(), "register");
+    }
+
+    /// The contract of `reachable` and `may_enable`, checked exhaustively
+    /// over three values: an unreachable target is illegal, and every op
+    /// that may not enable it keeps it unreachable.
+    #[test]
+    fn reachability_hooks_keep_their_contract() {
+        let m = Register::new(&ModelOptions::default());
+        let mut ops = Vec::new();
+        for v in 0..3 {
+            ops.push(RegisterOp::Read(v));
+            ops.push(RegisterOp::Write(v));
+            for w in 0..3 {
+                ops.push(RegisterOp::Cas { old: v, new: w });
+                ops.push(RegisterOp::CasFailed { old: v, new: w });
+            }
+        }
+        let mut pruned = 0;
+        for s in 0..3u32 {
+            for t in &ops {
+                if m.reachable(&s, t) {
+                    continue;
+                }
+                pruned += 1;
+                assert_eq!(m.step(&s, t), None, "{t:?} unreachable yet legal in {s}");
+                for x in ops.iter().filter(|x| !m.may_enable(x, t)) {
+                    if let Some(s1) = m.step(&s, x) {
+                        assert!(!m.reachable(&s1, t), "{x:?} enables {t:?} from {s}");
+                    }
+                }
+            }
+        }
+        assert!(pruned > 0);
     }
 
     #[test]

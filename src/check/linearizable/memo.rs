@@ -155,7 +155,7 @@ impl Memo {
         debug_assert!(state != EMPTY);
         if self.len >= self.cap {
             self.clear();
-        } else if (self.len + 1) * 8 > self.slots.len() * 7 {
+        } else if (self.len + 1) * 2 > self.slots.len() {
             self.grow();
         }
         let mask = self.slots.len() - 1;

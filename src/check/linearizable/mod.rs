@@ -78,6 +78,9 @@ pub struct PartitionReport {
     /// The deepest search reached (operations placed on one path), when
     /// known.
     pub depth: usize,
+    /// Configurations (linearized set and model state) the decisive search
+    /// entered: a measure of its work, as Knossos reports it.
+    pub configurations: u64,
     /// Why the partition is not linearizable.
     pub evidence: Option<Evidence>,
     /// When it is linearizable: the operations (indices into
@@ -179,14 +182,21 @@ pub fn check<M: Model>(
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
     let mut budget = Duration::from_millis(20);
     loop {
+        let single = pending.len() == 1;
         let round: Vec<(usize, PartitionReport)> = pending
             .par_iter()
             .map(|&i| {
                 let (key, m, items) = &compiled[i];
                 let now = Instant::now();
-                let round_limits = Limits {
-                    deadline: Some(deadline.map_or(now + budget, |d| d.min(now + budget))),
-                    ..limits
+                // A partition alone in its round has nothing to wait for:
+                // it runs to the deadline at once.
+                let round_limits = if single {
+                    limits
+                } else {
+                    Limits {
+                        deadline: Some(deadline.map_or(now + budget, |d| d.min(now + budget))),
+                        ..limits
+                    }
                 };
                 let r = check_partition(history, key.clone(), m, items, options, &round_limits);
                 if r.verdict == Verdict::Invalid && !options.report_all {
@@ -283,6 +293,7 @@ fn check_partition<M: Model>(
         verdict: Verdict::Unknown,
         operations: items.len(),
         depth: 0,
+        configurations: engine.configurations,
         evidence: None,
         linearization: None,
     };

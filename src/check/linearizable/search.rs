@@ -100,11 +100,31 @@
 //!    trying only `x`, and the memo (rule 1) stays sound, as it records
 //!    only configurations whose restricted exploration failed.
 //!
+//! 7. **Subsumption** of indeterminate operations: a configuration fails
+//!    if a failed configuration with the same required operations
+//!    linearized and the same state had linearized only optional
+//!    operations that are linearized here too. *Proof.* Let `A = (R, O, s)`
+//!    have failed and `B = (R, O', s)` with `O ⊆ O'`. The required list,
+//!    and so every real-time constraint still to meet, depends on `R`
+//!    alone. Any successful continuation from `B` places required ops of
+//!    `R`'s complement and optional ops outside `O'`, hence outside `O`:
+//!    it is a successful continuation from `A` too, which has none. A
+//!    configuration is recorded as failed only when the search leaves it
+//!    exhausted, so the record is a fact about the configuration, not
+//!    about the search's restrictions (every other rule keeps a success
+//!    if there is one). For a final-path search the same argument shows
+//!    that every state `B` could reach just before `stop` returns was
+//!    recorded from `A`. Records name the older optional ops by the XOR
+//!    of their words (as a prefix of the order they were linearized in)
+//!    and list the last few one by one, so a check costs a table look-up
+//!    and a few flag reads; records may be forgotten at any time.
+//!
 //! Among the remaining candidates, those after which the next return
-//! becomes legal are tried before the others (an order only).
+//! becomes legal are tried before the others, and required ones before
+//! optional ones (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only and twin rules both on and off.
+//! with the read-only, twin and subsumption rules both on and off.
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
@@ -246,7 +266,42 @@ pub(crate) struct Engine<'a, M: Model> {
     // Interned states.
     states: Vec<M::State>,
     intern: HashMap<M::State, u32, FxBuild>,
+    /// Configurations entered by the last run (new to the memo).
+    pub(crate) configurations: u64,
+    // Rule 7 (subsumption): the optional items linearized, in the order
+    // they were, their flags, and `opt_prefix[k]`, the XOR of the words of
+    // the first `k` of them (so `opt_prefix.last()` covers them all).
+    placed: Vec<bool>,
+    opt_stack: Vec<u32>,
+    opt_prefix: Vec<Fingerprint>,
+    // Failed configurations by (required set, state): indices of their
+    // records in `fails`.
+    failed: HashMap<(u64, u64, u32), Vec<u32>, FxBuild>,
+    fails: Vec<Failure>,
+    fail_items: Vec<u32>,
+    subsume: bool,
 }
+
+/// A failed configuration's optional set, for rule 7: the first `k`
+/// optional items linearized (named by their XOR) and the rest (listed in
+/// `fail_items[start..start + len]`).
+#[derive(Clone, Copy)]
+struct Failure {
+    k: u32,
+    prefix: Fingerprint,
+    start: u32,
+    len: u32,
+}
+
+/// Rule 7 lists at most this many of a failed configuration's optional
+/// items one by one; the older ones are named by their XOR.
+const FAIL_TAIL: usize = 32;
+/// Rule 7 forgets its failed configurations when they list this many
+/// optional items in all (128 MiB).
+const FAIL_ITEMS_CAP: usize = 1 << 25;
+/// Rule 7 keeps at most this many failed configurations per required set
+/// and state, the latest.
+const FAILS_PER_KEY: usize = 8;
 
 impl<'a, M: Model> Engine<'a, M> {
     /// Prepares the lists for `items`.
@@ -370,6 +425,74 @@ impl<'a, M: Model> Engine<'a, M> {
             words,
             states: Vec::new(),
             intern: HashMap::default(),
+            configurations: 0,
+            placed: vec![false; n],
+            opt_stack: Vec::new(),
+            opt_prefix: vec![Fingerprint::default()],
+            failed: HashMap::default(),
+            fails: Vec::new(),
+            fail_items: Vec::new(),
+            subsume: n > n_req,
+        }
+    }
+
+    /// Is the configuration with linearized set `fp` (after adding `extra`,
+    /// if it is optional) and state `state` known to fail by rule 7: some
+    /// failed configuration with the same required set and state used only
+    /// optional items that are linearized here too?
+    fn subsumed(&self, fp: Fingerprint, state: u32, extra: u32) -> bool {
+        if self.fails.is_empty() {
+            return false;
+        }
+        let opt_fp = *self.opt_prefix.last().expect("never empty");
+        let mut req = fp;
+        req.toggle(opt_fp);
+        if self.items[extra as usize].optional() {
+            req.toggle(self.words[extra as usize]);
+        }
+        let Some(ids) = self.failed.get(&(req.0, req.1, state)) else {
+            return false;
+        };
+        ids.iter().any(|&id| {
+            let f = self.fails[id as usize];
+            (f.k as usize) < self.opt_prefix.len()
+                && self.opt_prefix[f.k as usize] == f.prefix
+                && self.fail_items[f.start as usize..(f.start + f.len) as usize]
+                    .iter()
+                    .all(|&x| x == extra || self.placed[x as usize])
+        })
+    }
+
+    /// Records that the current configuration (linearized set `fp`, state
+    /// `state`) failed: it was explored to exhaustion.
+    fn record_failure(&mut self, fp: Fingerprint, state: u32, cap: usize) {
+        if !self.subsume {
+            return;
+        }
+        if self.fails.len() >= cap || self.fail_items.len() >= FAIL_ITEMS_CAP {
+            self.failed.clear();
+            self.fails.clear();
+            self.fail_items.clear();
+        }
+        let opt_fp = *self.opt_prefix.last().expect("never empty");
+        let mut req = fp;
+        req.toggle(opt_fp);
+        let k = self.opt_stack.len().saturating_sub(FAIL_TAIL);
+        let start = self.fail_items.len();
+        self.fail_items.extend_from_slice(&self.opt_stack[k..]);
+        let id = self.fails.len() as u32;
+        self.fails.push(Failure {
+            k: k as u32,
+            prefix: self.opt_prefix[k],
+            start: start as u32,
+            len: (self.opt_stack.len() - k) as u32,
+        });
+        let ids = self.failed.entry((req.0, req.1, state)).or_default();
+        if ids.len() < FAILS_PER_KEY {
+            ids.push(id);
+        } else {
+            ids.rotate_left(1);
+            *ids.last_mut().expect("full") = id;
         }
     }
 
@@ -391,6 +514,11 @@ impl<'a, M: Model> Engine<'a, M> {
             self.onext[p as usize] = n;
             self.oprev[n as usize] = p;
             self.group_next[self.group[iu] as usize] += 1;
+            self.placed[iu] = true;
+            self.opt_stack.push(i);
+            let mut top = *self.opt_prefix.last().expect("never empty");
+            top.toggle(self.words[iu]);
+            self.opt_prefix.push(top);
         } else {
             for e in [self.call_ent[iu], self.ret_ent[iu]] {
                 let (p, n) = (self.prev[e as usize], self.next[e as usize]);
@@ -408,6 +536,9 @@ impl<'a, M: Model> Engine<'a, M> {
             self.onext[p as usize] = i;
             self.oprev[n as usize] = i;
             self.group_next[self.group[iu] as usize] -= 1;
+            self.placed[iu] = false;
+            self.opt_stack.pop();
+            self.opt_prefix.pop();
         } else {
             for e in [self.ret_ent[iu], self.call_ent[iu]] {
                 let (p, n) = (self.prev[e as usize], self.next[e as usize]);
@@ -443,6 +574,15 @@ impl<'a, M: Model> Engine<'a, M> {
             None if self.items[x as usize].optional() => return None,
             None => 2,
         };
+        // Optional items go after every required one: each level first
+        // tries orders that spend no indeterminate op, so the failures it
+        // records carry the fewest optional items and subsume the most
+        // configurations (rule 7).
+        let group = if self.items[x as usize].optional() {
+            group + 2
+        } else {
+            group
+        };
         Some(group << 32 | rank)
     }
 
@@ -450,6 +590,13 @@ impl<'a, M: Model> Engine<'a, M> {
     #[cfg(test)]
     pub(crate) fn without_twin_rule(mut self) -> Self {
         self.twins = false;
+        self
+    }
+
+    /// Turns rule 7 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_subsumption(mut self) -> Self {
+        self.subsume = false;
         self
     }
 
@@ -654,7 +801,8 @@ impl<'a, M: Model> Engine<'a, M> {
                 if forced != NONE && !exhausted {
                     let mut nfp = fp;
                     nfp.toggle(self.words[forced as usize]);
-                    if memo.insert(nfp, state) {
+                    if memo.insert(nfp, state) && !self.subsumed(nfp, state, forced) {
+                        self.configurations += 1;
                         stack.push(Frame {
                             item: forced,
                             prev_state: state,
@@ -706,6 +854,7 @@ impl<'a, M: Model> Engine<'a, M> {
                     let Some(f) = stack.pop() else {
                         return Found::NotLinearizable { stuck };
                     };
+                    self.record_failure(fp, state, limits.memo_cap / 8);
                     self.unlift(f.item);
                     state = f.prev_state;
                     fp.toggle(self.words[f.item as usize]);
@@ -731,9 +880,10 @@ impl<'a, M: Model> Engine<'a, M> {
             let optional = self.items[ci].optional();
             let mut nfp = fp;
             nfp.toggle(self.words[ci]);
-            if (optional && ns == state) || !memo.insert(nfp, ns) {
+            if (optional && ns == state) || !memo.insert(nfp, ns) || self.subsumed(nfp, ns, cand) {
                 continue;
             }
+            self.configurations += 1;
             stack.push(Frame {
                 item: cand,
                 prev_state: state,
