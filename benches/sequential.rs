@@ -1,106 +1,86 @@
-//! Sequential-consistency search on generated histories that are
-//! sequentially consistent but not linearizable: a replicated store
-//! applies one global order of writes; each client reads from its own
-//! replica, which lags behind, and always sees its own writes.
+//! Sequential-consistency checks on histories from the library's own
+//! generator in its sequentially consistent mode (`labrys gen --mode sc`):
+//! a leader orders every update, replicas apply that order with lag, each
+//! client reads from its replica and sees its own writes. Such histories
+//! are sequentially consistent but not linearizable; with the
+//! `read_behind_own_write` knob (one faulty read) they are not
+//! sequentially consistent either. Written values are unique.
+//!
+//! Groups: `sequential/targets` (register and kv, valid and broken, at 8
+//! processes x 1,250 ops and 16 x 10,000), `sequential/processes` (2 to 64
+//! processes, 10,000 ops in all) and `sequential/length` (8 processes,
+//! 1,250 to 20,000 ops in all).
 //!
 //! `cargo bench --bench sequential`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use labrys::check::sequential::check;
 use labrys::check::{CheckOptions, Verdict};
-use labrys::history::{History, Op, OpType, Value};
-use labrys::model::{ModelOptions, Register};
+use labrys::gen::{generate, FaultRate, Faults, GenOptions, Mode};
+use labrys::history::History;
+use labrys::model::{Kv, ModelKind, ModelOptions, Register};
 use std::hint::black_box;
 use std::time::Duration;
 
-/// xorshift64*: a small seeded generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
+/// A `labrys gen --mode sc --unique-values` history of `ops` ops in all
+/// over `clients` clients; `broken` adds one read behind its reader's own
+/// write.
+fn sc_history(model: ModelKind, seed: u64, clients: usize, ops: usize, broken: bool) -> History {
+    let g = generate(&GenOptions {
+        mode: Mode::SequentiallyConsistent,
+        model,
+        seed,
+        clients,
+        ops,
+        unique_values: true,
+        faults: Faults {
+            read_behind_own_write: if broken {
+                FaultRate::Exactly(1)
+            } else {
+                FaultRate::Off
+            },
+            ..Faults::default()
+        },
+        ..GenOptions::default()
+    })
+    .expect("valid options");
+    assert_eq!(g.faults.len(), broken as usize);
+    History::from_ops(g.ops).expect("well-formed")
 }
 
-/// `procs` clients doing `ops` ops each over `keys` keys (no key field
-/// when `keys` is 1), about a third of them writes of unique values.
-fn replicated(seed: u64, procs: usize, ops: usize, keys: u64) -> History {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut log: Vec<(u64, i64)> = Vec::new();
-    let mut replica = vec![0usize; procs];
-    let mut left = vec![ops; procs];
-    let mut pending: Vec<Option<Op>> = vec![None; procs];
-    let mut events = Vec::with_capacity(procs * ops * 2);
-    let mut live: Vec<usize> = (0..procs).collect();
-    let key_of = |k: u64| (keys > 1).then_some(Value::Int(k as i64));
-    while !live.is_empty() {
-        let j = rng.below(live.len() as u64) as usize;
-        let p = live[j];
-        if let Some(done) = pending[p].take() {
-            events.push(done);
-            if left[p] == 0 {
-                live.swap_remove(j);
-            }
-            continue;
-        }
-        // The replica catches up part of the way, now and then.
-        if rng.below(4) == 0 && replica[p] < log.len() {
-            replica[p] += rng.below((log.len() - replica[p]) as u64 + 1) as usize;
-        }
-        let k = rng.below(keys);
-        let (f, input, output) = if rng.below(3) == 0 {
-            let v = log.len() as i64 + 1;
-            log.push((k, v));
-            replica[p] = log.len();
-            ("write", Value::Int(v), Value::Int(v))
-        } else {
-            let seen = log[..replica[p]]
-                .iter()
-                .rev()
-                .find(|(key, _)| *key == k)
-                .map_or(Value::Nil, |&(_, v)| Value::Int(v));
-            ("read", Value::Nil, seen)
-        };
-        let mut inv = Op::new(OpType::Invoke, p as i64, f, input);
-        let mut ok = Op::new(OpType::Ok, p as i64, f, output);
-        inv.key = key_of(k);
-        ok.key = key_of(k);
-        events.push(inv);
-        pending[p] = Some(ok);
-        left[p] -= 1;
+fn decide(model: ModelKind, h: &History, expect: Verdict) {
+    let options = ModelOptions::default();
+    let r = match model {
+        ModelKind::Kv => check(h, &Kv::kv(&options), &CheckOptions::default()),
+        _ => check(h, &Register::new(&options), &CheckOptions::default()),
     }
-    History::from_ops(events).expect("well-formed")
-}
-
-fn decide(h: &History) {
-    let model = Register::new(&ModelOptions::default());
-    let r = check(h, &model, &CheckOptions::default()).expect("compiles");
-    assert_eq!(r.valid, Verdict::Valid, "{}", r.summary);
+    .expect("compiles");
+    assert_eq!(r.valid, expect, "{}", r.summary);
     black_box(r);
 }
 
+const MODELS: [(ModelKind, &str); 2] = [(ModelKind::Register, "register"), (ModelKind::Kv, "kv")];
+
 fn targets(c: &mut Criterion) {
     let mut g = c.benchmark_group("sequential/targets");
-    g.sample_size(10).measurement_time(Duration::from_secs(8));
-    for (procs, ops, keys) in [
-        (8, 1_250, 1),
-        (8, 1_250, 8),
-        (16, 10_000, 1),
-        (16, 10_000, 8),
-    ] {
-        let h = replicated(7, procs, ops, keys);
-        let name = if keys == 1 { "register" } else { "kv" };
-        g.bench_with_input(
-            BenchmarkId::new(name, format!("{procs}x{ops}")),
-            &h,
-            |b, h| b.iter(|| decide(h)),
-        );
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (clients, per_client) in [(8, 1_250), (16, 10_000)] {
+        for (model, name) in MODELS {
+            for broken in [false, true] {
+                let h = sc_history(model, 1, clients, clients * per_client, broken);
+                let expect = if broken {
+                    Verdict::Invalid
+                } else {
+                    Verdict::Valid
+                };
+                let id = format!("{name}-{}", if broken { "broken" } else { "valid" });
+                g.bench_with_input(
+                    BenchmarkId::new(id, format!("{clients}x{per_client}")),
+                    &h,
+                    |b, h| b.iter(|| decide(model, h, expect)),
+                );
+            }
+        }
     }
     g.finish();
 }
@@ -108,20 +88,28 @@ fn targets(c: &mut Criterion) {
 fn curves(c: &mut Criterion) {
     let mut g = c.benchmark_group("sequential/processes");
     g.sample_size(10).measurement_time(Duration::from_secs(3));
-    for procs in [2, 4, 8, 16, 32] {
-        let h = replicated(11, procs, 10_000 / procs, 1);
-        g.bench_with_input(BenchmarkId::new("register-10k-ops", procs), &h, |b, h| {
-            b.iter(|| decide(h))
-        });
+    for (model, name) in MODELS {
+        for clients in [2, 4, 8, 16, 32, 64] {
+            let h = sc_history(model, 2, clients, 10_000, false);
+            g.bench_with_input(
+                BenchmarkId::new(format!("{name}-10k-ops"), clients),
+                &h,
+                |b, h| b.iter(|| decide(model, h, Verdict::Valid)),
+            );
+        }
     }
     g.finish();
     let mut g = c.benchmark_group("sequential/length");
     g.sample_size(10).measurement_time(Duration::from_secs(3));
-    for ops in [500, 1_000, 2_000, 4_000, 8_000] {
-        let h = replicated(13, 8, ops, 1);
-        g.bench_with_input(BenchmarkId::new("register-8-procs", ops), &h, |b, h| {
-            b.iter(|| decide(h))
-        });
+    for (model, name) in MODELS {
+        for ops in [1_250, 2_500, 5_000, 10_000, 20_000] {
+            let h = sc_history(model, 3, 8, ops, false);
+            g.bench_with_input(
+                BenchmarkId::new(format!("{name}-8-processes"), ops),
+                &h,
+                |b, h| b.iter(|| decide(model, h, Verdict::Valid)),
+            );
+        }
     }
     g.finish();
 }

@@ -5,6 +5,20 @@
 //! as Jepsen does: invalid beats unknown beats valid. Convergence does not
 //! apply to the mutex and multi-register models; it is left out of a plain
 //! run on those, and says unknown when asked for by name.
+//!
+//! # A linearization is a witness
+//!
+//! A linearization keeps real time, so it keeps every process's order: it
+//! is a sequentially consistent order too. When both checkers run, they
+//! still start together, so a slow linearizability search never delays
+//! the sequential one. When the linearizability checker ends valid, it
+//! merges its orders (one per key) into one order of the whole history
+//! and checks it with [`sequential::check_witness`] (linear time); if that
+//! passes, the order decides sequential consistency (decision `witness`)
+//! and the sequential search, if still running, is told to stop. Either
+//! way the verdict is the same; which decision is reported does not depend
+//! on which checker finished first: it is `witness` exactly when the
+//! history is linearizable and the merged order passes.
 
 use super::convergence::{self, ConvergenceOptions, ConvergenceReport};
 use super::linearizable::{self, LinearizableReport};
@@ -13,6 +27,9 @@ use super::{CheckOptions, Consistency, Verdict};
 use crate::history::{Error, History};
 use crate::model::{ModelKind, ModelOptions};
 use crate::with_model;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// What to check, and how.
@@ -102,6 +119,11 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
     let checks = plan.checks();
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
     let want = |c: Consistency| checks.contains(&c);
+    let start = Instant::now();
+    // A sequential report decided by the linearization, and the flag that
+    // stops the sequential search once there is one.
+    let witnessed: Mutex<Option<Timed<SequentialReport>>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
     let lin = || -> Result<Option<Timed<LinearizableReport>>, Error> {
         if !want(Consistency::Linearizable) {
             return Ok(None);
@@ -109,8 +131,23 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         let t = timed(|| {
             linearizable::check_model(history, plan.model, &plan.model_options, &plan.options)
         });
+        let report = t.report?;
+        if want(Consistency::Sequential) {
+            if let Some(order) = linearization(history, &report) {
+                if let Some(mut r) = witness(history, plan, keyed, &order)? {
+                    r.summary = "the linearization the linearizability checker found keeps every \
+                                 process's order and obeys the model"
+                        .into();
+                    *witnessed.lock().expect("not poisoned") = Some(Timed {
+                        report: r,
+                        elapsed: start.elapsed(),
+                    });
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+        }
         Ok(Some(Timed {
-            report: t.report?,
+            report,
             elapsed: t.elapsed,
         }))
     };
@@ -120,13 +157,13 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         }
         let t = timed(|| {
             if keyed {
-                with_model!(keyed plan.model, &plan.model_options, |m| sequential::check(history, &m, &plan.options))
+                with_model!(keyed plan.model, &plan.model_options, |m| {
+                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                })
             } else {
-                with_model!(plan.model, &plan.model_options, |m| sequential::check(
-                    history,
-                    &m,
-                    &plan.options
-                ))
+                with_model!(plan.model, &plan.model_options, |m| {
+                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                })
             }
         });
         Ok(Some(Timed {
@@ -142,9 +179,212 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         })
     };
     let (l, (s, c)) = rayon::join(lin, || rayon::join(seq, conv));
+    let l = l?;
+    let s = match witnessed.into_inner().expect("not poisoned") {
+        Some(w) => Some(w),
+        None => s?,
+    };
     Ok(Results {
-        linearizable: l?,
-        sequential: s?,
+        linearizable: l,
+        sequential: s,
         convergence: c,
     })
+}
+
+/// The sequential report for `order` if it is a valid witness.
+fn witness(
+    history: &History,
+    plan: &Plan,
+    keyed: bool,
+    order: &[usize],
+) -> Result<Option<SequentialReport>, Error> {
+    if keyed {
+        with_model!(keyed plan.model, &plan.model_options, |m| {
+            sequential::check_witness(history, &m, order)
+        })
+    } else {
+        with_model!(plan.model, &plan.model_options, |m| {
+            sequential::check_witness(history, &m, order)
+        })
+    }
+}
+
+/// One linearization of the whole history from a valid report: the
+/// partition's own when there is one; for a history checked key by key,
+/// the per-key orders merged with program order (a topological sort of
+/// both: each key's order, and each process's operations in invocation
+/// order). `None` if the report is not valid or the two orders conflict
+/// (an indeterminate operation that took effect after a later operation of
+/// its process); the merged order is checked by the caller anyway.
+///
+/// Linearizability is local (Herlihy & Wing 1990): the per-key
+/// linearizations together with real time have no cycle, so without
+/// indeterminate operations the merge always succeeds, and any merge keeps
+/// each key's order (so every step is legal) and each process's order.
+fn linearization(history: &History, report: &LinearizableReport) -> Option<Vec<usize>> {
+    if report.verdict != Verdict::Valid {
+        return None;
+    }
+    let orders: Vec<&Vec<usize>> = report
+        .partitions
+        .iter()
+        .map(|p| p.linearization.as_ref())
+        .collect::<Option<_>>()?;
+    if let [one] = orders[..] {
+        return Some(one.clone());
+    }
+    let n = history.operations.len();
+    const NONE: usize = usize::MAX;
+    let mut next_in_key = vec![NONE; n];
+    let mut placed = vec![false; n];
+    let mut indegree = vec![0u32; n];
+    let mut total = 0;
+    for order in &orders {
+        for w in order.windows(2) {
+            next_in_key[w[0]] = w[1];
+            indegree[w[1]] += 1;
+        }
+        for &i in order.iter() {
+            placed[i] = true;
+            total += 1;
+        }
+    }
+    // Program order among the placed operations.
+    let mut next_in_process = vec![NONE; n];
+    let mut last: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    for (i, o) in history.operations.iter().enumerate() {
+        if !placed[i] {
+            continue;
+        }
+        if let Some(prev) = last.insert(o.process, i) {
+            next_in_process[prev] = i;
+            indegree[i] += 1;
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..n).filter(|&i| placed[i] && indegree[i] == 0).collect();
+    let mut out = Vec::with_capacity(total);
+    while let Some(i) = ready.pop_front() {
+        out.push(i);
+        for j in [next_in_key[i], next_in_process[i]] {
+            if j != NONE {
+                indegree[j] -= 1;
+                if indegree[j] == 0 {
+                    ready.push_back(j);
+                }
+            }
+        }
+    }
+    (out.len() == total).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen::{generate, GenOptions, Mode};
+
+    fn plan(model: ModelKind, checks: &[Consistency]) -> Plan {
+        Plan {
+            model,
+            model_options: ModelOptions::default(),
+            checks: checks.to_vec(),
+            options: CheckOptions::default(),
+            convergence: ConvergenceOptions::default(),
+        }
+    }
+
+    /// A linearizable kv history over several keys, with crashed ops at
+    /// this rate.
+    fn atomic_kv(seed: u64, crash_rate: f64) -> History {
+        let g = generate(&GenOptions {
+            mode: Mode::Atomic,
+            model: ModelKind::Kv,
+            seed,
+            clients: 5,
+            ops: 300,
+            keys: 3,
+            crash_rate,
+            ..GenOptions::default()
+        })
+        .unwrap();
+        History::from_ops(g.ops).unwrap()
+    }
+
+    fn kind(r: &SequentialReport) -> String {
+        serde_json::to_value(r).unwrap()["decision"]["kind"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn a_linearization_decides_sequential_consistency() {
+        for seed in 0..5 {
+            let h = atomic_kv(seed, 0.05);
+            let r = run(&h, &plan(ModelKind::Kv, &[])).unwrap();
+            let lin = r.linearizable.unwrap().report;
+            assert_eq!(lin.verdict, Verdict::Valid);
+            assert!(lin.partitions.len() > 1, "checked key by key");
+            let seq = r.sequential.unwrap().report;
+            assert_eq!(seq.valid, Verdict::Valid);
+            assert_eq!(seq.decision, sequential::Decision::Witness);
+            assert_eq!(kind(&seq), "witness");
+            assert!(seq.summary.contains("linearization"), "{}", seq.summary);
+            let order = seq.order.as_ref().unwrap();
+            let kv = crate::model::Kv::kv(&ModelOptions::default());
+            assert_eq!(sequential::validate_order(&h, &kv, order), Ok(()));
+            // Asked alone, the sequential checker searches, and its report
+            // keeps its shape. (Without crashed ops: with them, its search
+            // may not decide these histories in reasonable time.)
+            let h = atomic_kv(seed, 0.0);
+            let alone = run(&h, &plan(ModelKind::Kv, &[Consistency::Sequential])).unwrap();
+            let alone = alone.sequential.unwrap().report;
+            assert_eq!(alone.valid, Verdict::Valid);
+            assert_eq!(kind(&alone), "ordered");
+        }
+    }
+
+    #[test]
+    fn no_witness_without_a_linearization() {
+        let h = History::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("histories/register/sequential-not-linearizable.edn"),
+            &crate::history::LoadOptions::default(),
+        )
+        .unwrap();
+        let r = run(&h, &plan(ModelKind::Register, &[])).unwrap();
+        assert_eq!(r.linearizable.unwrap().report.verdict, Verdict::Invalid);
+        let seq = r.sequential.unwrap().report;
+        assert_eq!(seq.valid, Verdict::Valid);
+        assert_eq!(kind(&seq), "ordered");
+    }
+
+    #[test]
+    fn per_key_linearizations_merge_into_one_order() {
+        for seed in 0..5 {
+            let h = atomic_kv(seed, 0.05);
+            let lin = linearizable::check_model(
+                &h,
+                ModelKind::Kv,
+                &ModelOptions::default(),
+                &CheckOptions::default(),
+            )
+            .unwrap();
+            let order = linearization(&h, &lin).expect("a merged order");
+            let placed: usize = lin
+                .partitions
+                .iter()
+                .map(|p| p.linearization.as_ref().unwrap().len())
+                .sum();
+            assert_eq!(order.len(), placed);
+            // Each key's order is kept.
+            let mut at = vec![usize::MAX; h.operations.len()];
+            for (i, &op) in order.iter().enumerate() {
+                at[op] = i;
+            }
+            for p in &lin.partitions {
+                let l = p.linearization.as_ref().unwrap();
+                assert!(l.windows(2).all(|w| at[w[0]] < at[w[1]]));
+            }
+        }
+    }
 }

@@ -268,6 +268,7 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
 
 fn sequential(out: &mut String, r: &SequentialReport, style: &Style) {
     let Some(c) = &r.counterexample else { return };
+    let _ = writeln!(out, "    {}", c.why);
     let _ = writeln!(out, "    {}", c.explanation);
     let placed: Vec<String> = c
         .prefixes

@@ -83,6 +83,11 @@ pub struct PartitionReport {
     pub configurations: u64,
     /// Why the partition is not linearizable.
     pub evidence: Option<Evidence>,
+    /// When it is linearizable: the operations (indices into
+    /// `History::operations`) in the order they took effect; indeterminate
+    /// ones that never took effect are absent. Not part of the JSON report.
+    #[serde(skip)]
+    pub linearization: Option<Vec<usize>>,
 }
 
 /// Why a partition is not linearizable.
@@ -290,11 +295,13 @@ fn check_partition<M: Model>(
         depth: 0,
         configurations: engine.configurations,
         evidence: None,
+        linearization: None,
     };
     match found {
         Found::Linearizable(order) => {
             report.verdict = Verdict::Valid;
             report.depth = order.len();
+            report.linearization = Some(order.iter().map(|&i| items[i as usize].id).collect());
         }
         Found::Unknown { depth, .. } => report.depth = depth,
         Found::NotLinearizable { stuck } => {

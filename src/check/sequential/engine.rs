@@ -22,10 +22,14 @@
 //! for join them); then the other indeterminate ops; skipping an
 //! indeterminate op last. The prunings (observations first, starved
 //! requirements, useless indeterminate writes) need [`Hints`] and are
-//! proved in [`super::hints`].
+//! proved in [`super::hints`]; so does the last one: an op that the
+//! history proves comes after another (`super::observe`) is not placed
+//! while that one is unplaced. Every valid order keeps those orders, so
+//! this prunes only orders that fail.
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
+use super::observe::{analyse, Constraints, UNCHANGED, UNKNOWN};
 use super::problem::Problem;
 use crate::check::Progress;
 use crate::model::Model;
@@ -34,8 +38,6 @@ use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
 const SKIP: u32 = u32::MAX;
-const UNCHANGED: u32 = u32::MAX - 1;
-const UNKNOWN: u32 = u32::MAX;
 
 /// When to give up.
 #[derive(Clone, Copy)]
@@ -43,7 +45,7 @@ pub(crate) struct Limits<'a> {
     /// Stop with `Unknown` at this instant.
     pub deadline: Option<Instant>,
     /// Stop with `Unknown` when any of these is set.
-    pub cancel: [Option<&'a AtomicBool>; 2],
+    pub cancel: [Option<&'a AtomicBool>; 3],
     /// Counters to update.
     pub progress: Option<&'a Progress>,
     /// Stop with `Unknown` after this many configurations.
@@ -56,7 +58,7 @@ impl Default for Limits<'_> {
     fn default() -> Self {
         Limits {
             deadline: None,
-            cancel: [None, None],
+            cancel: [None, None, None],
             progress: None,
             max_nodes: None,
             memo_entries: 1 << 22,
@@ -148,6 +150,17 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
     hints: &H,
     limits: &Limits<'_>,
 ) -> (Found<M::State>, Stats) {
+    let proved = analyse(pb, hints).0.constraints(pb);
+    search_with(pb, hints, limits, &proved)
+}
+
+/// [`search`] with the orders the history proves already worked out.
+pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+    proved: &Constraints,
+) -> (Found<M::State>, Stats) {
     let mut nodes = 0;
     if pb.ops.iter().any(|c| c.optional) {
         let mut kept = Vec::new();
@@ -162,7 +175,8 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
             max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(200_000)),
             ..*limits
         };
-        let mut e = Engine::new(&sub, hints, &budget);
+        let sub_proved = analyse(&sub, hints).0.constraints(&sub);
+        let mut e = Engine::new(&sub, hints, &budget, sub_proved);
         let found = e.run(&budget);
         nodes += e.nodes;
         if let Found::Order(order) = found {
@@ -170,7 +184,7 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
             return (Found::Order(order), Stats { nodes });
         }
     }
-    let mut e = Engine::new(pb, hints, limits);
+    let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
     nodes += e.nodes;
     if let Found::Refuted(_) = found {
@@ -178,7 +192,7 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
         // configuration as deep as the deepest one reached, and keep it:
         // cheaper than copying the path at every new depth.
         let best = e.best;
-        let mut again = Engine::new(pb, hints, limits);
+        let mut again = Engine::new(pb, hints, limits, proved.clone());
         again.stop_at = Some(best);
         let replay = again.run(&Limits {
             memo_entries: limits.memo_entries,
@@ -188,6 +202,41 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
         return (replay, Stats { nodes });
     }
     (found, Stats { nodes })
+}
+
+/// The deepest configuration a search reaches within `limits` (which
+/// should bound it), for a problem already known to have no valid order:
+/// the evidence of a refutation found another way. `None` if the search
+/// finds an order after all. Also returns the configurations entered.
+pub(crate) fn frontier<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+    proved: &Constraints,
+) -> (Option<Frontier<M::State>>, u64) {
+    let mut e = Engine::new(pb, hints, limits, proved.clone());
+    let found = e.run(limits);
+    let mut nodes = e.nodes;
+    let f = match found {
+        Found::Order(_) => None,
+        // The search keeps only the root; replaying the same
+        // (deterministic) search stops at the deepest configuration.
+        Found::Refuted(_) | Found::GaveUp => {
+            let mut again = Engine::new(pb, hints, limits, proved.clone());
+            again.stop_at = Some(e.best);
+            let replay = again.run(&Limits {
+                max_nodes: limits.max_nodes.map(|n| n.saturating_mul(2)),
+                memo_entries: limits.memo_entries,
+                ..Limits::default()
+            });
+            nodes += again.nodes;
+            match replay {
+                Found::Refuted(f) => Some(f),
+                _ => None,
+            }
+        }
+    };
+    (f, nodes)
 }
 
 struct Engine<'p, M: Model> {
@@ -219,6 +268,10 @@ struct Engine<'p, M: Model> {
     requirers: Vec<Vec<u32>>,
     /// Per key: unplaced ops that neither need a known state nor are blind.
     others: Vec<u32>,
+    /// Orders the history proves (`observe`): ops that must come later.
+    proved: Constraints,
+    /// Per op: ops that must come before it and are not placed yet.
+    waiting: Vec<u32>,
     memo: Memo,
     moves: Vec<Move>,
     frames: Vec<Frame>,
@@ -231,7 +284,12 @@ struct Engine<'p, M: Model> {
 }
 
 impl<'p, M: Model> Engine<'p, M> {
-    fn new<H: Hints<M> + ?Sized>(pb: &'p Problem<M>, hints: &H, limits: &Limits<'_>) -> Self {
+    fn new<H: Hints<M> + ?Sized>(
+        pb: &'p Problem<M>,
+        hints: &H,
+        limits: &Limits<'_>,
+        order: Constraints,
+    ) -> Self {
         let nk = pb.keys.len();
         let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
         let cur: Vec<u32> = (0..nk)
@@ -288,6 +346,10 @@ impl<'p, M: Model> Engine<'p, M> {
                     .count() as u32
             })
             .collect();
+        let mut waiting = vec![0u32; pb.ops.len()];
+        for &y in &order.after {
+            waiting[y as usize] += 1;
+        }
         let lens: Vec<u32> = pb.procs.iter().map(|s| s.len() as u32).collect();
         let zob = Zobrist::new(&pb.procs.iter().map(|s| s.len()).collect::<Vec<_>>());
         let mut hash = 0u128;
@@ -317,6 +379,8 @@ impl<'p, M: Model> Engine<'p, M> {
             blind,
             requirers,
             others,
+            proved: order,
+            waiting,
             memo: Memo::new(limits.memo_entries),
             moves: Vec::new(),
             frames: Vec::new(),
@@ -473,6 +537,10 @@ impl<'p, M: Model> Engine<'p, M> {
         }
         self.take_effect(k, self.eff[oi]);
         self.count(oi, k, false);
+        let (lo, hi) = (self.proved.offsets[oi], self.proved.offsets[oi + 1]);
+        for j in lo..hi {
+            self.waiting[self.proved.after[j as usize] as usize] -= 1;
+        }
         (prev, k)
     }
 
@@ -490,6 +558,10 @@ impl<'p, M: Model> Engine<'p, M> {
         self.hash ^= self.zob.at(p, i) ^ self.zob.at(p, i + 1);
         self.put_effect(k, self.eff[oi]);
         self.count(oi, k, true);
+        let (lo, hi) = (self.proved.offsets[oi], self.proved.offsets[oi + 1]);
+        for j in lo..hi {
+            self.waiting[self.proved.after[j as usize] as usize] += 1;
+        }
         if m.next != SKIP {
             if prev != m.next {
                 self.hash ^= state_word(k as u32, prev) ^ state_word(k as u32, m.next);
@@ -519,7 +591,13 @@ impl<'p, M: Model> Engine<'p, M> {
             let c = &self.pb.ops[oi as usize];
             let (k, id, optional) = (c.key, c.id as u64, c.optional);
             let s = self.cur[k as usize];
-            let n = self.step(oi, s);
+            // An op that the history proves comes after an unplaced one
+            // cannot be placed yet (`observe`).
+            let n = if self.waiting[oi as usize] > 0 {
+                NONE
+            } else {
+                self.step(oi, s)
+            };
             if n != NONE {
                 if self.eff[oi as usize] == UNCHANGED {
                     // Observations go first (proof in `hints`).

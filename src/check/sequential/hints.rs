@@ -1,8 +1,8 @@
 //! What the search may assume about a model's operations beyond
 //! [`Model::step`].
 //!
-//! The search is correct with no hints at all ([`NoHints`]). Hints make two
-//! safe prunings possible:
+//! The search is correct with no hints at all ([`NoHints`]). Hints make
+//! these safe prunings possible:
 //!
 //! - **Observations go first.** If the next op of a process only observes
 //!   the state ([`Effect::Unchanged`]) and can happen now, placing it now is
@@ -32,6 +32,15 @@
 //!   before the indeterminate op too and leaves the same state; ops of
 //!   other keys do not see it. So the order without it is valid, and
 //!   leaving an indeterminate op out is allowed.
+//! - **Proved orders.** When [`Hints::effect`] and [`Hints::requires`] name
+//!   the value an op writes and the value it reads, and a value is written
+//!   by one op only, reads say which write they saw; the orders that
+//!   proves (the `observe` module, with its proofs) hold in every valid
+//!   order, so the search never breaks one, and a cycle among them
+//!   refutes the history without a search.
+//!
+//! [`Hints::describe_value`] names values for the one-sentence explanation
+//! of an invalid history.
 
 use crate::model::{CasRegister, Cell, KvOp, KvRegister, Model, Register, RegisterOp};
 
@@ -69,6 +78,14 @@ pub trait Hints<M: Model>: Sync {
         let _ = (model, op);
         false
     }
+
+    /// The value a state holds, in words (`1`, `nil`), for explanations
+    /// that name the values ops read and write; `None` if the model's
+    /// states are not single values.
+    fn describe_value(&self, model: &M, state: &M::State) -> Option<String> {
+        let _ = (model, state);
+        None
+    }
 }
 
 /// No hints: every op may do anything.
@@ -97,7 +114,18 @@ fn register_requires(op: &RegisterOp) -> Option<u32> {
     }
 }
 
+/// A register state's value, as the model prints it in a write.
+fn register_value<M: Model<Op = RegisterOp>>(model: &M, state: u32) -> Option<String> {
+    model
+        .describe_op(&RegisterOp::Write(state))
+        .strip_prefix("write ")
+        .map(str::to_string)
+}
+
 impl Hints<Register> for RegisterHints {
+    fn describe_value(&self, m: &Register, state: &u32) -> Option<String> {
+        register_value(m, *state)
+    }
     fn effect(&self, _: &Register, op: &RegisterOp) -> Effect<u32> {
         register_effect(op)
     }
@@ -110,6 +138,9 @@ impl Hints<Register> for RegisterHints {
 }
 
 impl Hints<CasRegister> for RegisterHints {
+    fn describe_value(&self, m: &CasRegister, state: &u32) -> Option<String> {
+        register_value(m, *state)
+    }
     fn effect(&self, _: &CasRegister, op: &RegisterOp) -> Effect<u32> {
         register_effect(op)
     }
@@ -129,6 +160,11 @@ impl Hints<CasRegister> for RegisterHints {
 pub struct KvHints;
 
 impl Hints<KvRegister> for KvHints {
+    fn describe_value(&self, m: &KvRegister, state: &Cell) -> Option<String> {
+        m.describe_op(&KvOp::Write(state.clone()))
+            .strip_prefix("write ")
+            .map(str::to_string)
+    }
     fn effect(&self, _: &KvRegister, op: &KvOp) -> Effect<Cell> {
         match op {
             KvOp::Read(_) | KvOp::CasFailed { .. } => Effect::Unchanged,

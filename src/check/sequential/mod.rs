@@ -22,8 +22,11 @@
 //!   Sequential consistency is not local: every key can pass alone while
 //!   the whole history fails (store buffering, IRIW). So the checker first
 //!   checks each key alone, in parallel — a key that fails refutes the whole
-//!   history — and if every key passes it searches for one order of all the
-//!   ops. The report's [`Decision`] says which happened.
+//!   history. If every key passes, the orders found for each key are merged
+//!   with every process's order (a topological sort, checked step by step
+//!   afterwards); when they fit, that order decides. Otherwise it searches
+//!   for one order of all the ops. The report's [`Decision`] says which
+//!   happened.
 //!
 //! # Algorithm
 //!
@@ -36,22 +39,39 @@
 //! first, memoized as in Lowe's linearizability checker (2017) but
 //! without real time; its cost is polynomial for a fixed number of
 //! processes. Keys are incremental 128-bit Zobrist words (`memo`). Models
-//! may give [`Hints`] that allow two proved prunings (see [`Hints`]).
+//! may give [`Hints`] that allow proved prunings (see [`Hints`]).
+//!
+//! When the hints name the value each op writes and reads (the register
+//! family and kv), and a value is written once, the reads say which write
+//! they read from; the history then proves some orders of the writes (a
+//! process that saw 1 and then 2 proves that 1 was written first) and of
+//! reads before later writes. The `observe` submodule finds them in linear
+//! time, before any search: a cycle among them refutes the history (or the
+//! key) at once, and otherwise the search never places an op before one
+//! the history proves comes first.
 //!
 //! A candidate order from elsewhere — a linearization found by the
-//! linearizability checker is one — is checked first in linear time by
-//! [`check_with_witness`].
+//! linearizability checker is one — is checked in linear time by
+//! [`check_witness`]; `labrys check` does so when both checkers run (see
+//! [`run`](crate::check::run)), and stops this search with
+//! [`check_stoppable`] once the linearization has decided.
 //!
 //! # Evidence
 //!
-//! An invalid history comes with the deepest prefix the search could
-//! order, the ops that block every continuation from there and why, and,
-//! when [`CheckOptions::shrink`] is set, a 1-minimal sub-history that is
-//! still not sequentially consistent, described in plain words.
+//! An invalid history comes with the deepest prefix the search reached,
+//! the ops that block every continuation from there and why, and, when
+//! [`CheckOptions::shrink`] is set, a 1-minimal sub-history that is still
+//! not sequentially consistent. [`Counterexample::why`] says in one
+//! sentence which processes read and wrote what, and which orders of the
+//! writes that forces ("process 2 read 1 and then 2, so 1 was written
+//! before 2; ..."), for the register family and kv (the `explain`
+//! submodule); [`Counterexample::explanation`] lists each process's ops.
 
 mod engine;
+mod explain;
 mod hints;
 mod memo;
+mod observe;
 mod problem;
 mod shrink;
 #[cfg(test)]
@@ -64,6 +84,7 @@ use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Value};
 use crate::model::{CasRegister, Keyed, Kv, KvRegister, Model, Register};
 use engine::{search, Found, Frontier, Limits};
+use observe::{analyse, Proof};
 use problem::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -89,13 +110,18 @@ pub enum Decision {
         /// The key.
         key: Value,
     },
+    /// Every key passes alone, and the orders found for each key merge,
+    /// with every process's order, into one order of all the ops: no
+    /// global search was needed.
+    Merged,
     /// Every key passes alone, but no single order of all the ops exists.
     GlobalRefuted,
     /// No order exists (a single object, or keys not checked alone).
     Refuted,
     /// The search gave up.
     Unknown {
-        /// Why: time ran out, or the run was cancelled.
+        /// Why: time ran out, the run was cancelled, or the search was
+        /// stopped (see [`check_stoppable`]).
         reason: String,
     },
 }
@@ -127,7 +153,9 @@ pub struct Prefix {
 pub struct Counterexample {
     /// The key refuted on its own, or `None` for the history as a whole.
     pub key: Option<Value>,
-    /// The deepest prefix the search could order, and the state after it.
+    /// The deepest prefix the search reached, and the state after it.
+    /// When proved write orders refuted the history, the search that finds
+    /// it is bounded (100,000 configurations), so an order may get further.
     pub frontier: Path,
     /// Indeterminate ops the frontier's prefix leaves out.
     pub left_out: Vec<OpView>,
@@ -140,9 +168,17 @@ pub struct Counterexample {
     pub minimal: Option<Vec<OpView>>,
     /// Whether `minimal` is 1-minimal — removing any one op makes it
     /// consistent, or leaves an op that no state allows (a read of a value
-    /// nothing writes) — rather than cut short by the time limit.
+    /// nothing writes) — rather than cut short by the time limit. In JSON
+    /// `minimal_verified`, as in the linearizability evidence.
+    #[serde(rename = "minimal_verified")]
     pub one_minimal: bool,
-    /// The contradiction in plain words.
+    /// The contradiction in one sentence: for the register family and kv,
+    /// which processes read and wrote what, and which orders of the writes
+    /// that forces (see the `explain` submodule); for other models, where
+    /// the best order of the ops gets stuck.
+    pub why: String,
+    /// The contradiction in more words: each process's ops in the
+    /// counterexample, and where every order gets stuck.
     pub explanation: String,
 }
 
@@ -180,45 +216,69 @@ pub fn check<M: Model + 'static>(
     model: &M,
     options: &CheckOptions,
 ) -> Result<SequentialReport, Error> {
+    dispatch(history, model, options, None)
+}
+
+/// [`check`], but the search also gives up (verdict unknown, reason
+/// "stopped") as soon as `stop` is set. `labrys check` sets it when the
+/// linearizability checker has found a linearization that is already a
+/// sequentially consistent order (see [`check_witness`]).
+pub fn check_stoppable<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    stop: &AtomicBool,
+) -> Result<SequentialReport, Error> {
+    dispatch(history, model, options, Some(stop))
+}
+
+fn dispatch<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    stop: Option<&AtomicBool>,
+) -> Result<SequentialReport, Error> {
     let any = model as &dyn Any;
     if let Some(m) = any.downcast_ref::<Register>() {
-        return check_with_hints(history, m, &RegisterHints, options);
+        return hinted(history, m, &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<CasRegister>() {
-        return check_with_hints(history, m, &RegisterHints, options);
+        return hinted(history, m, &RegisterHints, options, stop);
     }
     // Keys are separated here (one model state per key), so a keyed
     // wrapper adds nothing: search with the model of one key.
     if let Some(m) = any.downcast_ref::<Keyed<Register>>() {
-        return check_with_hints(history, m.inner(), &RegisterHints, options);
+        return hinted(history, m.inner(), &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<Keyed<CasRegister>>() {
-        return check_with_hints(history, m.inner(), &RegisterHints, options);
+        return hinted(history, m.inner(), &RegisterHints, options, stop);
     }
     if let Some(m) = any.downcast_ref::<KvRegister>() {
         return check_with_hints(history, m, &KvHints, options);
     }
     if let Some(m) = any.downcast_ref::<Kv>() {
-        return check_with_hints(history, m.inner(), &KvHints, options);
+        return hinted(history, m.inner(), &KvHints, options, stop);
     }
-    check_with_hints(history, model, &NoHints, options)
+    hinted(history, model, &NoHints, options, stop)
 }
 
-/// [`check`], first trying `witness`: a candidate total order of
+/// The report for a valid `witness`: a candidate total order of
 /// operations (indices into `History::operations`), such as a
-/// linearization found by the linearizability checker. If it keeps every
-/// process's order, places every `ok` op (indeterminate ops may be left
-/// out; ops the model drops are ignored) and the model accepts every step,
-/// the history is valid at once; otherwise the search runs as usual.
-pub fn check_with_witness<M: Model + 'static>(
+/// linearization found by the linearizability checker. It is valid if it
+/// keeps every process's order, places every `ok` op (indeterminate ops
+/// may be left out; ops the model drops are ignored) and the model accepts
+/// every step; then the report's decision is [`Decision::Witness`].
+/// `Ok(None)` if it is not valid; `Err` only for input the model cannot
+/// compile.
+pub fn check_witness<M: Model>(
     history: &History,
     model: &M,
-    options: &CheckOptions,
     witness: &[usize],
-) -> Result<SequentialReport, Error> {
+) -> Result<Option<SequentialReport>, Error> {
     let pb = Problem::compile(history, model)?;
-    if validate(&pb, history.operations.len(), witness).is_ok() {
-        return Ok(SequentialReport {
+    Ok(validate(&pb, history.operations.len(), witness)
+        .is_ok()
+        .then(|| SequentialReport {
             valid: Verdict::Valid,
             decision: Decision::Witness,
             summary: "the given order keeps every process's order and obeys the model".into(),
@@ -226,9 +286,22 @@ pub fn check_with_witness<M: Model + 'static>(
             keys: Vec::new(),
             counterexample: None,
             configurations: 0,
-        });
+        }))
+}
+
+/// [`check`], first trying `witness` with [`check_witness`]: if it is
+/// valid, the history is valid at once; otherwise the search runs as
+/// usual.
+pub fn check_with_witness<M: Model + 'static>(
+    history: &History,
+    model: &M,
+    options: &CheckOptions,
+    witness: &[usize],
+) -> Result<SequentialReport, Error> {
+    match check_witness(history, model, witness)? {
+        Some(report) => Ok(report),
+        None => check(history, model, options),
     }
-    check(history, model, options)
 }
 
 /// Checks whether `order` (indices into `History::operations`) is a
@@ -250,8 +323,18 @@ pub fn check_with_hints<M: Model, H: Hints<M>>(
     hints: &H,
     options: &CheckOptions,
 ) -> Result<SequentialReport, Error> {
+    hinted(history, model, hints, options, None)
+}
+
+fn hinted<M: Model, H: Hints<M>>(
+    history: &History,
+    model: &M,
+    hints: &H,
+    options: &CheckOptions,
+    stop: Option<&AtomicBool>,
+) -> Result<SequentialReport, Error> {
     let pb = Problem::compile(history, model)?;
-    run(history, pb, hints, options)
+    run(history, pb, hints, options, stop)
 }
 
 fn validate<M: Model>(pb: &Problem<M>, n_operations: usize, order: &[usize]) -> Result<(), String> {
@@ -319,6 +402,7 @@ fn run<M: Model, H: Hints<M>>(
     pb: Problem<M>,
     hints: &H,
     options: &CheckOptions,
+    stop: Option<&AtomicBool>,
 ) -> Result<SequentialReport, Error> {
     let start = Instant::now();
     let deadline = options.timeout.map(|t| start + t);
@@ -333,35 +417,41 @@ fn run<M: Model, H: Hints<M>>(
         .fetch_max(pb.ops.len(), Ordering::Relaxed);
     let limits = Limits {
         deadline,
-        cancel: [Some(&*options.cancel), None],
+        cancel: [Some(&*options.cancel), None, stop],
         progress: Some(progress),
         ..Limits::default()
     };
     let mut configurations = 0;
     let mut keys = Vec::new();
+    // The order each key found alone, as indices into the history's
+    // operations.
+    let mut key_orders: Vec<Vec<usize>> = Vec::new();
 
     if alone {
-        let stop = AtomicBool::new(false);
+        let refuted = AtomicBool::new(false);
         let results: Vec<KeyRun<M>> = live
             .par_iter()
             .map(|&k| {
                 let sub = pb.restrict(|_, c| c.key == k);
                 let limits = Limits {
-                    cancel: [Some(&*options.cancel), Some(&stop)],
+                    cancel: [Some(&*options.cancel), Some(&refuted), stop],
                     memo_entries: 1 << 20,
                     ..limits
                 };
-                let (found, stats) = search(&sub, hints, &limits);
+                let (found, nodes, proof) = decide(&sub, hints, &limits);
                 if matches!(found, Found::Refuted(_)) && !options.report_all {
-                    stop.store(true, Ordering::Relaxed);
+                    refuted.store(true, Ordering::Relaxed);
                 }
                 progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-                (k, sub, found, stats.nodes)
+                (k, sub, found, nodes, proof)
             })
             .collect();
         let mut refuted = None;
-        for (k, sub, found, nodes) in results {
+        for (k, sub, found, nodes, proof) in results {
             configurations += nodes;
+            if let Found::Order(o) = &found {
+                key_orders.push(o.iter().map(|&i| sub.ops[i as usize].id).collect());
+            }
             let valid = match &found {
                 Found::Order(_) => Verdict::Valid,
                 Found::Refuted(_) => Verdict::Invalid,
@@ -373,16 +463,17 @@ fn run<M: Model, H: Hints<M>>(
                 ops: sub.ops.len(),
             });
             if let (None, Found::Refuted(f)) = (&refuted, found) {
-                refuted = Some((k, sub, f));
+                refuted = Some((k, sub, f, proof));
             }
         }
-        if let Some((k, sub, frontier)) = refuted {
+        if let Some((k, sub, frontier, proof)) = refuted {
             let key = pb.keys[k as usize].clone().unwrap_or(Value::Nil);
             let cx = counterexample(
                 history,
                 &sub,
                 hints,
                 frontier,
+                proof.as_ref(),
                 Some(key.clone()),
                 options,
                 start,
@@ -399,8 +490,26 @@ fn run<M: Model, H: Hints<M>>(
         }
     }
 
-    let (found, stats) = search(&pb, hints, &limits);
-    configurations += stats.nodes;
+    if alone && keys.iter().all(|k| k.valid == Verdict::Valid) {
+        if let Some(order) = merge(&pb, history.operations.len(), &key_orders) {
+            if validate(&pb, history.operations.len(), &order).is_ok() {
+                return Ok(SequentialReport {
+                    valid: Verdict::Valid,
+                    decision: Decision::Merged,
+                    summary: "every key alone passes, and the orders of the keys merge with every \
+                              process's order into one order of all the ops"
+                        .into(),
+                    order: Some(order),
+                    keys,
+                    counterexample: None,
+                    configurations,
+                });
+            }
+        }
+    }
+
+    let (found, nodes, proof) = decide(&pb, hints, &limits);
+    configurations += nodes;
     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
     let report = match found {
         Found::Order(order) => SequentialReport {
@@ -417,7 +526,16 @@ fn run<M: Model, H: Hints<M>>(
             configurations,
         },
         Found::Refuted(frontier) => {
-            let cx = counterexample(history, &pb, hints, frontier, None, options, start);
+            let cx = counterexample(
+                history,
+                &pb,
+                hints,
+                frontier,
+                proof.as_ref(),
+                None,
+                options,
+                start,
+            );
             SequentialReport {
                 valid: Verdict::Invalid,
                 decision: if alone {
@@ -440,6 +558,8 @@ fn run<M: Model, H: Hints<M>>(
         Found::GaveUp => {
             let reason = if options.cancelled() {
                 "cancelled".to_string()
+            } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                "stopped".to_string()
             } else {
                 format!("time ran out after {:.1} s", start.elapsed().as_secs_f64())
             };
@@ -457,9 +577,105 @@ fn run<M: Model, H: Hints<M>>(
     Ok(report)
 }
 
-/// One key checked alone: the key, its sub-problem, what the search found
-/// and how many configurations it entered.
-type KeyRun<M> = (u32, Problem<M>, Found<<M as Model>::State>, u64);
+/// One order of all the ops of `pb` that keeps each key's order in
+/// `orders` (one per key, indices into the history's `n` operations) and
+/// every process's order: a topological sort of both. `None` if they
+/// conflict. Sequential consistency is not local, so they may; when they do
+/// not, the merged order keeps every key's steps legal and every process's
+/// order, and the caller still checks it with `validate`. Indeterminate
+/// ops a key's order leaves out stay out.
+fn merge<M: Model>(pb: &Problem<M>, n: usize, orders: &[Vec<usize>]) -> Option<Vec<usize>> {
+    const NONE: u32 = u32::MAX;
+    let mut at = vec![NONE; n];
+    for (i, c) in pb.ops.iter().enumerate() {
+        at[c.id] = i as u32;
+    }
+    let m = pb.ops.len();
+    let mut placed = vec![false; m];
+    let mut next_in_key = vec![NONE; m];
+    let mut indegree = vec![0u32; m];
+    let mut total = 0;
+    for order in orders {
+        for &id in order {
+            let i = *at.get(id)?;
+            if i == NONE || placed[i as usize] {
+                return None;
+            }
+            placed[i as usize] = true;
+            total += 1;
+        }
+        for w in order.windows(2) {
+            let (a, b) = (at[w[0]], at[w[1]]);
+            next_in_key[a as usize] = b;
+            indegree[b as usize] += 1;
+        }
+    }
+    let mut next_in_process = vec![NONE; m];
+    for seq in &pb.procs {
+        let mut prev = NONE;
+        for &i in seq.iter().filter(|&&i| placed[i as usize]) {
+            if prev != NONE {
+                next_in_process[prev as usize] = i;
+                indegree[i as usize] += 1;
+            }
+            prev = i;
+        }
+    }
+    let mut ready: Vec<u32> = (0..m as u32)
+        .filter(|&i| placed[i as usize] && indegree[i as usize] == 0)
+        .collect();
+    let mut out = Vec::with_capacity(total);
+    while let Some(i) = ready.pop() {
+        out.push(pb.ops[i as usize].id);
+        for j in [next_in_key[i as usize], next_in_process[i as usize]] {
+            if j != NONE {
+                indegree[j as usize] -= 1;
+                if indegree[j as usize] == 0 {
+                    ready.push(j);
+                }
+            }
+        }
+    }
+    (out.len() == total).then_some(out)
+}
+
+/// One key checked alone: the key, its sub-problem, what the search found,
+/// how many configurations it entered, and the proof when the write
+/// orders refuted it.
+type KeyRun<M> = (
+    u32,
+    Problem<M>,
+    Found<<M as Model>::State>,
+    u64,
+    Option<Proof>,
+);
+
+/// Decides `pb`. First the write orders the values read prove (the
+/// `observe` submodule, linear time): a cycle among them refutes `pb` at
+/// once, and a search bounded to 100,000 configurations then only finds
+/// the evidence (the deepest prefix it reaches). Otherwise the search
+/// decides. Returns what was found, the configurations entered, and the
+/// cycle when one refuted `pb`.
+fn decide<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+) -> (Found<M::State>, u64, Option<Proof>) {
+    let (observed, _) = analyse(pb, hints);
+    let proved = observed.constraints(pb);
+    if let Some(proof) = observed.proof() {
+        let bounded = Limits {
+            max_nodes: Some(100_000),
+            ..*limits
+        };
+        if let (Some(f), nodes) = engine::frontier(pb, hints, &bounded, &proved) {
+            return (Found::Refuted(f), nodes, Some(proof));
+        }
+        debug_assert!(false, "a cycle of proved orders, yet an order");
+    }
+    let (found, stats) = engine::search_with(pb, hints, limits, &proved);
+    (found, stats.nodes, None)
+}
 
 fn view<M: Model>(history: &History, pb: &Problem<M>, i: u32) -> OpView {
     let c = &pb.ops[i as usize];
@@ -550,11 +766,13 @@ fn stuck<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn counterexample<M: Model, H: Hints<M>>(
     history: &History,
     pb: &Problem<M>,
     hints: &H,
     frontier: Frontier<M::State>,
+    proof: Option<&Proof>,
     key: Option<Value>,
     options: &CheckOptions,
     start: Instant,
@@ -564,6 +782,7 @@ fn counterexample<M: Model, H: Hints<M>>(
     let mut minimal = None;
     let mut one_minimal = false;
     let mut explanation = explain_stuck(pb, &st, history);
+    let mut why = None;
     if options.shrink {
         // Shrinking gets what is left of the time limit, at most 10 s.
         let cap = Duration::from_secs(10);
@@ -571,16 +790,23 @@ fn counterexample<M: Model, H: Hints<M>>(
             .timeout
             .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
         let limits = Limits {
-            cancel: [Some(&*options.cancel), None],
+            cancel: [Some(&*options.cancel), None, None],
             max_nodes: Some(200_000),
             memo_entries: 1 << 20,
             ..Limits::default()
         };
-        // First guess: every process cut just after its op that blocked.
+        // First guess: the ops of the proof, if write orders refuted the
+        // history; else every process cut just after its op that blocked.
         let mut first = vec![false; pb.ops.len()];
-        for (p, seq) in pb.procs.iter().enumerate() {
-            for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+        if let Some(proof) = proof {
+            for &i in &proof.ops {
                 first[i as usize] = true;
+            }
+        } else {
+            for (p, seq) in pb.procs.iter().enumerate() {
+                for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+                    first[i as usize] = true;
+                }
             }
         }
         let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left, Some(first));
@@ -591,8 +817,16 @@ fn counterexample<M: Model, H: Hints<M>>(
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
         if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
             explanation = explain_minimal(history, &small, &f);
+            why = explain::sentence(&small, hints)
+                .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
+    } else if let Some(proof) = proof.filter(|p| !p.cycle.is_empty()) {
+        let tokens = observe::tokens(pb, hints);
+        why = explain::co_sentence(pb, hints, &tokens, &proof.cycle);
+    } else {
+        why = explain::sentence(pb, hints);
     }
+    let why = why.unwrap_or_else(|| generic_why(pb, &st));
     Counterexample {
         key,
         frontier: st.frontier,
@@ -601,14 +835,42 @@ fn counterexample<M: Model, H: Hints<M>>(
         blocked: st.blocked,
         minimal,
         one_minimal,
+        why,
         explanation,
     }
+}
+
+/// The sentence for models whose values have no names, or contradictions
+/// too long for one: where the deepest order gets stuck.
+fn generic_why<M: Model>(pb: &Problem<M>, st: &Stuck) -> String {
+    let reasons: Vec<String> = st
+        .blocked
+        .iter()
+        .map(|b| format!("process {}'s {} ({})", b.op.process, b.op.op, b.reason))
+        .collect();
+    let placed = match st.frontier.ops.len() {
+        0 => "before any op is placed".to_string(),
+        1 => format!("after {}", st.frontier.ops[0].op),
+        n => format!("after {n} ops"),
+    };
+    let ops = match pb.ops.len() {
+        1 => "this op".to_string(),
+        n => format!("these {n} ops"),
+    };
+    format!(
+        "no order of {ops} keeps every process's order and obeys the model: {placed}, no process can go on: {}",
+        if reasons.is_empty() {
+            "nothing is left to try".to_string()
+        } else {
+            reasons.join("; ")
+        }
+    )
 }
 
 fn explain_stuck<M: Model>(pb: &Problem<M>, st: &Stuck, _history: &History) -> String {
     let n = pb.ops.len();
     let mut s = format!(
-        "No order of the {n} ops keeps every process's order and obeys the model. The furthest any order gets places {} ops ({}); from there ",
+        "No order of the {n} ops keeps every process's order and obeys the model. The deepest order the search reached places {} ops ({}); from there ",
         st.frontier.ops.len(),
         st.frontier.state
     );
