@@ -366,8 +366,24 @@ fn evidence<M: Model>(
             let mut v = vec![y, stuck];
             v.extend(explains);
             v.sort_by_key(|&i| items[i].invoke);
-            v
+            // Without the killed op, the few must be linearizable (the
+            // killer may itself need an op left out, as a cas does):
+            // otherwise start from everything.
+            let rest: Vec<Item<M::Op>> = v
+                .iter()
+                .filter(|&&i| i != stuck)
+                .map(|&i| items[i].clone())
+                .collect();
+            match Engine::new(model, &rest).search(&budget(FINALS_BUDGET)) {
+                Found::Linearizable(_) => v,
+                _ => (0..items.len()).collect(),
+            }
         }
+        None => (0..items.len()).collect(),
+    };
+    let killer = killer.filter(|_| start.len() < items.len());
+    let start: Vec<usize> = match killer {
+        Some(_) => start,
         None => (0..items.len()).collect(),
     };
     let sub: Vec<Item<M::Op>> = match killer {
