@@ -313,7 +313,26 @@ fn check_partition<M: Model>(
                 cancel: [Some(&options.cancel), None],
                 ..*limits
             };
-            let killer = engine.killer.map(|y| y as usize);
+            let (mut stuck, mut killer) = (stuck, engine.killer);
+            if killer.is_some() {
+                // The search's own first failure, found in a moment, makes
+                // the clearer evidence; the killed op serves otherwise.
+                let quick = Limits {
+                    deadline: Some(
+                        ev_limits
+                            .deadline
+                            .map_or(Instant::now() + FINALS_BUDGET, |d| {
+                                d.min(Instant::now() + FINALS_BUDGET)
+                            }),
+                    ),
+                    ..ev_limits
+                };
+                let plain = Engine::new(model, items).without_kill_rule().search(&quick);
+                if let Found::NotLinearizable { stuck: first } = plain {
+                    (stuck, killer) = (first, None);
+                }
+            }
+            let killer = killer.map(|y| y as usize);
             let ev = evidence(
                 history,
                 model,

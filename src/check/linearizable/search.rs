@@ -285,6 +285,7 @@ pub(crate) struct Engine<'a, M: Model> {
     pub(crate) configurations: u64,
     /// When rule 8 refuted the items: the item that killed the stuck one.
     pub(crate) killer: Option<u32>,
+    kill_rule: bool,
     // Rule 7 (subsumption): the optional items linearized, in the order
     // they were, their flags, and `opt_prefix[k]`, the XOR of the words of
     // the first `k` of them (so `opt_prefix.last()` covers them all).
@@ -444,6 +445,7 @@ impl<'a, M: Model> Engine<'a, M> {
             intern: HashMap::default(),
             configurations: 0,
             killer: None,
+            kill_rule: true,
             placed: vec![false; n],
             opt_stack: Vec::new(),
             opt_prefix: vec![Fingerprint::default()],
@@ -608,6 +610,12 @@ impl<'a, M: Model> Engine<'a, M> {
     #[cfg(test)]
     pub(crate) fn without_twin_rule(mut self) -> Self {
         self.twins = false;
+        self
+    }
+
+    /// Turns rule 8 off: the search then finds its own first failure.
+    pub(crate) fn without_kill_rule(mut self) -> Self {
+        self.kill_rule = false;
         self
     }
 
@@ -818,7 +826,7 @@ impl<'a, M: Model> Engine<'a, M> {
         if self.n_req == 0 && stop.is_none() {
             return Found::Linearizable(Vec::new());
         }
-        if stop.is_none() {
+        if stop.is_none() && self.kill_rule {
             if let Some((x, y)) = self.killed() {
                 self.killer = Some(y);
                 return Found::NotLinearizable { stuck: x };
