@@ -313,26 +313,7 @@ fn check_partition<M: Model>(
                 cancel: [Some(&options.cancel), None],
                 ..*limits
             };
-            let (mut stuck, mut killer) = (stuck, engine.killer);
-            if killer.is_some() {
-                // The search's own first failure, found in a moment, makes
-                // the clearer evidence; the killed op serves otherwise.
-                let quick = Limits {
-                    deadline: Some(
-                        ev_limits
-                            .deadline
-                            .map_or(Instant::now() + FINALS_BUDGET, |d| {
-                                d.min(Instant::now() + FINALS_BUDGET)
-                            }),
-                    ),
-                    ..ev_limits
-                };
-                let plain = Engine::new(model, items).without_kill_rule().search(&quick);
-                if let Found::NotLinearizable { stuck: first } = plain {
-                    (stuck, killer) = (first, None);
-                }
-            }
-            let killer = killer.map(|y| y as usize);
+            let killer = engine.killer.map(|y| y as usize);
             let ev = evidence(
                 history,
                 model,
@@ -349,6 +330,38 @@ fn check_partition<M: Model>(
     report
 }
 
+/// The few ops that show a kill (search rule 8), by index: the killer
+/// `y`, the killed op, and the latest op before `y` that may enable the
+/// killed one (what explains its read, if anything). The refutation holds
+/// in every sub-history with `y` and the killed op; `None` unless the few
+/// are linearizable without the killed op (the killer may itself need an
+/// op left out, as a cas does).
+fn killed_few<M: Model>(
+    model: &M,
+    items: &[Item<M::Op>],
+    killed: usize,
+    y: usize,
+    limits: &Limits<'_>,
+) -> Option<Vec<usize>> {
+    let explains = items
+        .iter()
+        .enumerate()
+        .filter(|(_, z)| z.ret < items[y].invoke && model.may_enable(&z.op, &items[killed].op))
+        .max_by_key(|(_, z)| z.ret)
+        .map(|(i, _)| i);
+    let mut few: Vec<usize> = [y, killed].into_iter().chain(explains).collect();
+    few.sort_by_key(|&i| items[i].invoke);
+    let rest: Vec<Item<M::Op>> = few
+        .iter()
+        .filter(|&&i| i != killed)
+        .map(|&i| items[i].clone())
+        .collect();
+    match Engine::new(model, &rest).search(limits) {
+        Found::Linearizable(_) => Some(few),
+        _ => None,
+    }
+}
+
 fn evidence<M: Model>(
     history: &History,
     model: &M,
@@ -358,7 +371,6 @@ fn evidence<M: Model>(
     options: &CheckOptions,
     limits: &Limits<'_>,
 ) -> Evidence {
-    let s = &items[stuck];
     // Evidence gets its own time budget per partition (within the overall
     // deadline): a verdict is never held up by its illustration.
     let budget = |d: Duration| Limits {
@@ -369,59 +381,45 @@ fn evidence<M: Model>(
         ),
         ..*limits
     };
-    // A refutation by a killing op (search rule 8) holds in every
-    // sub-history with the killer and the killed op, so the final paths
-    // and the shrinking start from those two and the latest op before the
-    // killer that may enable the killed one (what explains its read, if
-    // anything): the final paths are then those of that sub-history.
-    let start: Vec<usize> = match killer {
+    // A refutation by a killed op (search rule 8) may name an op the
+    // search never reaches. The search's own first failure, when found
+    // within the budget, makes the clearer evidence; otherwise the final
+    // paths and the shrinking work on the few ops that show the kill.
+    let (stuck, few) = match killer {
+        None => (stuck, None),
         Some(y) => {
-            let explains = items
-                .iter()
-                .enumerate()
-                .filter(|(_, z)| z.ret < items[y].invoke && model.may_enable(&z.op, &s.op))
-                .max_by_key(|(_, z)| z.ret)
-                .map(|(i, _)| i);
-            let mut v = vec![y, stuck];
-            v.extend(explains);
-            v.sort_by_key(|&i| items[i].invoke);
-            // Without the killed op, the few must be linearizable (the
-            // killer may itself need an op left out, as a cas does):
-            // otherwise start from everything.
-            let rest: Vec<Item<M::Op>> = v
-                .iter()
-                .filter(|&&i| i != stuck)
-                .map(|&i| items[i].clone())
-                .collect();
-            match Engine::new(model, &rest).search(&budget(FINALS_BUDGET)) {
-                Found::Linearizable(_) => v,
-                _ => (0..items.len()).collect(),
+            let plain = Engine::new(model, items)
+                .without_kill_rule()
+                .search(&budget(FINALS_BUDGET));
+            match plain {
+                Found::NotLinearizable { stuck: first } => (first as usize, None),
+                _ => (
+                    stuck,
+                    killed_few(model, items, stuck, y, &budget(FINALS_BUDGET)),
+                ),
             }
         }
-        None => (0..items.len()).collect(),
     };
-    let killer = killer.filter(|_| start.len() < items.len());
-    let start: Vec<usize> = match killer {
-        Some(_) => start,
-        None => (0..items.len()).collect(),
-    };
-    let sub: Vec<Item<M::Op>> = match killer {
-        Some(_) => start.iter().map(|&i| items[i].clone()).collect(),
-        None => Vec::new(),
-    };
-    let (sub_items, sub_stuck) = match killer {
-        Some(_) => (
-            &sub[..],
-            start.iter().position(|&i| i == stuck).expect("kept"),
-        ),
+    let s = &items[stuck];
+    let sub: Vec<Item<M::Op>>;
+    let (sub_items, sub_stuck) = match &few {
+        Some(ids) => {
+            sub = ids.iter().map(|&i| items[i].clone()).collect();
+            (
+                &sub[..],
+                ids.iter().position(|&i| i == stuck).expect("kept"),
+            )
+        }
         None => (items, stuck),
     };
+    // Sub-history indices back to the partition's.
+    let back = |i: usize| few.as_ref().map_or(i, |ids| ids[i]);
     let mut engine = Engine::new(model, sub_items);
     let (mut finals, complete) =
         engine.finals(sub_stuck as u32, &budget(FINALS_BUDGET), MAX_FINAL_PATHS);
     for f in &mut finals {
         for i in &mut f.path {
-            *i = start[*i as usize] as u32;
+            *i = back(*i as usize) as u32;
         }
     }
     let tail = |path: &[u32]| -> Vec<OpView> {
@@ -462,7 +460,7 @@ fn evidence<M: Model>(
         .collect();
     let (minimal, minimal_verified) = if options.shrink {
         let sh = shrink::shrink(model, sub_items, sub_stuck, &budget(SHRINK_BUDGET));
-        let mut ids: Vec<usize> = sh.items.into_iter().map(|i| start[i]).collect();
+        let mut ids: Vec<usize> = sh.items.into_iter().map(back).collect();
         ids.sort_by_key(|&i| items[i].invoke);
         (
             Some(

@@ -741,12 +741,16 @@ impl<'a, M: Model> Engine<'a, M> {
         // Killers looked at per item, and the widest window searched.
         const LATEST: usize = 16;
         const WINDOW: usize = 4096;
-        let mut by_ret: Vec<u32> = (0..self.items.len() as u32)
-            .filter(|&i| !self.items[i as usize].optional())
-            .collect();
-        by_ret.sort_unstable_by_key(|&i| self.items[i as usize].ret);
-        let mut by_inv = by_ret.clone();
-        by_inv.sort_unstable_by_key(|&i| self.items[i as usize].invoke);
+        // The entries are numbered in real-time order: their calls give the
+        // required items by invocation, their returns by return.
+        let (mut by_inv, mut by_ret) = (Vec::with_capacity(self.n_req), Vec::new());
+        for e in 1..self.ent_item.len() {
+            if self.ent_call[e] {
+                by_inv.push(self.ent_item[e]);
+            } else {
+                by_ret.push(self.ent_item[e]);
+            }
+        }
         let max_latency = by_ret
             .iter()
             .map(|&i| self.items[i as usize].ret - self.items[i as usize].invoke)

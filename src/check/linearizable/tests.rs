@@ -454,133 +454,105 @@ fn agrees_with_oracle_without_read_only_rule() {
     compare_with_oracle(1000, 8, true, true, false);
 }
 
-/// Rule 6 (twins) on and off: both searches agree with the oracle, both
+/// One rule on and off, over 4,000 random histories (`info` says which
+/// get indeterminate ops): both searches agree with the oracle, both
 /// witnesses are valid, and a final-path search records the same states
-/// either way. The random histories use three values, so overlapping
-/// identical ops are common; the test counts them to show the rule is
-/// exercised.
+/// either way. `off` turns the rule off; `seen` is shown each history's
+/// items and both engines after their searches, for the caller to count
+/// where the rule could act. Returns the (valid, invalid) counts.
+fn rule_agrees_on_and_off(
+    salt: u64,
+    info: fn(u64) -> bool,
+    off: for<'a> fn(Engine<'a, TestCas>) -> Engine<'a, TestCas>,
+    mut seen: impl FnMut(&[Item<TestOp>], &Engine<'_, TestCas>, &Engine<'_, TestCas>),
+) -> (usize, usize) {
+    let (mut valid, mut invalid) = (0, 0);
+    for k in 0..4000u64 {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt;
+        let h = random_history(seed, 10 + (salt & 1) as usize, info(k));
+        let model = TestCas {
+            failed_cas_observes: k % 5 == 0,
+            read_only: k % 2 == 0,
+        };
+        let expected = oracle(&h, model.clone());
+        let mut m = model.clone();
+        let items = items_of(&h, &mut m);
+        let mut with = Engine::new(&m, &items);
+        let on = with.search(&Limits::default());
+        let mut without = off(Engine::new(&m, &items));
+        let found_off = without.search(&Limits::default());
+        seen(&items, &with, &without);
+        for found in [&on, &found_off] {
+            match found {
+                Found::Linearizable(order) => {
+                    assert!(expected, "seed {seed}: found an order the oracle denies");
+                    assert!(witness_ok(&m, &items, order), "seed {seed}: bad witness");
+                }
+                Found::NotLinearizable { .. } => {
+                    assert!(!expected, "seed {seed}: missed an order")
+                }
+                Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
+            }
+        }
+        if let Found::NotLinearizable { stuck } = on {
+            invalid += 1;
+            let states = |mut engine: Engine<'_, TestCas>| {
+                let (finals, complete) = engine.finals(stuck, &Limits::default(), usize::MAX);
+                assert!(complete);
+                let mut s: Vec<Option<i64>> = finals.into_iter().map(|f| f.state).collect();
+                s.sort();
+                s
+            };
+            assert_eq!(
+                states(Engine::new(&m, &items)),
+                states(off(Engine::new(&m, &items))),
+                "seed {seed}: final states differ"
+            );
+        } else {
+            valid += 1;
+        }
+    }
+    assert!(
+        valid > 400 && invalid > 400,
+        "valid {valid}, invalid {invalid}"
+    );
+    (valid, invalid)
+}
+
+/// Rule 6 (twins) on and off. The random histories use three values, so
+/// overlapping identical ops are common; the test counts them to show the
+/// rule is exercised.
 #[test]
 fn twin_rule_agrees_with_oracle_on_and_off() {
     let mut with_twins = 0;
-    let (mut valid, mut invalid) = (0, 0);
-    for k in 0..4000u64 {
-        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x7477_696E;
-        let h = random_history(seed, 10, k % 3 != 0);
-        let model = TestCas {
-            failed_cas_observes: k % 5 == 0,
-            read_only: k % 2 == 0,
-        };
-        let expected = oracle(&h, model.clone());
-        let mut m = model.clone();
-        let items = items_of(&h, &mut m);
-        let twins = items.iter().enumerate().any(|(a, x)| {
-            items[a + 1..]
-                .iter()
-                .any(|y| x.op == y.op && x.invoke < y.ret && y.invoke < x.ret && !y.optional())
-        });
-        with_twins += usize::from(twins);
-        let on = Engine::new(&m, &items).search(&Limits::default());
-        let off = Engine::new(&m, &items)
-            .without_twin_rule()
-            .search(&Limits::default());
-        for found in [&on, &off] {
-            match found {
-                Found::Linearizable(order) => {
-                    assert!(expected, "seed {seed}: found an order the oracle denies");
-                    assert!(witness_ok(&m, &items, order), "seed {seed}: bad witness");
-                }
-                Found::NotLinearizable { .. } => {
-                    assert!(!expected, "seed {seed}: missed an order")
-                }
-                Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
-            }
-        }
-        if let Found::NotLinearizable { stuck } = on {
-            invalid += 1;
-            let states = |engine: Engine<'_, TestCas>| {
-                let mut engine = engine;
-                let (finals, complete) = engine.finals(stuck, &Limits::default(), usize::MAX);
-                assert!(complete);
-                let mut s: Vec<Option<i64>> = finals.into_iter().map(|f| f.state).collect();
-                s.sort();
-                s
-            };
-            assert_eq!(
-                states(Engine::new(&m, &items)),
-                states(Engine::new(&m, &items).without_twin_rule()),
-                "seed {seed}: final states differ"
-            );
-        } else {
-            valid += 1;
-        }
-    }
-    assert!(with_twins > 1000, "only {with_twins} histories with twins");
-    assert!(
-        valid > 400 && invalid > 400,
-        "valid {valid}, invalid {invalid}"
+    rule_agrees_on_and_off(
+        0x7477_696E,
+        |k| k % 3 != 0,
+        |e| e.without_twin_rule(),
+        |items, _, _| {
+            with_twins += usize::from(items.iter().enumerate().any(|(a, x)| {
+                items[a + 1..]
+                    .iter()
+                    .any(|y| x.op == y.op && x.invoke < y.ret && y.invoke < x.ret && !y.optional())
+            }));
+        },
     );
+    assert!(with_twins > 1000, "only {with_twins} histories with twins");
 }
 
-/// Rule 7 (subsumption) on and off: both searches agree with the oracle,
-/// both witnesses are valid, and a final-path search records the same
-/// states either way. Every history has indeterminate ops (the rule only
-/// acts on them); the test counts the histories where a record pruned a
-/// configuration, so the rule is shown to act.
+/// Rule 7 (subsumption) on and off. Every history has indeterminate ops
+/// (the rule only acts on them); the test counts the histories where a
+/// record pruned a configuration, so the rule is shown to act.
 #[test]
 fn subsumption_rule_agrees_with_oracle_on_and_off() {
     let mut pruned = 0;
-    let (mut valid, mut invalid) = (0, 0);
-    for k in 0..4000u64 {
-        let seed = k.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ 0x7375_6273;
-        let h = random_history(seed, 11, true);
-        let model = TestCas {
-            failed_cas_observes: k % 5 == 0,
-            read_only: k % 2 == 0,
-        };
-        let expected = oracle(&h, model.clone());
-        let mut m = model.clone();
-        let items = items_of(&h, &mut m);
-        let mut engine = Engine::new(&m, &items);
-        let on = engine.search(&Limits::default());
-        let mut plain = Engine::new(&m, &items).without_subsumption();
-        let off = plain.search(&Limits::default());
-        pruned += usize::from(engine.configurations < plain.configurations);
-        for found in [&on, &off] {
-            match found {
-                Found::Linearizable(order) => {
-                    assert!(expected, "seed {seed}: found an order the oracle denies");
-                    assert!(witness_ok(&m, &items, order), "seed {seed}: bad witness");
-                }
-                Found::NotLinearizable { .. } => {
-                    assert!(!expected, "seed {seed}: missed an order")
-                }
-                Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
-            }
-        }
-        if let Found::NotLinearizable { stuck } = on {
-            invalid += 1;
-            let states = |engine: Engine<'_, TestCas>| {
-                let mut engine = engine;
-                let (finals, complete) = engine.finals(stuck, &Limits::default(), usize::MAX);
-                assert!(complete);
-                let mut s: Vec<Option<i64>> = finals.into_iter().map(|f| f.state).collect();
-                s.sort();
-                s
-            };
-            assert_eq!(
-                states(Engine::new(&m, &items)),
-                states(Engine::new(&m, &items).without_subsumption()),
-                "seed {seed}: final states differ"
-            );
-        } else {
-            valid += 1;
-        }
-    }
-    assert!(pruned > 30, "the rule pruned in only {pruned} histories");
-    assert!(
-        valid > 400 && invalid > 400,
-        "valid {valid}, invalid {invalid}"
+    rule_agrees_on_and_off(
+        0x7375_6273,
+        |_| true,
+        |e| e.without_subsumption(),
+        |_, on, off| pruned += usize::from(on.configurations < off.configurations),
     );
+    assert!(pruned > 30, "the rule pruned in only {pruned} histories");
 }
 
 fn ev(t: OpType, p: i64, f: &str, v: Value) -> Op {
