@@ -122,6 +122,18 @@ impl<M: Model> Model for Keyed<M> {
         op.key == target.key && self.inner.kills(&op.op, &target.op)
     }
 
+    fn object(&self, op: &Self::Op) -> Option<u32> {
+        Some(op.key)
+    }
+
+    fn describe_state_for(&self, state: &Self::State, op: &Self::Op) -> String {
+        let now = match state.get(op.key as usize) {
+            Some(s) => self.inner.describe_state(s),
+            None => self.inner.describe_state(&self.inner.init()),
+        };
+        format!("key {}: {now}", self.key(op.key))
+    }
+
     fn explain(&self, state: &Self::State, op: &Self::Op) -> String {
         let why = match state.get(op.key as usize) {
             Some(s) => self.inner.explain(s, &op.op),
@@ -201,6 +213,12 @@ mod tests {
             r#"key "x": register holds 1; key "y": register holds 2"#
         );
         assert_eq!(m.describe_op(&wy2), r#"key "y": write 2"#);
+        assert_eq!(
+            m.describe_state_for(&s2, &ry1),
+            r#"key "y": register holds 2"#
+        );
+        assert_eq!((m.object(&wx1), m.object(&rx1)), (Some(1), Some(1)));
+        assert_eq!(m.object(&wy2), Some(2));
         assert_eq!(m.name(), "cas-register");
         // A key compiled after init starts in the initial state.
         let z = Value::from("z");

@@ -216,6 +216,26 @@ pub trait Model: Clone + Send + Sync {
         true
     }
 
+    /// Independent objects: the object `op` acts on, when the model is a
+    /// set of objects that never constrain each other (a step of an op
+    /// changes and depends on its own object's state only, as with one
+    /// register per key). `None`, the default, says the model is one
+    /// object. Linearizability being local (Herlihy & Wing 1990), a
+    /// history is linearizable iff each object's sub-history is; checkers
+    /// use this to draw evidence from the failing op's object alone.
+    fn object(&self, op: &Self::Op) -> Option<u32> {
+        let _ = op;
+        None
+    }
+
+    /// The part of `state` that `op` depends on, in plain words, for
+    /// reports: the whole state by default, the op's own object for a
+    /// model of independent objects.
+    fn describe_state_for(&self, state: &Self::State, op: &Self::Op) -> String {
+        let _ = op;
+        self.describe_state(state)
+    }
+
     /// Refutation support, with [`Model::reachable`]: does every step of
     /// `op` lead to a state where `target` is unreachable? A write of 2
     /// kills a read of 1. A checker may then refute a history where `op`

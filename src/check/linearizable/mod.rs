@@ -198,7 +198,15 @@ pub fn check<M: Model>(
                         ..limits
                     }
                 };
-                let r = check_partition(history, key.clone(), m, items, options, &round_limits);
+                let r = check_partition(
+                    history,
+                    key.clone(),
+                    m,
+                    items,
+                    options,
+                    &round_limits,
+                    deadline,
+                );
                 if r.verdict == Verdict::Invalid && !options.report_all {
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -285,6 +293,7 @@ fn check_partition<M: Model>(
     items: &[Item<M::Op>],
     options: &CheckOptions,
     limits: &Limits<'_>,
+    deadline: Option<Instant>,
 ) -> PartitionReport {
     let mut engine = Engine::new(model, items);
     let found = engine.search(limits);
@@ -307,10 +316,12 @@ fn check_partition<M: Model>(
         Found::NotLinearizable { stuck } => {
             report.verdict = Verdict::Invalid;
             // Evidence is computed even in gate mode once this partition is
-            // known to fail; only the user's cancel flag and the deadline
-            // limit it.
+            // known to fail; only the user's cancel flag and the whole
+            // run's deadline limit it, not the round's budget (which only
+            // paces undecided searches).
             let ev_limits = Limits {
                 cancel: [Some(&options.cancel), None],
+                deadline,
                 ..*limits
             };
             let killer = engine.killer.map(|y| y as usize);
@@ -362,10 +373,60 @@ fn killed_few<M: Model>(
     }
 }
 
+/// One object's sub-history, refuted on its own.
+struct Scope<O> {
+    items: Vec<Item<O>>,
+    /// Its first failure, by index into `items`.
+    stuck: usize,
+    /// The killer that refuted it (search rule 8), if any.
+    killer: Option<usize>,
+}
+
+/// The items of the object the op `stuck` acts on, when the model is a
+/// set of independent objects ([`Model::object`]) and the partition holds
+/// others too: that object's sub-history, with the index of its first
+/// failure and its killer (search rule 8), if its own search refutes it
+/// within `limits`.
+///
+/// It does whenever the partition's search was stuck at `stuck` without
+/// rule 8: a prefix of the whole history that gets past `stuck`'s return
+/// would, restricted to each object, get past it too, and the sub-history
+/// of `stuck`'s object is stuck no later; the other objects' histories
+/// cannot be stuck earlier (the search would have stopped there). The
+/// search is run anyway, so that the evidence never rests on that
+/// argument alone.
+fn object_scope<M: Model>(
+    model: &M,
+    items: &[Item<M::Op>],
+    stuck: usize,
+    limits: &Limits<'_>,
+) -> Option<Scope<M::Op>> {
+    let object = model.object(&items[stuck].op)?;
+    let scoped: Vec<Item<M::Op>> = items
+        .iter()
+        .filter(|it| model.object(&it.op) == Some(object))
+        .cloned()
+        .collect();
+    if scoped.len() == items.len() {
+        return None;
+    }
+    let mut engine = Engine::new(model, &scoped);
+    let Found::NotLinearizable { stuck } = engine.search(limits) else {
+        return None;
+    };
+    let killer = engine.killer.map(|y| y as usize);
+    drop(engine);
+    Some(Scope {
+        items: scoped,
+        stuck: stuck as usize,
+        killer,
+    })
+}
+
 fn evidence<M: Model>(
     history: &History,
     model: &M,
-    items: &[Item<M::Op>],
+    all: &[Item<M::Op>],
     stuck: usize,
     killer: Option<usize>,
     options: &CheckOptions,
@@ -373,13 +434,15 @@ fn evidence<M: Model>(
 ) -> Evidence {
     // Evidence gets its own time budget per partition (within the overall
     // deadline): a verdict is never held up by its illustration.
-    let budget = |d: Duration| Limits {
-        deadline: Some(
-            limits
-                .deadline
-                .map_or(Instant::now() + d, |t| t.min(Instant::now() + d)),
-        ),
-        ..*limits
+    let budget = |d: Duration| limits.within(d);
+    // Several independent objects checked as one (`--one-object` on a
+    // keyed history): the final paths and the counterexample come from the
+    // failing op's object alone, which is what shows the bug; the other
+    // objects would only multiply the paths and slow the shrinking down.
+    let scope = object_scope(model, all, stuck, &budget(FINALS_BUDGET));
+    let (items, stuck, killer) = match &scope {
+        Some(sc) => (&sc.items[..], sc.stuck, sc.killer),
+        None => (all, stuck, killer),
     };
     // A refutation by a killed op (search rule 8) may name an op the
     // search never reaches. The search's own first failure, when found
@@ -428,25 +491,23 @@ fn evidence<M: Model>(
             .map(|&i| view(history, model, &items[i as usize]))
             .collect()
     };
-    let previous_ok = items
+    let previous_ok = all
         .iter()
         .filter(|it| {
             history.operations[it.id].outcome == Outcome::Ok && !it.optional() && it.ret < s.invoke
         })
         .max_by_key(|it| it.ret)
         .map(|it| view(history, model, it));
-    let mut concurrent: Vec<&Item<M::Op>> = items
+    let mut concurrent: Vec<&Item<M::Op>> = all
         .iter()
-        .enumerate()
-        .filter(|&(i, it)| i != stuck && it.invoke < s.ret && it.ret > s.invoke)
-        .map(|(_, it)| it)
+        .filter(|it| it.id != s.id && it.invoke < s.ret && it.ret > s.invoke)
         .collect();
     concurrent.sort_by_key(|it| it.invoke);
     let final_paths = finals
         .iter()
         .map(|f| Path {
             ops: tail(&f.path),
-            state: model.describe_state(&f.state),
+            state: model.describe_state_for(&f.state, &s.op),
         })
         .collect();
     let op = view(history, model, s);
@@ -454,7 +515,7 @@ fn evidence<M: Model>(
         .iter()
         .map(|f| Blocked {
             op: op.clone(),
-            state: model.describe_state(&f.state),
+            state: model.describe_state_for(&f.state, &s.op),
             reason: model.explain(&f.state, &s.op),
         })
         .collect();

@@ -146,7 +146,7 @@ use crate::check::Progress;
 use crate::model::Model;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const NONE: u32 = u32::MAX;
 
@@ -203,6 +203,15 @@ impl Limits<'_> {
             .iter()
             .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
             || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The same limits, with at most `d` from now left.
+    pub(crate) fn within(&self, d: Duration) -> Self {
+        let end = Instant::now() + d;
+        Limits {
+            deadline: Some(self.deadline.map_or(end, |t| t.min(end))),
+            ..*self
+        }
     }
 }
 

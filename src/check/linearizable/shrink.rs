@@ -22,6 +22,13 @@
 
 use super::search::{Engine, Found, Item, Limits};
 use crate::model::Model;
+use std::time::Duration;
+
+/// Time allowed to find out whether the starting history explains its
+/// reads.
+const GUARD_BUDGET: Duration = Duration::from_millis(250);
+/// Time allowed to prove that one read is not explained.
+const READ_BUDGET: Duration = Duration::from_millis(10);
 
 /// What shrinking produced.
 pub(crate) struct Shrunk {
@@ -48,13 +55,26 @@ fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &
 
 /// Can every required read-only op of `keep` read what it read after
 /// some of the ops of `keep` that are not read-only, in some order (real
-/// time ignored)? `None` when a search ran out of time.
+/// time ignored)? A read counts as explained unless a search proves it
+/// is not within [`READ_BUDGET`] (proving that can take an exhaustive
+/// search over orders of many ops, while on the small sub-histories
+/// shrinking ends with it is quick). `None` when `limits` ran out.
+///
+/// `witness[r]` remembers, for a read `r` already explained, the ops its
+/// explanation used: as long as they are all kept, `r` stays explained
+/// (the same order still works), and no search is needed. Shrinking
+/// removes few ops at a time, so most checks are answered from it.
 fn explained<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     keep: &[usize],
+    witness: &mut [Option<Vec<usize>>],
     limits: &Limits,
 ) -> Option<bool> {
+    let mut kept = vec![false; items.len()];
+    for &i in keep {
+        kept[i] = true;
+    }
     let (reads, others): (Vec<usize>, Vec<usize>) = keep
         .iter()
         .partition(|&&i| model.read_only(&items[i].op) && !items[i].optional());
@@ -69,6 +89,12 @@ fn explained<M: Model>(
         })
         .collect();
     for r in reads {
+        if witness[r]
+            .as_ref()
+            .is_some_and(|w| w.iter().all(|&i| kept[i]))
+        {
+            continue;
+        }
         if limits.expired() {
             return None;
         }
@@ -77,9 +103,19 @@ fn explained<M: Model>(
             ret: 1,
             ..items[r].clone()
         });
-        match Engine::new(model, &sub).search(limits) {
-            Found::Linearizable(_) => {}
+        match Engine::new(model, &sub).search(&limits.within(READ_BUDGET)) {
+            Found::Linearizable(order) => {
+                let used = order
+                    .iter()
+                    .filter(|&&k| (k as usize) < others.len())
+                    .map(|&k| others[k as usize])
+                    .collect();
+                witness[r] = Some(used);
+            }
             Found::NotLinearizable { .. } => return Some(false),
+            // Not proven unexplained within its budget: it counts as
+            // explained, and is looked at again on smaller sub-histories.
+            Found::Unknown { .. } if !limits.expired() => {}
             Found::Unknown { .. } => return None,
         }
         sub.pop();
@@ -113,12 +149,23 @@ pub(crate) fn shrink<M: Model>(
             keep = (0..items.len()).collect();
         }
     }
-    let guard = explained(model, items, &keep, limits) == Some(true);
+    // Whether the starting history explains its reads is found out within
+    // a part of the budget: proving that a read has no explanation can
+    // take an exhaustive search, and shrinking without the guard beats
+    // not shrinking.
+    let mut witness = vec![None; items.len()];
+    let guard = explained(
+        model,
+        items,
+        &keep,
+        &mut witness,
+        &limits.within(GUARD_BUDGET),
+    ) != Some(false);
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
-    let invalid = |keep: &[usize]| -> Option<bool> {
+    let mut invalid = |keep: &[usize]| -> Option<bool> {
         match refuted(keep)? {
-            true if guard => explained(model, items, keep, limits),
+            true if guard => explained(model, items, keep, &mut witness, limits),
             v => Some(v),
         }
     };

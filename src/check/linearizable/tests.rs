@@ -723,3 +723,71 @@ fn stale_read_shrinks_to_the_writes_that_explain_it() {
     assert_eq!(ops, vec!["Read(Some(1))", "Write(1)", "Write(2)"]);
     assert!(e.minimal_verified);
 }
+
+#[test]
+fn one_object_evidence_comes_from_the_failing_key() {
+    use OpType::*;
+    let on = |mut o: Op, k: i64| {
+        o.key = Some(Value::Int(k));
+        o
+    };
+    // Key 1: three processes write and read concurrently, linearizably.
+    // Key 0: a stale read of 1 after the write of 2 returned.
+    let mut evs = Vec::new();
+    for p in 3..6 {
+        evs.push(on(ev(Invoke, p, "write", Value::Int(p)), 1));
+    }
+    for p in 3..6 {
+        evs.push(on(ev(Ok, p, "write", Value::Int(p)), 1));
+    }
+    evs.extend([
+        on(ev(Invoke, 0, "write", Value::Int(1)), 0),
+        on(ev(Ok, 0, "write", Value::Int(1)), 0),
+        on(ev(Invoke, 3, "read", Value::Nil), 1),
+        on(ev(Invoke, 0, "write", Value::Int(2)), 0),
+        on(ev(Ok, 0, "write", Value::Int(2)), 0),
+        on(ev(Ok, 3, "read", Value::Int(5)), 1),
+        on(ev(Invoke, 1, "read", Value::Nil), 0),
+        on(ev(Invoke, 4, "write", Value::Int(7)), 1),
+        on(ev(Ok, 1, "read", Value::Int(1)), 0),
+        on(ev(Ok, 4, "write", Value::Int(7)), 1),
+    ]);
+    let h = History::from_ops(evs).unwrap();
+    let model = crate::model::Keyed::new(TestCas {
+        read_only: true,
+        ..TestCas::default()
+    });
+    let one_object = CheckOptions {
+        partition: false,
+        ..opts(true)
+    };
+    let r = check(&h, model, &one_object).unwrap();
+    assert!(!r.partitioned);
+    assert_eq!(r.verdict, Verdict::Invalid);
+    let e = r.partitions[0].evidence.as_ref().unwrap();
+    assert_eq!(e.op.op, "key 0: Read(Some(1))");
+    // The paths and the counterexample are key 0's alone; what was
+    // concurrent is still taken from the whole history.
+    assert!(e.final_paths_complete);
+    assert_eq!(e.final_paths.len(), 1);
+    assert_eq!(e.final_paths[0].state, "key 0: Some(2)");
+    assert!(e.final_paths[0]
+        .ops
+        .iter()
+        .all(|o| o.op.starts_with("key 0:")));
+    assert!(e.blocked.iter().all(|b| b.state.starts_with("key 0:")));
+    assert!(e.concurrent.iter().any(|o| o.op.starts_with("key 1:")));
+    let mut ops: Vec<&str> = e
+        .minimal
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|v| v.op.as_str())
+        .collect();
+    ops.sort();
+    assert_eq!(
+        ops,
+        vec!["key 0: Read(Some(1))", "key 0: Write(1)", "key 0: Write(2)"]
+    );
+    assert!(e.minimal_verified);
+}
