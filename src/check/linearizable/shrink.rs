@@ -6,19 +6,20 @@
 //! none keeps the history non-linearizable. Every verdict along the way
 //! comes from a complete search, so the result is verified, not guessed.
 //!
-//! # Explained reads
+//! # Explained ops
 //!
 //! Removing ops freely tends to end at a lone read of a value nobody
 //! wrote, which is not linearizable but says nothing about the bug (a
-//! stale read shrinks to "read 1" once the write of 1 is gone). So a
-//! sub-history is kept only if it *explains its reads*: each required
-//! read-only op ([`Model::read_only`]) can read what it read after some of
-//! the sub-history's ops that are not read-only, in some order, real time
-//! ignored (a read of 1 needs a write of 1). The rule is dropped when the
-//! starting history breaks it itself (the bug may be a read of a value
-//! never written). The result is then *1-minimal among explained
-//! sub-histories*: it is not linearizable, and removing any one of its
-//! operations makes it linearizable or leaves a read unexplained.
+//! stale read shrinks to "read 1" once the write of 1 is gone; a cas to
+//! "cas 1 -> 3"). So a sub-history is kept only if it *explains its ops*:
+//! each required op can take effect after some of the sub-history's other
+//! ops that are not read-only ([`Model::read_only`]), in some order, real
+//! time ignored (a read of 1, or a cas from 1, needs a write of 1). The
+//! rule is dropped when the starting history breaks it itself (the bug
+//! may be a read of a value never written). The result is then
+//! *1-minimal among explained sub-histories*: it is not linearizable, and
+//! removing any one of its operations makes it linearizable or leaves an
+//! op unexplained.
 
 use super::search::{Engine, Found, Item, Limits};
 use crate::model::Model;
@@ -53,14 +54,14 @@ fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &
     Engine::new(model, &sub).search(limits)
 }
 
-/// Can every required read-only op of `keep` read what it read after
-/// some of the ops of `keep` that are not read-only, in some order (real
-/// time ignored)? A read counts as explained unless a search proves it
-/// is not within [`READ_BUDGET`] (proving that can take an exhaustive
-/// search over orders of many ops, while on the small sub-histories
-/// shrinking ends with it is quick). `None` when `limits` ran out.
+/// Can every required op of `keep` take effect after some of the other
+/// ops of `keep` that are not read-only, in some order (real time
+/// ignored)? An op counts as explained unless a search proves it is not
+/// within [`READ_BUDGET`] (proving that can take an exhaustive search over
+/// orders of many ops, while on the small sub-histories shrinking ends
+/// with it is quick). `None` when `limits` ran out.
 ///
-/// `witness[r]` remembers, for a read `r` already explained, the ops its
+/// `witness[r]` remembers, for an op `r` already explained, the ops its
 /// explanation used: as long as they are all kept, `r` stays explained
 /// (the same order still works), and no search is needed. Shrinking
 /// removes few ops at a time, so most checks are answered from it.
@@ -75,20 +76,12 @@ fn explained<M: Model>(
     for &i in keep {
         kept[i] = true;
     }
-    let (reads, others): (Vec<usize>, Vec<usize>) = keep
+    let others: Vec<usize> = keep
         .iter()
-        .partition(|&&i| model.read_only(&items[i].op) && !items[i].optional());
-    // The others may take effect at any time, or never; the read must
-    // take effect, at any time.
-    let mut sub: Vec<Item<M::Op>> = others
-        .iter()
-        .map(|&i| Item {
-            invoke: 0,
-            ret: usize::MAX,
-            ..items[i].clone()
-        })
+        .copied()
+        .filter(|&i| !model.read_only(&items[i].op))
         .collect();
-    for r in reads {
+    for &r in keep.iter().filter(|&&r| !items[r].optional()) {
         if witness[r]
             .as_ref()
             .is_some_and(|w| w.iter().all(|&i| kept[i]))
@@ -98,6 +91,17 @@ fn explained<M: Model>(
         if limits.expired() {
             return None;
         }
+        // The others may take effect at any time, or never; `r` must take
+        // effect, at any time.
+        let ids: Vec<usize> = others.iter().copied().filter(|&i| i != r).collect();
+        let mut sub: Vec<Item<M::Op>> = ids
+            .iter()
+            .map(|&i| Item {
+                invoke: 0,
+                ret: usize::MAX,
+                ..items[i].clone()
+            })
+            .collect();
         sub.push(Item {
             invoke: 0,
             ret: 1,
@@ -107,8 +111,8 @@ fn explained<M: Model>(
             Found::Linearizable(order) => {
                 let used = order
                     .iter()
-                    .filter(|&&k| (k as usize) < others.len())
-                    .map(|&k| others[k as usize])
+                    .filter(|&&k| (k as usize) < ids.len())
+                    .map(|&k| ids[k as usize])
                     .collect();
                 witness[r] = Some(used);
             }
@@ -118,7 +122,6 @@ fn explained<M: Model>(
             Found::Unknown { .. } if !limits.expired() => {}
             Found::Unknown { .. } => return None,
         }
-        sub.pop();
     }
     Some(true)
 }
