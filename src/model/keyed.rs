@@ -114,6 +114,18 @@ impl<M: Model> Model for Keyed<M> {
         }
     }
 
+    /// The slice of per-key states, and the largest key's own bytes: a
+    /// step changes one key and shares the others with the state it came
+    /// from.
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        16 + std::mem::size_of_val(&state[..])
+            + state
+                .iter()
+                .map(|s| self.inner.state_heap_bytes(s))
+                .max()
+                .unwrap_or(0)
+    }
+
     fn may_enable(&self, op: &Self::Op, target: &Self::Op) -> bool {
         op.key == target.key && self.inner.may_enable(&op.op, &target.op)
     }

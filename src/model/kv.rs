@@ -302,6 +302,14 @@ impl Model for KvRegister {
         }
     }
 
+    /// A string's bytes and its shared header.
+    fn state_heap_bytes(&self, state: &Cell) -> usize {
+        match state {
+            Cell::Str(s) => s.len() + std::mem::size_of::<TextInner>() + 16,
+            Cell::Id(_) => 0,
+        }
+    }
+
     fn may_enable(&self, op: &KvOp, target: &KvOp) -> bool {
         match op {
             KvOp::Read(_) | KvOp::CasFailed { .. } | KvOp::Append(_) => false,

@@ -236,6 +236,16 @@ pub trait Model: Clone + Send + Sync {
         self.describe_state(state)
     }
 
+    /// Roughly the heap bytes a new state like `state` adds, beyond its
+    /// own size, when a search keeps it (a string's bytes, say; data
+    /// shared with the state it was stepped from need not count). Searches
+    /// use it to bound the memory of the states they keep. The default,
+    /// 0, suits states that own no heap data.
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        0
+    }
+
     /// Refutation support, with [`Model::reachable`]: does every step of
     /// `op` lead to a state where `target` is unreachable? A write of 2
     /// kills a read of 1. A checker may then refute a history where `op`

@@ -180,7 +180,8 @@ impl Memo {
         }
     }
 
-    fn clear(&mut self) {
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
         for s in &mut self.slots {
             s.state = EMPTY;
         }

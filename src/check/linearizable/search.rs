@@ -134,16 +134,33 @@
 //!    and gives up on windows it finds too wide: it may miss a refutation
 //!    (the search then finds it), never invent one.
 //!
+//! 9. **Future returns** ([`future`]): rule 5 for every unlinearized
+//!    required op, not only the candidates: a read certain to come whose
+//!    value the state can no longer reach fails the configuration at
+//!    once. Its proof is rule 5's, which never used candidacy; the module
+//!    keeps per-op counts of possible enablers so the check costs a few
+//!    `reachable` calls per level.
+//!
+//! Interned states are counted in bytes ([`Model::state_heap_bytes`]);
+//! past [`Limits::state_bytes_cap`] the memo and rule 7's records are
+//! cleared and the states no frame uses are dropped, so a search that
+//! runs out of room redoes work (and may say "unknown" at its deadline)
+//! rather than grow without bound.
+//!
 //! Among the remaining candidates, those after which the next return
 //! becomes legal are tried before the others, and required ones before
 //! optional ones (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only, twin and subsumption rules both on and off.
+//! with the read-only, twin, subsumption and future-return rules both on
+//! and off.
+
+mod future;
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
 use crate::model::Model;
+use future::Future;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -181,6 +198,9 @@ pub(crate) struct Limits<'a> {
     pub progress: Option<&'a Progress>,
     /// Memo entries kept before the memo is cleared.
     pub memo_cap: usize,
+    /// Bytes of interned states kept before the memo is cleared and the
+    /// states no frame uses are dropped.
+    pub state_bytes_cap: usize,
 }
 
 impl Default for Limits<'_> {
@@ -190,12 +210,17 @@ impl Default for Limits<'_> {
             cancel: [None, None],
             progress: None,
             memo_cap: DEFAULT_MEMO_CAP,
+            state_bytes_cap: DEFAULT_STATE_BYTES_CAP,
         }
     }
 }
 
 /// The default bound on memo entries (24 bytes each, plus slack).
 pub(crate) const DEFAULT_MEMO_CAP: usize = 1 << 24;
+
+/// The default bound on the bytes of interned states (as
+/// [`Model::state_heap_bytes`] and the table's own entries count them).
+pub(crate) const DEFAULT_STATE_BYTES_CAP: usize = 1 << 28;
 
 impl Limits<'_> {
     pub(crate) fn expired(&self) -> bool {
@@ -290,8 +315,14 @@ pub(crate) struct Engine<'a, M: Model> {
     // Interned states.
     states: Vec<M::State>,
     intern: HashMap<M::State, u32, FxBuild>,
+    // Their bytes, as counted for `Limits::state_bytes_cap`.
+    intern_bytes: usize,
+    // Rule 9 (future returns), when the partition is small enough.
+    future: Option<Future>,
     /// Configurations entered by the last run (new to the memo).
     pub(crate) configurations: u64,
+    /// How many times the interned states were compacted.
+    pub(crate) compactions: u64,
     /// When rule 8 refuted the items: the item that killed the stuck one.
     pub(crate) killer: Option<u32>,
     kill_rule: bool,
@@ -452,7 +483,10 @@ impl<'a, M: Model> Engine<'a, M> {
             words,
             states: Vec::new(),
             intern: HashMap::default(),
+            intern_bytes: 0,
+            future: Future::new(model, items),
             configurations: 0,
+            compactions: 0,
             killer: None,
             kill_rule: true,
             placed: vec![false; n],
@@ -529,15 +563,60 @@ impl<'a, M: Model> Engine<'a, M> {
         if let Some(&id) = self.intern.get(&s) {
             return id;
         }
+        // The vector's copy, the table's copy, its id and control byte.
+        self.intern_bytes +=
+            2 * std::mem::size_of::<M::State>() + 8 + self.model.state_heap_bytes(&s);
         let id = self.states.len() as u32;
         self.states.push(s.clone());
         self.intern.insert(s, id);
         id
     }
 
+    /// Forgets the interned states that neither the current state, the
+    /// frames on `stack` nor `seen_final` use, renumbering those, and the
+    /// failure records of rule 7, which name states by number. The caller
+    /// clears the memo, which does too. Forgetting failed configurations
+    /// is always safe: the search then redoes work, never decides
+    /// differently.
+    fn compact(&mut self, stack: &mut [Frame], state: &mut u32, seen_final: &mut [u32]) {
+        let old = std::mem::take(&mut self.states);
+        self.intern = HashMap::default();
+        self.intern_bytes = 0;
+        let mut renamed: HashMap<u32, u32, FxBuild> = HashMap::default();
+        let ids = stack
+            .iter_mut()
+            .map(|f| &mut f.prev_state)
+            .chain(std::iter::once(state))
+            .chain(seen_final.iter_mut());
+        for id in ids {
+            *id = match renamed.get(id) {
+                Some(&new) => new,
+                None => {
+                    let new = self.intern(old[*id as usize].clone());
+                    renamed.insert(*id, new);
+                    new
+                }
+            };
+        }
+        self.failed = HashMap::default();
+        self.fails = Vec::new();
+        self.fail_items = Vec::new();
+    }
+
+    /// Does rule 9 fail the configuration with this state?
+    fn future_refutes(&mut self, state: u32, stop: Option<u32>) -> bool {
+        match self.future.as_mut() {
+            Some(f) => f.refutes(self.model, self.items, &self.states[state as usize], stop),
+            None => false,
+        }
+    }
+
     #[inline]
     fn lift(&mut self, i: u32) {
         let iu = i as usize;
+        if let Some(f) = self.future.as_mut() {
+            f.lift(i);
+        }
         if self.items[iu].optional() {
             let (p, n) = (self.oprev[iu], self.onext[iu]);
             self.onext[p as usize] = n;
@@ -560,6 +639,9 @@ impl<'a, M: Model> Engine<'a, M> {
     #[inline]
     fn unlift(&mut self, i: u32) {
         let iu = i as usize;
+        if let Some(f) = self.future.as_mut() {
+            f.unlift(i);
+        }
         if self.items[iu].optional() {
             let (p, n) = (self.oprev[iu], self.onext[iu]);
             self.onext[p as usize] = i;
@@ -620,6 +702,19 @@ impl<'a, M: Model> Engine<'a, M> {
     pub(crate) fn without_twin_rule(mut self) -> Self {
         self.twins = false;
         self
+    }
+
+    /// Turns rule 9 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_future_rule(mut self) -> Self {
+        self.future = None;
+        self
+    }
+
+    /// Does this engine use rule 9?
+    #[cfg(test)]
+    pub(crate) fn has_future_rule(&self) -> bool {
+        self.future.is_some()
     }
 
     /// Turns rule 8 off: the search then finds its own first failure.
@@ -861,7 +956,15 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut max_depth = 0usize;
         let mut steps: u32 = 0;
         let mut seen_final: Vec<u32> = Vec::new();
+        let mut bytes_cap = limits.state_bytes_cap;
         loop {
+            if self.intern_bytes > bytes_cap {
+                memo.clear();
+                self.compact(&mut stack, &mut state, &mut seen_final);
+                // Never compact again before the table has doubled.
+                bytes_cap = limits.state_bytes_cap.max(2 * self.intern_bytes);
+                self.compactions += 1;
+            }
             steps = steps.wrapping_add(1);
             if steps & 0xFFF == 0 {
                 if let Some(p) = limits.progress {
@@ -894,9 +997,10 @@ impl<'a, M: Model> Engine<'a, M> {
                         state: self.states[state as usize].clone(),
                     });
                 }
-                // Unreachable-return rule: a required candidate can never
-                // become legal.
-                if self.some_candidate_unreachable(state, stop) {
+                // Future-return and unreachable-return rules (9 and 5): a
+                // required op can never become legal.
+                if self.future_refutes(state, stop) || self.some_candidate_unreachable(state, stop)
+                {
                     exhausted = true;
                 }
                 // Read-only rule: a required read-only candidate legal here

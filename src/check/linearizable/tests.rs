@@ -796,3 +796,209 @@ fn one_object_evidence_comes_from_the_failing_key() {
     );
     assert!(e.minimal_verified);
 }
+
+/// A random history of at most `max_ops` operations on one simulated key
+/// of a string store: appends of distinct pieces, puts, and reads that
+/// sometimes see an older value (a stale read, perhaps far from its
+/// write); some writes crash, with or without effect.
+fn random_kv_history(seed: u64, max_ops: usize) -> History {
+    let mut g = SplitMix64(seed);
+    let mut r = |n: u64| g.next_u64() % n;
+    let procs = 2 + r(3) as usize;
+    let n_ops = 1 + r(max_ops as u64) as usize;
+    let info = r(3) == 0;
+    let mut value = String::new();
+    let mut old: Vec<String> = vec![String::new()];
+    // Per process: (f, input, value seen or written once it took effect).
+    let mut pending: Vec<Option<(&'static str, String, Option<String>)>> = vec![None; procs];
+    let (mut events, mut invoked) = (Vec::new(), 0);
+    loop {
+        let busy: Vec<usize> = (0..procs).filter(|&p| pending[p].is_some()).collect();
+        if invoked == n_ops && busy.is_empty() {
+            break;
+        }
+        match r(3) {
+            0 if invoked < n_ops => {
+                let idle: Vec<usize> = (0..procs).filter(|&p| pending[p].is_none()).collect();
+                if idle.is_empty() {
+                    continue;
+                }
+                let p = idle[r(idle.len() as u64) as usize];
+                let (f, input) = match r(5) {
+                    0 | 1 => ("append", format!("{}", (b'a' + invoked as u8) as char)),
+                    2 => ("put", format!("{}", (b'A' + r(3) as u8) as char)),
+                    _ => ("get", String::new()),
+                };
+                let v = if f == "get" {
+                    Value::Nil
+                } else {
+                    Value::from(input.as_str())
+                };
+                events.push(Op::new(OpType::Invoke, p as i64, f, v));
+                pending[p] = Some((f, input, None));
+                invoked += 1;
+            }
+            1 if !busy.is_empty() => {
+                let p = busy[r(busy.len() as u64) as usize];
+                let pd = pending[p].as_mut().expect("busy");
+                if pd.2.is_some() {
+                    continue;
+                }
+                match pd.0 {
+                    "get" if r(3) == 0 => pd.2 = Some(old[r(old.len() as u64) as usize].clone()),
+                    "get" => pd.2 = Some(value.clone()),
+                    "append" => value.push_str(&pd.1),
+                    _ => value = pd.1.clone(),
+                }
+                if pd.0 != "get" {
+                    old.push(value.clone());
+                    pd.2 = Some(value.clone());
+                }
+            }
+            2 if !busy.is_empty() => {
+                let p = busy[r(busy.len() as u64) as usize];
+                let (f, input, seen) = pending[p].take().expect("busy");
+                let (t, v) = match seen {
+                    _ if f != "get" && info && r(4) == 0 => {
+                        (OpType::Info, Value::Keyword("timeout".into()))
+                    }
+                    None => {
+                        pending[p] = Some((f, input, None));
+                        continue;
+                    }
+                    Some(s) if f == "get" => (OpType::Ok, Value::from(s.as_str())),
+                    Some(_) => (OpType::Ok, Value::from(input.as_str())),
+                };
+                events.push(Op::new(t, p as i64, f, v));
+            }
+            _ => {}
+        }
+    }
+    History::from_ops(events).expect("well-formed")
+}
+
+/// Searches `items` with `engine`, checks the answer against `expected`
+/// (the oracle's) and any witness, and returns whether it was valid.
+fn agrees<M: Model>(seed: u64, m: &M, items: &[Item<M::Op>], found: &Found, expected: bool) {
+    match found {
+        Found::Linearizable(order) => {
+            assert!(expected, "seed {seed}: found an order the oracle denies");
+            assert!(witness_ok(m, items, order), "seed {seed}: bad witness");
+        }
+        Found::NotLinearizable { .. } => assert!(!expected, "seed {seed}: missed an order"),
+        Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
+    }
+}
+
+/// The states a final-path search records, as text, sorted.
+fn final_states<M: Model>(mut engine: Engine<'_, M>, stuck: u32) -> Vec<String> {
+    let (finals, complete) = engine.finals(stuck, &Limits::default(), usize::MAX);
+    assert!(complete);
+    let mut s: Vec<String> = finals.iter().map(|f| format!("{:?}", f.state)).collect();
+    s.sort();
+    s
+}
+
+/// Rule 9 (future returns) on and off, on a model with reachability
+/// hooks: both searches agree with the oracle, witnesses are valid, and a
+/// final-path search records the same states either way. Returns the
+/// (valid, invalid, pruned) counts, pruned counting the histories where
+/// the rule made the search enter fewer configurations.
+fn future_rule_agrees<M: Model>(
+    cases: u64,
+    model: M,
+    history: impl Fn(u64) -> History,
+) -> (usize, usize, usize) {
+    let (mut valid, mut invalid, mut pruned) = (0, 0, 0);
+    for k in 0..cases {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x6675_7475;
+        let h = history(seed);
+        let expected = oracle(&h, model.clone());
+        let mut m = model.clone();
+        let items = items_of(&h, &mut m);
+        let mut on = Engine::new(&m, &items);
+        assert!(on.has_future_rule());
+        let found_on = on.search(&Limits::default());
+        let mut off = Engine::new(&m, &items).without_future_rule();
+        let found_off = off.search(&Limits::default());
+        agrees(seed, &m, &items, &found_on, expected);
+        agrees(seed, &m, &items, &found_off, expected);
+        pruned += usize::from(on.configurations < off.configurations);
+        if let Found::NotLinearizable { stuck } = found_on {
+            invalid += 1;
+            assert_eq!(
+                final_states(Engine::new(&m, &items), stuck),
+                final_states(Engine::new(&m, &items).without_future_rule(), stuck),
+                "seed {seed}: final states differ"
+            );
+        } else {
+            valid += 1;
+        }
+    }
+    (valid, invalid, pruned)
+}
+
+#[test]
+fn future_rule_agrees_with_oracle_on_kv() {
+    let model = crate::model::KvRegister::new(&crate::model::ModelOptions {
+        initial: Value::from(""),
+        ..Default::default()
+    });
+    let (valid, invalid, pruned) = future_rule_agrees(4000, model, |s| random_kv_history(s, 10));
+    assert!(
+        valid > 400 && invalid > 400,
+        "valid {valid}, invalid {invalid}"
+    );
+    assert!(pruned > 100, "the rule pruned in only {pruned} histories");
+}
+
+#[test]
+fn future_rule_agrees_with_oracle_on_cas_register() {
+    let model = crate::model::CasRegister::new(&Default::default());
+    let (valid, invalid, pruned) =
+        future_rule_agrees(4000, model, |s| random_history(s, 10, s % 3 != 0));
+    assert!(
+        valid > 400 && invalid > 400,
+        "valid {valid}, invalid {invalid}"
+    );
+    assert!(pruned > 30, "the rule pruned in only {pruned} histories");
+}
+
+/// A tiny bound on interned states forces compactions (and memo clears)
+/// all through the search; verdicts and witnesses stay right.
+#[test]
+fn compacting_interned_states_keeps_verdicts() {
+    let model = crate::model::KvRegister::new(&crate::model::ModelOptions {
+        initial: Value::from(""),
+        ..Default::default()
+    });
+    let mut compactions = 0;
+    for k in 0..1500u64 {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x636F_6D70;
+        let h = random_kv_history(seed, 10);
+        let expected = oracle(&h, model.clone());
+        let mut m = model.clone();
+        let items = items_of(&h, &mut m);
+        let limits = Limits {
+            state_bytes_cap: 200,
+            ..Limits::default()
+        };
+        let mut engine = Engine::new(&m, &items).without_future_rule();
+        let found = engine.search(&limits);
+        agrees(seed, &m, &items, &found, expected);
+        compactions += engine.compactions;
+        if let Found::NotLinearizable { stuck } = found {
+            let (finals, complete) = Engine::new(&m, &items).finals(stuck, &limits, usize::MAX);
+            assert!(complete);
+            let mut s: Vec<String> = finals.iter().map(|f| format!("{:?}", f.state)).collect();
+            s.sort();
+            s.dedup();
+            assert_eq!(
+                s,
+                final_states(Engine::new(&m, &items), stuck),
+                "seed {seed}"
+            );
+        }
+    }
+    assert!(compactions > 1000, "only {compactions} compactions");
+}
