@@ -40,6 +40,9 @@ use std::time::{Duration, Instant};
 
 /// At most this many final paths (distinct states) are reported.
 const MAX_FINAL_PATHS: usize = 16;
+/// Time allowed per failing partition to find its first failure, when a
+/// rule refuted it early.
+const FIRST_BUDGET: Duration = Duration::from_millis(250);
 /// Time allowed per failing partition to enumerate final paths.
 const FINALS_BUDGET: Duration = Duration::from_secs(1);
 /// Time allowed per failing partition to shrink its counterexample.
@@ -341,6 +344,50 @@ fn check_partition<M: Model>(
     report
 }
 
+/// The first failure of `items`, known not to be linearizable: the
+/// required op with the earliest response that no linearizable prefix gets
+/// past, as a search without early refutations would report it. `None`
+/// when `limits` ran out.
+///
+/// A prefix that gets past the response at time `t` places only ops
+/// invoked before `t`, and all those that respond by `t`. So it exists iff
+/// the sub-history of the ops invoked before `t`, those responding after
+/// `t` made indeterminate, is linearizable: a complete search decides it.
+/// Getting past a response means getting past every earlier one, so a
+/// binary search over the responses finds the first that fails.
+fn first_failure<M: Model>(model: &M, items: &[Item<M::Op>], limits: &Limits<'_>) -> Option<usize> {
+    let mut rets: Vec<usize> = (0..items.len()).filter(|&i| !items[i].optional()).collect();
+    rets.sort_by_key(|&i| items[i].ret);
+    let passes = |k: usize| -> Option<bool> {
+        let t = items[rets[k]].ret;
+        let sub: Vec<Item<M::Op>> = items
+            .iter()
+            .filter(|it| it.invoke < t)
+            .map(|it| Item {
+                ret: if it.ret > t { usize::MAX } else { it.ret },
+                ..it.clone()
+            })
+            .collect();
+        match Engine::new(model, &sub).search(limits) {
+            Found::Linearizable(_) => Some(true),
+            Found::NotLinearizable { .. } => Some(false),
+            Found::Unknown { .. } => None,
+        }
+    };
+    // The last response is never passed: past it, every required op is
+    // placed and the history would be linearizable.
+    let (mut lo, mut hi) = (0, rets.len().checked_sub(1)?);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if passes(mid)? {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(rets[hi])
+}
+
 /// The few ops that show a kill (search rule 8), by index: the killer
 /// `y`, the killed op, and the latest op before `y` that may enable the
 /// killed one (what explains its read, if anything). The refutation holds
@@ -435,28 +482,36 @@ fn evidence<M: Model>(
     // Evidence gets its own time budget per partition (within the overall
     // deadline): a verdict is never held up by its illustration.
     let budget = |d: Duration| limits.within(d);
+    // The pruning rules that refute early (rules 8 and 9) may stop the
+    // search before the first response no order gets past, even on
+    // another object. That first failure makes the clearer evidence.
+    //
     // Several independent objects checked as one (`--one-object` on a
-    // keyed history): the final paths and the counterexample come from the
-    // failing op's object alone, which is what shows the bug; the other
-    // objects would only multiply the paths and slow the shrinking down.
-    let scope = object_scope(model, all, stuck, &budget(FINALS_BUDGET));
-    let (items, stuck, killer) = match &scope {
-        Some(sc) => (&sc.items[..], sc.stuck, sc.killer),
-        None => (all, stuck, killer),
-    };
-    // A refutation by a killed op (search rule 8) may name an op the
-    // search never reaches. The search's own first failure, when found
-    // within the budget, makes the clearer evidence; otherwise the final
-    // paths and the shrinking work on the few ops that show the kill.
-    let (stuck, few) = match killer {
-        None => (stuck, None),
-        Some(y) => {
-            let plain = Engine::new(model, items)
-                .without_kill_rule()
-                .search(&budget(FINALS_BUDGET));
-            match plain {
-                Found::NotLinearizable { stuck: first } => (first as usize, None),
-                _ => (
+    // keyed history): the final paths and the counterexample then come
+    // from the failing op's object alone, which is what shows the bug; the
+    // other objects would only multiply the paths and slow the shrinking
+    // down.
+    //
+    // When the first failure is not found within the budget, a refutation
+    // by a killed op shows the few ops of the kill.
+    let first = first_failure(model, all, &budget(FIRST_BUDGET));
+    let scope = object_scope(model, all, first.unwrap_or(stuck), &budget(FINALS_BUDGET));
+    let (items, stuck, few) = match (&scope, first) {
+        (Some(sc), Some(f)) => {
+            let at = sc.items.iter().position(|it| it.id == all[f].id);
+            (&sc.items[..], at.expect("the object's own op"), None)
+        }
+        (None, Some(f)) => (all, f, None),
+        (scope, None) => {
+            let (items, stuck, killer) = match scope {
+                Some(sc) => (&sc.items[..], sc.stuck, sc.killer),
+                None => (all, stuck, killer),
+            };
+            match (first_failure(model, items, &budget(FIRST_BUDGET)), killer) {
+                (Some(f), _) => (items, f, None),
+                (None, None) => (items, stuck, None),
+                (None, Some(y)) => (
+                    items,
                     stuck,
                     killed_few(model, items, stuck, y, &budget(FINALS_BUDGET)),
                 ),

@@ -325,7 +325,6 @@ pub(crate) struct Engine<'a, M: Model> {
     pub(crate) compactions: u64,
     /// When rule 8 refuted the items: the item that killed the stuck one.
     pub(crate) killer: Option<u32>,
-    kill_rule: bool,
     // Rule 7 (subsumption): the optional items linearized, in the order
     // they were, their flags, and `opt_prefix[k]`, the XOR of the words of
     // the first `k` of them (so `opt_prefix.last()` covers them all).
@@ -488,7 +487,6 @@ impl<'a, M: Model> Engine<'a, M> {
             configurations: 0,
             compactions: 0,
             killer: None,
-            kill_rule: true,
             placed: vec![false; n],
             opt_stack: Vec::new(),
             opt_prefix: vec![Fingerprint::default()],
@@ -717,12 +715,6 @@ impl<'a, M: Model> Engine<'a, M> {
         self.future.is_some()
     }
 
-    /// Turns rule 8 off: the search then finds its own first failure.
-    pub(crate) fn without_kill_rule(mut self) -> Self {
-        self.kill_rule = false;
-        self
-    }
-
     /// Turns rule 7 off (tests compare both ways with the oracle).
     #[cfg(test)]
     pub(crate) fn without_subsumption(mut self) -> Self {
@@ -934,7 +926,7 @@ impl<'a, M: Model> Engine<'a, M> {
         if self.n_req == 0 && stop.is_none() {
             return Found::Linearizable(Vec::new());
         }
-        if stop.is_none() && self.kill_rule {
+        if stop.is_none() {
             if let Some((x, y)) = self.killed() {
                 self.killer = Some(y);
                 return Found::NotLinearizable { stuck: x };

@@ -1002,3 +1002,71 @@ fn compacting_interned_states_keeps_verdicts() {
     }
     assert!(compactions > 1000, "only {compactions} compactions");
 }
+
+/// The first failure found by binary search over responses is the first
+/// response that no order gets past, by brute force, on kv string
+/// histories and cas-register histories with info ops (where rules 5, 8
+/// and 9 refute early and a search stops elsewhere).
+#[test]
+fn first_failure_is_the_first_response_no_order_gets_past() {
+    /// Can some order of ops invoked before `t`, respecting real time and
+    /// the model, place every op that responds by `t`?
+    fn passes<M: Model>(m: &M, items: &[Item<M::Op>], t: usize) -> bool {
+        fn go<M: Model>(
+            m: &M,
+            items: &[Item<M::Op>],
+            t: usize,
+            done: &mut [bool],
+            s: &M::State,
+        ) -> bool {
+            let open: Vec<usize> = (0..items.len())
+                .filter(|&i| !done[i] && items[i].invoke < t)
+                .collect();
+            if !open.iter().any(|&i| items[i].ret <= t) {
+                return true;
+            }
+            for &i in &open {
+                // Real time: no op left to place responded before i began.
+                if open.iter().any(|&j| items[j].ret < items[i].invoke) {
+                    continue;
+                }
+                if let Some(next) = m.step(s, &items[i].op) {
+                    done[i] = true;
+                    let ok = go(m, items, t, done, &next);
+                    done[i] = false;
+                    if ok {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        go(m, items, t, &mut vec![false; items.len()], &m.init())
+    }
+    fn compare<M: Model>(model: &M, h: &History) -> bool {
+        let mut m = model.clone();
+        let items = items_of(h, &mut m);
+        let mut rets: Vec<usize> = (0..items.len()).filter(|&i| !items[i].optional()).collect();
+        rets.sort_by_key(|&i| items[i].ret);
+        let expected = rets
+            .iter()
+            .copied()
+            .find(|&i| !passes(&m, &items, items[i].ret));
+        let found = first_failure(&m, &items, &Limits::default());
+        if expected.is_some() {
+            assert_eq!(found, expected, "{h:?}");
+        }
+        expected.is_some()
+    }
+    let kv = crate::model::KvRegister::new(&crate::model::ModelOptions {
+        initial: Value::from(""),
+        ..Default::default()
+    });
+    let cas = crate::model::CasRegister::new(&Default::default());
+    let mut invalid = 0;
+    for seed in 0..1500u64 {
+        invalid += usize::from(compare(&kv, &random_kv_history(seed, 10)));
+        invalid += usize::from(compare(&cas, &random_history(seed, 10, seed % 3 != 0)));
+    }
+    assert!(invalid > 400, "only {invalid} invalid histories");
+}
