@@ -8,8 +8,10 @@
 //!
 //! Groups: `sequential/targets` (register and kv, valid and broken, at 8
 //! processes x 1,250 ops and 16 x 10,000), `sequential/processes` (2 to 64
-//! processes, 10,000 ops in all) and `sequential/length` (8 processes,
-//! 1,250 to 20,000 ops in all).
+//! processes, 10,000 ops in all), `sequential/length` (8 processes,
+//! 1,250 to 20,000 ops in all) and `sequential/repeated` (five values per
+//! key instead of unique ones, valid and broken, 8 processes x 1,250 ops;
+//! and register 16 x 10,000).
 //!
 //! `cargo bench --bench sequential`
 
@@ -26,13 +28,25 @@ use std::time::Duration;
 /// over `clients` clients; `broken` adds one read behind its reader's own
 /// write.
 fn sc_history(model: ModelKind, seed: u64, clients: usize, ops: usize, broken: bool) -> History {
+    sc_history_values(model, seed, clients, ops, broken, true)
+}
+
+/// [`sc_history`], with unique values or five values per key.
+fn sc_history_values(
+    model: ModelKind,
+    seed: u64,
+    clients: usize,
+    ops: usize,
+    broken: bool,
+    unique_values: bool,
+) -> History {
     let g = generate(&GenOptions {
         mode: Mode::SequentiallyConsistent,
         model,
         seed,
         clients,
         ops,
-        unique_values: true,
+        unique_values,
         faults: Faults {
             read_behind_own_write: if broken {
                 FaultRate::Exactly(1)
@@ -114,5 +128,31 @@ fn curves(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, targets, curves);
+fn repeated(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sequential/repeated");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    for (model, name) in MODELS {
+        for broken in [false, true] {
+            let h = sc_history_values(model, 1, 8, 8 * 1_250, broken, false);
+            let expect = if broken {
+                Verdict::Invalid
+            } else {
+                Verdict::Valid
+            };
+            let id = format!("{name}-{}", if broken { "broken" } else { "valid" });
+            g.bench_with_input(BenchmarkId::new(id, "8x1250"), &h, |b, h| {
+                b.iter(|| decide(model, h, expect))
+            });
+        }
+    }
+    let h = sc_history_values(ModelKind::Register, 1, 16, 16 * 10_000, false, false);
+    g.bench_with_input(
+        BenchmarkId::new("register-valid", "16x10000"),
+        &h,
+        |b, h| b.iter(|| decide(ModelKind::Register, h, Verdict::Valid)),
+    );
+    g.finish();
+}
+
+criterion_group!(benches, targets, curves, repeated);
 criterion_main!(benches);

@@ -29,7 +29,14 @@
 //! for registers (register, cas-register, kv) the value of the client's
 //! previous write to that key, which its latest write overwrote; for sets,
 //! the set without the client's latest added element. With unique values
-//! this is never sequentially consistent.
+//! this is never sequentially consistent. With repeated values it might
+//! be (another client's write of the same value may come between), so
+//! then a register fault is planned ahead: one write of the client gets a
+//! *marker*, a value no other op writes, and once the client has written
+//! the key again, its next read of the key returns the marker. The
+//! marker's only write comes before the client's later write, which comes
+//! before the read, in the client's own order: no order lets the read see
+//! it, so the fault is never sequentially consistent either.
 
 use super::object::{Arg, Call, Func, Obj, Res};
 use super::rng::Rng;
@@ -84,6 +91,21 @@ struct Slot {
     own: VecDeque<Own>,
     /// Log position of its latest update in flight.
     pending_seq: u64,
+    /// Its planned fault, with repeated values.
+    marker: Option<Marker>,
+}
+
+/// A value written once, by one client, to be read back by it after its
+/// next write of the key (the fault with repeated values).
+#[derive(Clone, Copy, Debug)]
+struct Marker {
+    key: usize,
+    value: i64,
+    /// Its write was acknowledged.
+    acked: bool,
+    /// The invocation index of the client's acknowledged write of the key
+    /// after it.
+    overwritten: Option<u64>,
 }
 
 /// The sequentially consistent simulation.
@@ -104,6 +126,9 @@ pub struct ScSim {
     behind: Injector,
     /// Set elements: the log position that first added each.
     first_added: HashMap<i64, u64>,
+    /// Markers handed out so far; one may be planned at a time.
+    markers: i64,
+    planned: bool,
 }
 
 impl ScSim {
@@ -123,6 +148,7 @@ impl ScSim {
                     current: None,
                     own: VecDeque::new(),
                     pending_seq: 0,
+                    marker: None,
                 }
             })
             .collect();
@@ -147,8 +173,20 @@ impl ScSim {
             faults: Vec::new(),
             behind: Injector::new(o.faults.read_behind_own_write, o.seed, 20),
             first_added: HashMap::new(),
+            markers: 0,
+            planned: false,
             o: o.clone(),
         })
+    }
+
+    /// Are register faults planned with markers (repeated values)?
+    fn plans_markers(&self) -> bool {
+        self.behind.enabled()
+            && !self.o.unique_values
+            && matches!(
+                self.o.model,
+                ModelKind::Register | ModelKind::CasRegister | ModelKind::Kv
+            )
     }
 
     /// The faults injected so far.
@@ -178,9 +216,29 @@ impl ScSim {
         self.advance(r, t);
         // A client's cas expects what its own replica shows.
         let view = &self.replicas[r].obj;
-        let call = self
+        let mut call = self
             .gen
             .next_call(|k| view.regs[k], self.slots[c].holds_lock);
+        if self.plans_markers()
+            && !self.planned
+            && call.f == Func::Write
+            && matches!(call.arg, Arg::Int(_))
+        {
+            let left = (self.o.ops - self.issued + self.o.clients) as u64;
+            if self.behind.roll(left) {
+                // Regular values are 0..values: the marker is none of them.
+                let value = self.o.values as i64 + self.markers;
+                self.markers += 1;
+                self.planned = true;
+                call.arg = Arg::Int(value);
+                self.slots[c].marker = Some(Marker {
+                    key: call.slot(),
+                    value,
+                    acked: false,
+                    overwritten: None,
+                });
+            }
+        }
         let timing = Timing::sample(&mut self.rng, &self.o, t);
         let crash = self.rng.chance(self.o.crash_rate);
         let effect = crash && self.rng.chance(self.o.crash_effect);
@@ -297,6 +355,29 @@ impl ScSim {
         if !self.behind.enabled() {
             return truth;
         }
+        if self.plans_markers() {
+            let slot = &self.slots[c];
+            let Some(m) = slot.marker.filter(|m| m.key == cur.call.slot()) else {
+                return truth;
+            };
+            let Some(over) = m.overwritten else {
+                return truth;
+            };
+            self.behind.done();
+            self.planned = false;
+            self.slots[c].marker = None;
+            self.faults.push(FaultRecord {
+                kind: FaultKind::ReadBehindOwnWrite,
+                index: cur.index,
+                process: self.slots[c].process,
+                related: Some(over),
+                note: format!(
+                    "read {} from a replica behind the client's own write",
+                    m.value
+                ),
+            });
+            return Res::Ok(Value::Int(m.value));
+        }
         let left = (self.o.ops - self.issued + self.o.clients) as u64;
         let slot = &self.slots[c];
         let candidate = match self.o.model {
@@ -357,6 +438,13 @@ impl ScSim {
                     };
                     if let Some((key, value)) = own {
                         let s = &mut self.slots[c];
+                        if let Some(m) = s.marker.as_mut().filter(|m| m.key == key) {
+                            if !m.acked && value == m.value {
+                                m.acked = true;
+                            } else if m.acked && m.overwritten.is_none() {
+                                m.overwritten = Some(cur.index);
+                            }
+                        }
                         s.own.push_back(Own {
                             key,
                             value,
@@ -378,6 +466,9 @@ impl ScSim {
             s.process += self.o.clients as i64;
             s.holds_lock = false;
             s.own.clear();
+            if s.marker.take().is_some() {
+                self.planned = false;
+            }
         }
         let next = t + think(&mut self.rng, &self.o).max(1);
         self.sched.at(next, Ev::Invoke(c));

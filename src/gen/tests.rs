@@ -764,6 +764,45 @@ fn sc_fault_breaks_sequential_consistency() {
     }
 }
 
+/// With repeated values (two of them), a read behind its reader's own
+/// write might be sequentially consistent (another client's write of the
+/// same value may come between), so the fault reads back a marker, a
+/// value written once: it is never sequentially consistent either, by
+/// brute force.
+#[test]
+fn sc_fault_with_repeated_values_breaks_sequential_consistency() {
+    for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv] {
+        let mut hits = 0;
+        for seed in 0..80 {
+            let o = GenOptions {
+                mode: Mode::SequentiallyConsistent,
+                clients: 2,
+                ops: 14,
+                keys: 1,
+                values: 2,
+                crash_rate: 0.0,
+                unique_values: false,
+                faults: Faults {
+                    read_behind_own_write: FaultRate::Exactly(1),
+                    ..Faults::default()
+                },
+                ..sc_small(model, seed)
+            };
+            let g = generate(&o).unwrap();
+            let h = History::from_ops(g.ops.clone()).unwrap();
+            if let Some(rec) = g.faults.first() {
+                hits += 1;
+                assert_eq!(rec.kind, FaultKind::ReadBehindOwnWrite);
+                assert_eq!(&*g.ops[rec.index as usize].f, "read");
+                assert!(!sequential(model, 1, &h), "{model} seed {seed}: {rec:?}");
+            } else {
+                assert!(sequential(model, 1, &h), "{model} seed {seed}");
+            }
+        }
+        assert!(hits >= 5, "{model}: only {hits} faults injected");
+    }
+}
+
 fn replicated(model: ModelKind, seed: u64) -> GenOptions {
     GenOptions {
         mode: Mode::Replicated,

@@ -18,14 +18,21 @@
 //!
 //! Move order (a heuristic; every move is still tried): ops that can happen
 //! without changing the state first; then required ops, earliest invoked
-//! first (indeterminate ops whose new state a blocked process is waiting
-//! for join them); then the other indeterminate ops; skipping an
-//! indeterminate op last. The prunings (observations first, starved
-//! requirements, useless indeterminate writes) need [`Hints`] and are
-//! proved in [`super::hints`]; so does the last one: an op that the
-//! history proves comes after another (`super::observe`) is not placed
-//! while that one is unplaced. Every valid order keeps those orders, so
-//! this prunes only orders that fail.
+//! first, or in the order a [`Limits::guide`] gives (the global search of
+//! a keyed history follows each key's own order) (indeterminate ops whose
+//! new state a blocked process is waiting for join them); then the other
+//! indeterminate ops; skipping an indeterminate op last. The prunings
+//! (observations first, starved requirements, useless indeterminate
+//! writes, unreachable requirements) need [`Hints`] or the model's
+//! reachability hooks and are proved in [`super::hints`]; so does the
+//! last one: an op that the history proves comes after another
+//! (`super::observe`) is not placed while that one is unplaced. Every
+//! valid order keeps those orders, so this prunes only orders that fail.
+//!
+//! On a problem of several keys, a first bounded pass keeps the real-time
+//! order of updates ([`realtime_orders`]): it only looks for an order (it
+//! is not complete, so its failure decides nothing), and any order it
+//! finds is valid.
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
@@ -52,6 +59,36 @@ pub(crate) struct Limits<'a> {
     pub max_nodes: Option<u64>,
     /// Memo capacity, in configurations.
     pub memo_entries: usize,
+    /// Which optional rules run.
+    pub rules: Rules,
+    /// Per op of the problem: its rank among moves of the same class
+    /// (smaller first), instead of its index in the history. Only the
+    /// order in which moves are tried changes.
+    pub guide: Option<&'a [u64]>,
+}
+
+/// The rules of the search that may be switched off, to test each one
+/// against brute force; all on by default.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rules {
+    /// Unreachable requirements (`Model::reachable`; proof in `hints`).
+    pub unreachable: bool,
+    /// The first pass that keeps the real-time order of updates (see
+    /// [`search_with`]).
+    pub realtime: bool,
+    /// That pass on problems of one key too (the keys of a keyed
+    /// history checked alone, and tests).
+    pub realtime_always: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            unreachable: true,
+            realtime: true,
+            realtime_always: false,
+        }
+    }
 }
 
 impl Default for Limits<'_> {
@@ -62,6 +99,8 @@ impl Default for Limits<'_> {
             progress: None,
             max_nodes: None,
             memo_entries: 1 << 22,
+            rules: Rules::default(),
+            guide: None,
         }
     }
 }
@@ -184,6 +223,28 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
             return (Found::Order(order), Stats { nodes });
         }
     }
+    // The real-time pass runs on problems of several keys (the global
+    // search of a keyed history), where the full search without it finds
+    // its wrong guesses too late; on one object the full search does as
+    // well alone.
+    if limits.rules.realtime && (pb.live_keys().len() > 1 || limits.rules.realtime_always) {
+        let extra = realtime_orders(pb, hints);
+        if !extra.is_empty() {
+            let n = pb.ops.len() as u64;
+            let budget = Limits {
+                max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(100_000 + 50 * n)),
+                ..*limits
+            };
+            let rt = proved.with(pb.ops.len(), &extra);
+            let mut e = Engine::new(pb, hints, &budget, rt);
+            e.keep_real_time(hints);
+            let found = e.run(&budget);
+            nodes += e.nodes;
+            if let Found::Order(order) = found {
+                return (Found::Order(order), Stats { nodes });
+            }
+        }
+    }
     let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
     nodes += e.nodes;
@@ -202,6 +263,71 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
         return (replay, Stats { nodes });
     }
     (found, Stats { nodes })
+}
+
+/// The real-time order of updates, as extra orders for a first pass of
+/// the search: an update (an op whose [`Hints::effect`] is not
+/// [`Effect::Unchanged`]) comes after every update of another process
+/// that completed before it was invoked (for each other process, an edge
+/// from its last such update is enough: program order gives the rest).
+///
+/// Sequential consistency does not ask for this, so the pass that keeps
+/// these orders is not complete: it only *looks* for a valid order, and
+/// when it finds none the full search decides. It is often quick to
+/// succeed: in a store that orders its updates at one place (a leader,
+/// a log) and lets reads lag, the updates are linearizable and the reads
+/// alone break real time; keeping real time between updates removes most
+/// of the wrong guesses a search without it makes, and the wrong ones it
+/// still makes are found within a few ops (an update of a blocked
+/// process soon holds back every later update). Every order the pass
+/// finds keeps each process's order and obeys the model, so it is valid.
+fn realtime_orders<M: Model, H: Hints<M> + ?Sized>(pb: &Problem<M>, hints: &H) -> Vec<(u32, u32)> {
+    let update: Vec<bool> = pb
+        .ops
+        .iter()
+        .map(|c| {
+            !matches!(
+                hints.effect(&pb.models[c.key as usize], &c.op),
+                Effect::Unchanged
+            )
+        })
+        .collect();
+    // Per process: its completed updates (response, op), in program order.
+    let done: Vec<Vec<(usize, u32)>> = pb
+        .procs
+        .iter()
+        .map(|seq| {
+            let mut list: Vec<(usize, u32)> = Vec::new();
+            for &i in seq {
+                let c = &pb.ops[i as usize];
+                if update[i as usize] && !c.optional && c.response != usize::MAX {
+                    // Responses grow along a process; keep them sorted
+                    // even if a history says otherwise.
+                    if list.last().is_some_and(|&(r, _)| r > c.response) {
+                        continue;
+                    }
+                    list.push((c.response, i));
+                }
+            }
+            list
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (b, c) in pb.ops.iter().enumerate() {
+        if !update[b] {
+            continue;
+        }
+        for (q, list) in done.iter().enumerate() {
+            if q == c.process as usize {
+                continue;
+            }
+            let j = list.partition_point(|&(r, _)| r < c.invoke);
+            if j > 0 {
+                out.push((list[j - 1].1, b as u32));
+            }
+        }
+    }
+    out
 }
 
 /// The deepest configuration a search reaches within `limits` (which
@@ -272,6 +398,23 @@ struct Engine<'p, M: Model> {
     proved: Constraints,
     /// Per op: ops that must come before it and are not placed yet.
     waiting: Vec<u32>,
+    /// Per op: its position in its process.
+    slot: Vec<u32>,
+    /// Real-time pass only (else empty): per op, the response of the first
+    /// completed update after it in its process.
+    deadline: Vec<usize>,
+    /// Real-time pass only: per key, per state token, the ops that set
+    /// it, by invocation.
+    setters: Vec<Vec<Vec<u32>>>,
+    /// Per op: its rank among moves of its class (see [`Limits::guide`]).
+    guide: Option<Vec<u64>>,
+    /// Per key: does the unreachable-requirements rule run on it (it has
+    /// ops of unknown effect, which the starved rule cannot see through)?
+    reach: Vec<bool>,
+    /// Per key: required ops that need some state (reads, cas).
+    targets: Vec<Vec<u32>>,
+    /// Per key: ops that may make some target of the key reachable again.
+    enablers: Vec<Vec<u32>>,
     memo: Memo,
     moves: Vec<Move>,
     frames: Vec<Frame>,
@@ -350,6 +493,42 @@ impl<'p, M: Model> Engine<'p, M> {
         for &y in &order.after {
             waiting[y as usize] += 1;
         }
+        let mut slot = vec![0u32; pb.ops.len()];
+        for seq in &pb.procs {
+            for (j, &i) in seq.iter().enumerate() {
+                slot[i as usize] = j as u32;
+            }
+        }
+        let mut targets: Vec<Vec<u32>> = vec![Vec::new(); nk];
+        let mut enablers: Vec<Vec<u32>> = vec![Vec::new(); nk];
+        let mut reach = vec![false; nk];
+        if limits.rules.unreachable {
+            for (i, c) in pb.ops.iter().enumerate() {
+                let k = c.key as usize;
+                if !c.optional && req_tok[i] != NONE && unknown[k] > 0 {
+                    targets[k].push(i as u32);
+                }
+            }
+            for (i, c) in pb.ops.iter().enumerate() {
+                let k = c.key as usize;
+                if targets[k].is_empty() {
+                    continue;
+                }
+                // Checking every target is quadratic; past a budget, an op
+                // counts as an enabler (which only weakens the rule).
+                let m = &pb.models[k];
+                let may = targets[k].len() > 4096
+                    || targets[k]
+                        .iter()
+                        .any(|&t| m.may_enable(&c.op, &pb.ops[t as usize].op));
+                if may {
+                    enablers[k].push(i as u32);
+                }
+            }
+            for k in 0..nk {
+                reach[k] = !targets[k].is_empty();
+            }
+        }
         let lens: Vec<u32> = pb.procs.iter().map(|s| s.len() as u32).collect();
         let zob = Zobrist::new(&pb.procs.iter().map(|s| s.len()).collect::<Vec<_>>());
         let mut hash = 0u128;
@@ -381,6 +560,16 @@ impl<'p, M: Model> Engine<'p, M> {
             others,
             proved: order,
             waiting,
+            slot,
+            deadline: Vec::new(),
+            setters: Vec::new(),
+            guide: limits
+                .guide
+                .filter(|g| g.len() == pb.ops.len())
+                .map(<[u64]>::to_vec),
+            reach,
+            targets,
+            enablers,
             memo: Memo::new(limits.memo_entries),
             moves: Vec::new(),
             frames: Vec::new(),
@@ -423,6 +612,118 @@ impl<'p, M: Model> Engine<'p, M> {
         let s = self.cur[k] as usize;
         let here = s < self.waiters[k].len() && self.waiters[k][s] > 0 && self.producers[k][s] == 0;
         self.starved[k] > here as u32
+    }
+
+    /// Turns this engine into the real-time pass's (see
+    /// [`realtime_orders`], whose orders it must be given): a required op
+    /// that needs a state must get it from an update invoked before its
+    /// deadline, the response of its process's next completed update.
+    /// Every update invoked after that deadline comes after that next
+    /// update (a real-time order), so after the op. When the state is
+    /// not there and no unplaced op that sets it (of another process, or
+    /// an earlier op of the same) was invoked in time, the configuration
+    /// has no completion that keeps real time between updates. This
+    /// prunes only the real-time pass, whose failures the full search
+    /// takes over.
+    fn keep_real_time<H: Hints<M> + ?Sized>(&mut self, hints: &H) {
+        let pb = self.pb;
+        let mut deadline = vec![usize::MAX; pb.ops.len()];
+        for seq in &pb.procs {
+            let mut next = usize::MAX;
+            for &i in seq.iter().rev() {
+                let c = &pb.ops[i as usize];
+                deadline[i as usize] = next;
+                let update = !matches!(
+                    hints.effect(&pb.models[c.key as usize], &c.op),
+                    Effect::Unchanged
+                );
+                if update && !c.optional && c.response != usize::MAX {
+                    next = next.min(c.response);
+                }
+            }
+        }
+        let mut setters: Vec<Vec<Vec<u32>>> = self
+            .interners
+            .iter()
+            .map(|it| vec![Vec::new(); it.states.len()])
+            .collect();
+        for (i, c) in pb.ops.iter().enumerate() {
+            let e = self.eff[i];
+            if e < UNCHANGED {
+                setters[c.key as usize][e as usize].push(i as u32);
+            }
+        }
+        for lists in &mut setters {
+            for l in lists.iter_mut() {
+                l.sort_by_key(|&w| pb.ops[w as usize].invoke);
+            }
+        }
+        self.deadline = deadline;
+        self.setters = setters;
+    }
+
+    /// Real-time pass only: can required op `oi`, which needs a state it
+    /// does not have, not get it before its deadline? (See
+    /// [`Engine::keep_real_time`].) Looks at the 64 latest candidates and
+    /// says `false` when unsure.
+    fn late(&self, oi: u32) -> bool {
+        if self.deadline.is_empty() {
+            return false;
+        }
+        let i = oi as usize;
+        let c = &self.pb.ops[i];
+        let k = c.key as usize;
+        let x = self.req_tok[i];
+        let d = self.deadline[i];
+        if c.optional || x == NONE || self.cur[k] == x || self.unknown[k] > 0 || d == usize::MAX {
+            return false;
+        }
+        let Some(list) = self.setters[k].get(x as usize) else {
+            return false;
+        };
+        let end = list.partition_point(|&w| self.pb.ops[w as usize].invoke < d);
+        for &w in list[..end].iter().rev().take(64) {
+            let cw = &self.pb.ops[w as usize];
+            if self.placed(w) || (cw.process == c.process && self.slot[w as usize] > self.slot[i]) {
+                continue;
+            }
+            return false;
+        }
+        end <= 64
+    }
+
+    /// Is op `i` placed (or left out)?
+    #[inline]
+    fn placed(&self, i: u32) -> bool {
+        let p = self.pb.ops[i as usize].process as usize;
+        self.slot[i as usize] < self.pos[p]
+    }
+
+    /// Does key `k` hold a required op that can never happen: the model
+    /// says it is unreachable from the key's state, and no unplaced op
+    /// may enable it? (The unreachable-requirements rule in `hints`.)
+    fn unreachable(&self, k: usize) -> bool {
+        if !self.reach[k] {
+            return false;
+        }
+        let m = &self.pb.models[k];
+        let state = &self.interners[k].states[self.cur[k] as usize];
+        for &t in &self.targets[k] {
+            if self.placed(t) {
+                continue;
+            }
+            let op = &self.pb.ops[t as usize].op;
+            if m.reachable(state, op) {
+                continue;
+            }
+            let helped = self.enablers[k]
+                .iter()
+                .any(|&x| !self.placed(x) && m.may_enable(&self.pb.ops[x as usize].op, op));
+            if !helped {
+                return true;
+            }
+        }
+        false
     }
 
     #[inline]
@@ -582,6 +883,7 @@ impl<'p, M: Model> Engine<'p, M> {
         let lo = self.moves.len();
         self.blocked.clear();
         let mut forced = None;
+        let mut late = false;
         for p in 0..self.pos.len() {
             let i = self.pos[p];
             if i >= self.lens[p] {
@@ -589,7 +891,11 @@ impl<'p, M: Model> Engine<'p, M> {
             }
             let oi = self.pb.procs[p][i as usize];
             let c = &self.pb.ops[oi as usize];
-            let (k, id, optional) = (c.key, c.id as u64, c.optional);
+            let id = match &self.guide {
+                Some(g) => g[oi as usize],
+                None => c.id as u64,
+            };
+            let (k, optional) = (c.key, c.optional);
             let s = self.cur[k as usize];
             // An op that the history proves comes after an unplaced one
             // cannot be placed yet (`observe`).
@@ -626,6 +932,10 @@ impl<'p, M: Model> Engine<'p, M> {
                 }
             } else if self.req_tok[oi as usize] != NONE {
                 self.blocked.push((k, self.req_tok[oi as usize]));
+                if self.late(oi) {
+                    late = true;
+                    break;
+                }
             }
             if optional && i + 1 < self.lens[p] {
                 self.moves.push(Move {
@@ -634,6 +944,10 @@ impl<'p, M: Model> Engine<'p, M> {
                     rank: 3 << 62 | id,
                 });
             }
+        }
+        if late {
+            self.moves.truncate(lo);
+            return (lo as u32, lo as u32);
         }
         if let Some(m) = forced {
             self.moves.truncate(lo);
@@ -725,7 +1039,7 @@ impl<'p, M: Model> Engine<'p, M> {
     }
 
     fn run(&mut self, limits: &Limits<'_>) -> Found<M::State> {
-        if (0..self.cur.len()).any(|k| self.dead(k)) {
+        if (0..self.cur.len()).any(|k| self.dead(k) || self.unreachable(k)) {
             self.snapshot();
             return Found::Refuted(self.frontier.take().expect("snapshot"));
         }
@@ -770,7 +1084,7 @@ impl<'p, M: Model> Engine<'p, M> {
             let (prev, k) = self.apply(m);
             debug_assert_eq!(h, self.hash);
             self.memo.insert(h);
-            if self.dead(k) {
+            if self.dead(k) || self.unreachable(k) {
                 self.undo(m, prev);
                 continue;
             }

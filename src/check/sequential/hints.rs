@@ -39,6 +39,21 @@
 //!   order, so the search never breaks one, and a cycle among them
 //!   refutes the history without a search.
 //!
+//! - **Unreachable requirements.** On a key with ops of unknown effect
+//!   (appends), which the starved rule cannot see through: if a required
+//!   op `t` that needs a state ([`Hints::requires`]) is not yet placed,
+//!   [`Model::reachable`] says `t` is unreachable from the key's state,
+//!   and no unplaced op `x` of the key has [`Model::may_enable`]`(x, t)`,
+//!   nothing below this configuration succeeds. Proof: by the contract of
+//!   `reachable`, `t` cannot happen in the current state, and a step of
+//!   any op `x` with `!may_enable(x, t)` from a state where `t` is
+//!   unreachable leads to one where it is unreachable too; every op still
+//!   to be placed on the key is such an `x` (ops of other keys leave the
+//!   key's state alone), so by induction `t` stays unreachable, hence
+//!   illegal, in every later state of the key; but `t` is required and
+//!   must be placed. For kv this is "a read of `ab` after the key holds
+//!   `ac`, with no write or cas left that could reset it".
+//!
 //! [`Hints::describe_value`] names values for the one-sentence explanation
 //! of an invalid history.
 

@@ -436,6 +436,12 @@ fn run<M: Model, H: Hints<M>>(
                 let limits = Limits {
                     cancel: [Some(&*options.cancel), Some(&refuted), stop],
                     memo_entries: 1 << 20,
+                    // A key's order that keeps real time between updates
+                    // also guides the global search better.
+                    rules: engine::Rules {
+                        realtime_always: true,
+                        ..limits.rules
+                    },
                     ..limits
                 };
                 let (found, nodes, proof) = decide(&sub, hints, &limits);
@@ -508,6 +514,14 @@ fn run<M: Model, H: Hints<M>>(
         }
     }
 
+    // The global search tries the ops of each key in the order the key
+    // found alone first (only the order of the moves changes).
+    let guide = (alone && !key_orders.is_empty())
+        .then(|| guide(&pb, history.operations.len(), &key_orders));
+    let limits = Limits {
+        guide: guide.as_deref(),
+        ..limits
+    };
     let (found, nodes, proof) = decide(&pb, hints, &limits);
     configurations += nodes;
     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
@@ -637,6 +651,31 @@ fn merge<M: Model>(pb: &Problem<M>, n: usize, orders: &[Vec<usize>]) -> Option<V
         }
     }
     (out.len() == total).then_some(out)
+}
+
+/// Ranks for the moves of the global search (see `Limits::guide`) that
+/// follow each key's own order in `orders` (indices into the history's
+/// `n` operations): the ops of a key get the key's history indices, in
+/// increasing order, along the key's order. So ops of one key are tried in
+/// the order found for the key, and ops of different keys still roughly
+/// in the order they were invoked. Ops in no order keep their index.
+fn guide<M: Model>(pb: &Problem<M>, n: usize, orders: &[Vec<usize>]) -> Vec<u64> {
+    const NONE: u32 = u32::MAX;
+    let mut at = vec![NONE; n];
+    for (i, c) in pb.ops.iter().enumerate() {
+        at[c.id] = i as u32;
+    }
+    let mut rank: Vec<u64> = pb.ops.iter().map(|c| c.id as u64).collect();
+    for order in orders {
+        let mut ids: Vec<usize> = order.clone();
+        ids.sort_unstable();
+        for (&id, &r) in order.iter().zip(&ids) {
+            if let Some(&i) = at.get(id).filter(|&&i| i != NONE) {
+                rank[i as usize] = r as u64;
+            }
+        }
+    }
+    rank
 }
 
 /// One key checked alone: the key, its sub-problem, what the search found,
@@ -793,6 +832,12 @@ fn counterexample<M: Model, H: Hints<M>>(
             cancel: [Some(&*options.cancel), None, None],
             max_nodes: Some(200_000),
             memo_entries: 1 << 20,
+            // The histories shrinking tries are mostly refuted: a first
+            // pass that only looks for an order would be wasted.
+            rules: engine::Rules {
+                realtime: false,
+                ..engine::Rules::default()
+            },
             ..Limits::default()
         };
         // First guess: the ops of the proof, if write orders refuted the
@@ -824,7 +869,9 @@ fn counterexample<M: Model, H: Hints<M>>(
         let tokens = observe::tokens(pb, hints);
         why = explain::co_sentence(pb, hints, &tokens, &proof.cycle);
     } else {
-        why = explain::sentence(pb, hints);
+        why = proof
+            .and_then(|p| fact4_sentence(pb, hints, p))
+            .or_else(|| explain::sentence(pb, hints));
     }
     let why = why.unwrap_or_else(|| generic_why(pb, &st));
     Counterexample {
@@ -838,6 +885,42 @@ fn counterexample<M: Model, H: Hints<M>>(
         why,
         explanation,
     }
+}
+
+/// The sentence for a cycle of proved orders that needs fact 4 (see
+/// `observe`), without shrinking: the sentence of the sub-history of the
+/// ops the proof rests on. It is told only when every op there reads from
+/// the same write as in the whole history: then every order the
+/// sub-history proves, the whole history proves too (the facts rest on
+/// program order, which the sub-history keeps, and on sources written
+/// once, which are the same), so the sentence is true of the history.
+fn fact4_sentence<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    proof: &Proof,
+) -> Option<String> {
+    let mut kept = Vec::new();
+    let sub = pb.restrict(|i, _| {
+        let keep = proof.ops.binary_search(&(i as u32)).is_ok();
+        if keep {
+            kept.push(i as u32);
+        }
+        keep
+    });
+    let (whole, _) = analyse(pb, hints);
+    let (part, _) = analyse(&sub, hints);
+    let same = (0..sub.ops.len()).all(|j| {
+        let s = part.src[j];
+        let t = whole.src[kept[j] as usize];
+        match s {
+            observe::NO | observe::INIT => s == t,
+            s => kept[s as usize] == t,
+        }
+    });
+    if !same {
+        return None;
+    }
+    explain::sentence(&sub, hints)
 }
 
 /// The sentence for models whose values have no names, or contradictions

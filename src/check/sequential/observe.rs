@@ -618,6 +618,20 @@ pub(crate) struct Constraints {
     pub after: Vec<u32>,
 }
 
+impl Constraints {
+    /// These orders and the orders `extra` (pairs `(before, after)` of
+    /// ops), over `n` ops.
+    pub(crate) fn with(&self, n: usize, extra: &[(u32, u32)]) -> Constraints {
+        let mine = (0..n).flat_map(|i| {
+            self.after[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+                .iter()
+                .map(move |&j| (i as u32, j))
+        });
+        let (offsets, after) = csr(n, mine.chain(extra.iter().copied()));
+        Constraints { offsets, after }
+    }
+}
+
 impl Observed {
     /// Every proved order as a graph over ops (compressed adjacency):
     /// program order, reads-from, the write orders, and fact 3.

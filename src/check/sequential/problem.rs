@@ -16,6 +16,11 @@ pub(crate) struct Cop<O> {
     pub process: u32,
     /// Indeterminate (`info`): it may be left out.
     pub optional: bool,
+    /// Index of its invocation in [`History::ops`] (real time).
+    pub invoke: usize,
+    /// Index of its completion in [`History::ops`], `usize::MAX` for an
+    /// indeterminate op (see [`crate::history::Operation::response`]).
+    pub response: usize,
     /// The model's compiled op.
     pub op: O,
 }
@@ -75,6 +80,8 @@ impl<M: Model> Problem<M> {
                 key: k,
                 process: p,
                 optional: o.outcome == Outcome::Info,
+                invoke: o.invoke,
+                response: o.response(),
                 op,
             });
         }

@@ -1,6 +1,6 @@
 //! Tests: classic cases, a brute-force oracle and property tests.
 
-use super::engine::{search, Found, Limits};
+use super::engine::{search, Found, Limits, Rules};
 use super::problem::Problem;
 use super::*;
 use crate::history::{Op, OpType, Outcome};
@@ -1219,4 +1219,119 @@ fn orders_of_the_keys_merge_or_the_global_search_decides() {
     assert_eq!(rep.valid, Verdict::Invalid);
     assert_eq!(rep.decision, Decision::GlobalRefuted);
     assert!(rep.keys.iter().all(|k| k.valid == Verdict::Valid));
+}
+
+/// A kv history of appends, puts and reads of whole strings over `keys`
+/// keys, in which ops overlap in time (the events of three processes
+/// interleaved as `picks` says), some failed or indeterminate.
+fn arb_kv_history(keys: i64) -> impl Strategy<Value = History> {
+    let op = (0..3i64, 0..3u8, 0..8usize, 0..10u8, 0..keys);
+    (
+        prop::collection::vec(op, 0..8),
+        prop::collection::vec(0..3usize, 16),
+    )
+        .prop_map(|(ops, picks)| {
+            const STR: [&str; 7] = ["", "a", "b", "ab", "ba", "abb", "aba"];
+            let mut queues: Vec<std::collections::VecDeque<Op>> = vec![Default::default(); 3];
+            for (p, kind, v, o, k) in ops {
+                let (f, input, output) = match kind {
+                    0 => ("append", Value::Str(["a", "b"][v % 2].into()), None),
+                    1 => ("put", Value::Str(STR[v % 3].into()), None),
+                    _ => (
+                        "get",
+                        Value::Nil,
+                        Some(if v == 7 {
+                            Value::Nil
+                        } else {
+                            Value::Str(STR[v].into())
+                        }),
+                    ),
+                };
+                let t = match o {
+                    0 => OpType::Fail,
+                    1 | 2 => OpType::Info,
+                    _ => OpType::Ok,
+                };
+                let mut inv = Op::new(OpType::Invoke, p, f, input.clone());
+                let mut done = Op::new(t, p, f, output.unwrap_or(input));
+                inv.key = Some(Value::Int(k));
+                done.key = Some(Value::Int(k));
+                queues[p as usize].push_back(inv);
+                queues[p as usize].push_back(done);
+            }
+            let mut events = Vec::new();
+            let mut j = 0;
+            while queues.iter().any(|q| !q.is_empty()) {
+                let live: Vec<usize> = (0..3).filter(|&p| !queues[p].is_empty()).collect();
+                let p = live[picks[j % picks.len()] % live.len()];
+                j += 1;
+                events.push(queues[p].pop_front().expect("an event"));
+            }
+            History::from_ops(events).expect("well-formed history")
+        })
+}
+
+/// The unreachable-requirements rule (`Model::reachable`, for keys whose
+/// appends the starved rule cannot see through) and the real-time first
+/// pass, each on and off, agree with brute force on kv histories with
+/// appends and overlapping ops; every order found is valid; and the rule
+/// does prune.
+#[test]
+fn unreachable_rule_and_realtime_pass_agree_with_brute_force() {
+    use crate::model::{KvRegister, ModelOptions};
+    let m = KvRegister::new(&ModelOptions::default());
+    for keys in [1, 2] {
+        let mut runner = TestRunner::new(Config {
+            cases: 1500,
+            ..Config::default()
+        });
+        let (valid, invalid, pruned) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        runner
+            .run(&arb_kv_history(keys), |h| {
+                let pb = Problem::compile(&h, &m).unwrap();
+                let expect = brute(&pb);
+                let mut nodes = [0u64; 2];
+                for (j, unreachable) in [false, true].into_iter().enumerate() {
+                    for realtime in [false, true] {
+                        let limits = Limits {
+                            rules: Rules {
+                                unreachable,
+                                realtime,
+                                realtime_always: true,
+                            },
+                            ..Limits::default()
+                        };
+                        let (found, stats) = search(&pb, &KvHints, &limits);
+                        match found {
+                            Found::Order(order) => {
+                                prop_assert!(expect, "an order of an inconsistent history");
+                                let ids: Vec<usize> =
+                                    order.iter().map(|&i| pb.ops[i as usize].id).collect();
+                                prop_assert_eq!(validate(&pb, h.operations.len(), &ids), Ok(()));
+                            }
+                            Found::Refuted(_) => {
+                                prop_assert!(!expect, "a consistent history refuted")
+                            }
+                            Found::GaveUp => prop_assert!(false, "gave up"),
+                        }
+                        if !realtime {
+                            nodes[j] = stats.nodes;
+                        }
+                    }
+                }
+                if nodes[1] < nodes[0] {
+                    pruned.set(pruned.get() + 1);
+                }
+                if expect {
+                    valid.set(valid.get() + 1);
+                } else {
+                    invalid.set(invalid.get() + 1);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert!(valid.get() > 50, "{keys} keys: valid {}", valid.get());
+        assert!(invalid.get() > 50, "{keys} keys: invalid {}", invalid.get());
+        assert!(pruned.get() > 10, "{keys} keys: pruned {}", pruned.get());
+    }
 }
