@@ -218,8 +218,8 @@ fn check_reports_verdicts_in_json_and_exit_status() {
 }
 
 #[test]
-fn a_timeout_gives_unknown_and_exit_3() {
-    // A search that is cancelled before it starts cannot decide anything.
+fn a_zero_timeout_is_a_usage_error() {
+    // A search cancelled before it starts could decide nothing.
     let file = histories().join("register/concurrent-read.edn");
     let o = labrys(&["check", "--timeout", "0", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "a zero timeout is a usage error");

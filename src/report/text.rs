@@ -212,13 +212,20 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
             }
         }
-        let _ = writeln!(
-            out,
-            "      The longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
-            e.prefix_len,
-            if e.final_paths_complete { "" } else { "at least " },
-            e.final_paths.len()
-        );
+        if e.final_paths.is_empty() {
+            let _ = writeln!(
+                out,
+                "      The final paths (the orders that get furthest) were not enumerated: their time budget ran out."
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "      The longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
+                e.prefix_len,
+                if e.final_paths_complete { "" } else { "at least " },
+                e.final_paths.len()
+            );
+        }
         for path in &e.final_paths {
             let tail: Vec<&str> = path
                 .ops
@@ -529,4 +536,48 @@ pub fn summary(report: &RunReport, style: &Style) -> String {
         style.verdict(report.valid)
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::CheckOptions;
+    use crate::history::{History, Op, OpType, Value};
+    use crate::model::{ModelOptions, Register};
+
+    #[test]
+    fn evidence_without_final_paths_says_their_budget_ran_out() {
+        use OpType::*;
+        let ev = |t, p, f, v: i64| Op::new(t, p, f, Value::Int(v));
+        // A stale read: 1 after the write of 2 returned.
+        let h = History::from_ops(vec![
+            ev(Invoke, 0, "write", 1),
+            ev(Ok, 0, "write", 1),
+            ev(Invoke, 0, "write", 2),
+            ev(Ok, 0, "write", 2),
+            ev(Invoke, 1, "read", 0),
+            ev(Ok, 1, "read", 1),
+        ])
+        .unwrap();
+        let model = Register::new(&ModelOptions::default());
+        let mut r = crate::check::linearizable::check(&h, model, &CheckOptions::default()).unwrap();
+        let style = Style::detect(false);
+        let mut full = String::new();
+        linearizable(&mut full, &r, &style);
+        assert!(
+            full.contains("from there the model can be in 1 state(s)"),
+            "{full}"
+        );
+        let e = r.partitions[0].evidence.as_mut().unwrap();
+        e.final_paths.clear();
+        e.blocked.clear();
+        e.final_paths_complete = false;
+        let mut cut = String::new();
+        linearizable(&mut cut, &r, &style);
+        assert!(
+            cut.contains("were not enumerated: their time budget ran out"),
+            "{cut}"
+        );
+        assert!(!cut.contains("0 state(s)"), "{cut}");
+    }
 }
