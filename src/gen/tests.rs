@@ -731,23 +731,28 @@ fn sc_reads_are_monotonic_and_see_own_writes() {
     assert!(stale_vs_real_time > 0, "replicas never lagged");
 }
 
-#[test]
-fn sc_fault_breaks_sequential_consistency() {
-    for model in [ModelKind::Register, ModelKind::Set, ModelKind::Kv] {
+/// Generates small SC histories with one read behind its reader's own
+/// write requested, over `models`, and checks by brute force that every
+/// injected fault breaks sequential consistency and every history without
+/// one keeps it.
+fn assert_sc_fault_breaks_sc(models: &[ModelKind], ops: usize, values: Option<u64>) {
+    for &model in models {
         let mut hits = 0;
         for seed in 0..80 {
+            let base = sc_small(model, seed);
             let o = GenOptions {
                 mode: Mode::SequentiallyConsistent,
                 clients: 2,
-                ops: 12,
+                ops,
                 keys: 1,
+                values: values.unwrap_or(base.values),
                 crash_rate: 0.0,
-                unique_values: true,
+                unique_values: values.is_none(),
                 faults: Faults {
                     read_behind_own_write: FaultRate::Exactly(1),
                     ..Faults::default()
                 },
-                ..sc_small(model, seed)
+                ..base
             };
             let g = generate(&o).unwrap();
             let h = History::from_ops(g.ops.clone()).unwrap();
@@ -764,6 +769,15 @@ fn sc_fault_breaks_sequential_consistency() {
     }
 }
 
+#[test]
+fn sc_fault_breaks_sequential_consistency() {
+    assert_sc_fault_breaks_sc(
+        &[ModelKind::Register, ModelKind::Set, ModelKind::Kv],
+        12,
+        None,
+    );
+}
+
 /// With repeated values (two of them), a read behind its reader's own
 /// write might be sequentially consistent (another client's write of the
 /// same value may come between), so the fault reads back a marker, a
@@ -771,36 +785,11 @@ fn sc_fault_breaks_sequential_consistency() {
 /// brute force.
 #[test]
 fn sc_fault_with_repeated_values_breaks_sequential_consistency() {
-    for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv] {
-        let mut hits = 0;
-        for seed in 0..80 {
-            let o = GenOptions {
-                mode: Mode::SequentiallyConsistent,
-                clients: 2,
-                ops: 14,
-                keys: 1,
-                values: 2,
-                crash_rate: 0.0,
-                unique_values: false,
-                faults: Faults {
-                    read_behind_own_write: FaultRate::Exactly(1),
-                    ..Faults::default()
-                },
-                ..sc_small(model, seed)
-            };
-            let g = generate(&o).unwrap();
-            let h = History::from_ops(g.ops.clone()).unwrap();
-            if let Some(rec) = g.faults.first() {
-                hits += 1;
-                assert_eq!(rec.kind, FaultKind::ReadBehindOwnWrite);
-                assert_eq!(&*g.ops[rec.index as usize].f, "read");
-                assert!(!sequential(model, 1, &h), "{model} seed {seed}: {rec:?}");
-            } else {
-                assert!(sequential(model, 1, &h), "{model} seed {seed}");
-            }
-        }
-        assert!(hits >= 5, "{model}: only {hits} faults injected");
-    }
+    assert_sc_fault_breaks_sc(
+        &[ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv],
+        14,
+        Some(2),
+    );
 }
 
 fn replicated(model: ModelKind, seed: u64) -> GenOptions {

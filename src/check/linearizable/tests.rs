@@ -901,14 +901,11 @@ fn final_states<M: Model>(mut engine: Engine<'_, M>, stuck: u32) -> Vec<String> 
 
 /// Rule 9 (future returns) on and off, on a model with reachability
 /// hooks: both searches agree with the oracle, witnesses are valid, and a
-/// final-path search records the same states either way. Returns the
-/// (valid, invalid, pruned) counts, pruned counting the histories where
-/// the rule made the search enter fewer configurations.
-fn future_rule_agrees<M: Model>(
-    cases: u64,
-    model: M,
-    history: impl Fn(u64) -> History,
-) -> (usize, usize, usize) {
+/// final-path search records the same states either way, over 4,000
+/// histories; both verdicts occur, and the rule made the search enter
+/// fewer configurations in more than `min_pruned` of them.
+fn future_rule_agrees<M: Model>(model: M, history: impl Fn(u64) -> History, min_pruned: usize) {
+    let cases = 4000u64;
     let (mut valid, mut invalid, mut pruned) = (0, 0, 0);
     for k in 0..cases {
         let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x6675_7475;
@@ -935,43 +932,40 @@ fn future_rule_agrees<M: Model>(
             valid += 1;
         }
     }
-    (valid, invalid, pruned)
-}
-
-#[test]
-fn future_rule_agrees_with_oracle_on_kv() {
-    let model = crate::model::KvRegister::new(&crate::model::ModelOptions {
-        initial: Value::from(""),
-        ..Default::default()
-    });
-    let (valid, invalid, pruned) = future_rule_agrees(4000, model, |s| random_kv_history(s, 10));
     assert!(
         valid > 400 && invalid > 400,
         "valid {valid}, invalid {invalid}"
     );
-    assert!(pruned > 100, "the rule pruned in only {pruned} histories");
+    assert!(
+        pruned > min_pruned,
+        "the rule pruned in only {pruned} histories"
+    );
+}
+
+/// The kv register with the 6.824 traces' initial value, `""`.
+fn kv_strings() -> crate::model::KvRegister {
+    crate::model::KvRegister::new(&crate::model::ModelOptions {
+        initial: Value::from(""),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn future_rule_agrees_with_oracle_on_kv() {
+    future_rule_agrees(kv_strings(), |s| random_kv_history(s, 10), 100);
 }
 
 #[test]
 fn future_rule_agrees_with_oracle_on_cas_register() {
     let model = crate::model::CasRegister::new(&Default::default());
-    let (valid, invalid, pruned) =
-        future_rule_agrees(4000, model, |s| random_history(s, 10, s % 3 != 0));
-    assert!(
-        valid > 400 && invalid > 400,
-        "valid {valid}, invalid {invalid}"
-    );
-    assert!(pruned > 30, "the rule pruned in only {pruned} histories");
+    future_rule_agrees(model, |s| random_history(s, 10, s % 3 != 0), 30);
 }
 
 /// A tiny bound on interned states forces compactions (and memo clears)
 /// all through the search; verdicts and witnesses stay right.
 #[test]
 fn compacting_interned_states_keeps_verdicts() {
-    let model = crate::model::KvRegister::new(&crate::model::ModelOptions {
-        initial: Value::from(""),
-        ..Default::default()
-    });
+    let model = kv_strings();
     let mut compactions = 0;
     for k in 0..1500u64 {
         let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x636F_6D70;
@@ -1058,10 +1052,7 @@ fn first_failure_is_the_first_response_no_order_gets_past() {
         }
         expected.is_some()
     }
-    let kv = crate::model::KvRegister::new(&crate::model::ModelOptions {
-        initial: Value::from(""),
-        ..Default::default()
-    });
+    let kv = kv_strings();
     let cas = crate::model::CasRegister::new(&Default::default());
     let mut invalid = 0;
     for seed in 0..1500u64 {
