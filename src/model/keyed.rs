@@ -138,6 +138,21 @@ impl<M: Model> Model for Keyed<M> {
         Some(op.key)
     }
 
+    /// The key's own state, every other key in the initial state: ops on
+    /// the key step on its own state alone.
+    fn restrict(&self, state: &Self::State, object: u32) -> Self::State {
+        let init = self.inner.init();
+        (0..state.len())
+            .map(|k| {
+                if k == object as usize {
+                    state[k].clone()
+                } else {
+                    init.clone()
+                }
+            })
+            .collect()
+    }
+
     fn describe_state_for(&self, state: &Self::State, op: &Self::Op) -> String {
         let now = match state.get(op.key as usize) {
             Some(s) => self.inner.describe_state(s),

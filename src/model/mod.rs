@@ -228,6 +228,18 @@ pub trait Model: Clone + Send + Sync {
         None
     }
 
+    /// With [`Model::object`]: a state that stands for `state` as far as
+    /// `object` goes, the same for every state that agrees with `state`
+    /// on it (every other object in its initial state, say). The contract:
+    /// a sequence of ops on `object` is accepted from `state` iff it is
+    /// accepted from `restrict(state, object)`. Searches use it to share
+    /// what they learn about one object across the states of the others.
+    /// The default, the state itself, always meets the contract.
+    fn restrict(&self, state: &Self::State, object: u32) -> Self::State {
+        let _ = object;
+        state.clone()
+    }
+
     /// The part of `state` that `op` depends on, in plain words, for
     /// reports: the whole state by default, the op's own object for a
     /// model of independent objects.

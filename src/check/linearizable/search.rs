@@ -141,6 +141,25 @@
 //!    keeps per-op counts of possible enablers so the check costs a few
 //!    `reachable` calls per level.
 //!
+//! 10. **Objects** ([`objects`]): for a model of independent objects
+//!     ([`Model::object`]) checked as one, with two objects or more, a
+//!     configuration reached by placing an op of object `k` fails if
+//!     `k`'s part of it (its unplaced ops, keeping real time among
+//!     themselves, from the state) cannot be completed on its own; every
+//!     object is asked once at the start. *Proof.* Keep only `k`'s ops of
+//!     any successful continuation: real time among them is kept, every
+//!     required one is there, and ops of other objects neither change nor
+//!     read `k`'s state, so each is accepted as before: a completion of
+//!     `k`'s part. The question goes to an engine over `k`'s ops alone,
+//!     started from [`Model::restrict`] of the state with `k`'s placed
+//!     ops lifted (a prefix of each symmetry group, as rule 2 places
+//!     them), and its answer is cached on (the fingerprint of `k`'s
+//!     placed ops, the restricted state): a fact about that part, valid
+//!     whatever the other objects do. Off in final-path searches. By
+//!     locality the condition is also sufficient, so past the start the
+//!     search backtracks only over the candidates it refuses (the full
+//!     argument is in the module).
+//!
 //! Interned states are counted in bytes ([`Model::state_heap_bytes`]);
 //! past [`Limits::state_bytes_cap`] the memo and rule 7's records are
 //! cleared and the states no frame uses are dropped, so a search that
@@ -152,15 +171,17 @@
 //! optional ones (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only, twin, subsumption and future-return rules both on
-//! and off.
+//! with the read-only, twin, subsumption, future-return and object rules
+//! both on and off.
 
 mod future;
+mod objects;
 
 use super::memo::{Fingerprint, FxBuild, Memo, SplitMix64};
 use crate::check::Progress;
 use crate::model::Model;
 use future::Future;
+use objects::Lookahead;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -325,8 +346,16 @@ pub(crate) struct Engine<'a, M: Model> {
     pub(crate) compactions: u64,
     /// When rule 8 refuted the items: the item that killed the stuck one.
     pub(crate) killer: Option<u32>,
+    // Rule 10 (objects), when the items act on two objects or more: the
+    // objects' ids, each item's object (dense), and per object the
+    // fingerprint of its linearized items.
+    objects: Option<(Vec<u32>, Vec<u32>)>,
+    obj_fp: Vec<Fingerprint>,
+    /// Configurations rule 10 refused in the last run (the first one
+    /// included, when an object alone refutes the items).
+    pub(crate) object_refusals: u64,
     // Rule 7 (subsumption): the optional items linearized, in the order
-    // they were, their flags, and `opt_prefix[k]`, the XOR of the words of
+    // they were, the flags of every item linearized, and `opt_prefix[k]`, the XOR of the words of
     // the first `k` of them (so `opt_prefix.last()` covers them all).
     placed: Vec<bool>,
     opt_stack: Vec<u32>,
@@ -458,6 +487,7 @@ impl<'a, M: Model> Engine<'a, M> {
             .map(|_| Fingerprint(rng.next_u64(), rng.next_u64()))
             .collect();
         let read_only = items.iter().map(|it| model.read_only(&it.op)).collect();
+        let objects = objects::objects(model, items);
         Engine {
             model,
             items,
@@ -487,6 +517,9 @@ impl<'a, M: Model> Engine<'a, M> {
             configurations: 0,
             compactions: 0,
             killer: None,
+            obj_fp: vec![Fingerprint::default(); objects.as_ref().map_or(0, |o| o.0.len())],
+            objects,
+            object_refusals: 0,
             placed: vec![false; n],
             opt_stack: Vec::new(),
             opt_prefix: vec![Fingerprint::default()],
@@ -615,12 +648,15 @@ impl<'a, M: Model> Engine<'a, M> {
         if let Some(f) = self.future.as_mut() {
             f.lift(i);
         }
+        if let Some((_, of)) = &self.objects {
+            self.obj_fp[of[iu] as usize].toggle(self.words[iu]);
+        }
+        self.placed[iu] = true;
         if self.items[iu].optional() {
             let (p, n) = (self.oprev[iu], self.onext[iu]);
             self.onext[p as usize] = n;
             self.oprev[n as usize] = p;
             self.group_next[self.group[iu] as usize] += 1;
-            self.placed[iu] = true;
             self.opt_stack.push(i);
             let mut top = *self.opt_prefix.last().expect("never empty");
             top.toggle(self.words[iu]);
@@ -640,12 +676,15 @@ impl<'a, M: Model> Engine<'a, M> {
         if let Some(f) = self.future.as_mut() {
             f.unlift(i);
         }
+        if let Some((_, of)) = &self.objects {
+            self.obj_fp[of[iu] as usize].toggle(self.words[iu]);
+        }
+        self.placed[iu] = false;
         if self.items[iu].optional() {
             let (p, n) = (self.oprev[iu], self.onext[iu]);
             self.onext[p as usize] = i;
             self.oprev[n as usize] = i;
             self.group_next[self.group[iu] as usize] -= 1;
-            self.placed[iu] = false;
             self.opt_stack.pop();
             self.opt_prefix.pop();
         } else {
@@ -713,6 +752,20 @@ impl<'a, M: Model> Engine<'a, M> {
     #[cfg(test)]
     pub(crate) fn has_future_rule(&self) -> bool {
         self.future.is_some()
+    }
+
+    /// Turns rule 10 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_object_rule(mut self) -> Self {
+        self.objects = None;
+        self.obj_fp.clear();
+        self
+    }
+
+    /// Does this engine use rule 10?
+    #[cfg(test)]
+    pub(crate) fn has_object_rule(&self) -> bool {
+        self.objects.is_some()
     }
 
     /// Turns rule 7 off (tests compare both ways with the oracle).
@@ -922,21 +975,101 @@ impl<'a, M: Model> Engine<'a, M> {
         finals: &mut Vec<FinalPath<M::State>>,
     ) -> Found {
         let init = self.model.init();
-        let mut state = self.intern(init);
-        if self.n_req == 0 && stop.is_none() {
+        self.run_from(limits, stop, max_paths, finals, init, &[])
+    }
+
+    /// Decides whether the configuration where the items `placed` are
+    /// linearized (and nothing else) and the state is `start` has a
+    /// successful continuation. Rule 10 (objects) asks this of each
+    /// object's own engine.
+    pub(super) fn search_from(
+        &mut self,
+        placed: &[u32],
+        start: M::State,
+        limits: &Limits<'_>,
+    ) -> Found {
+        for &i in placed {
+            self.lift(i);
+        }
+        let found = self.run_from(limits, None, 0, &mut Vec::new(), start, placed);
+        for &i in placed.iter().rev() {
+            self.unlift(i);
+        }
+        found
+    }
+
+    /// [`Engine::run`] from the state `start`, with the items `placed`
+    /// already lifted (the caller undoes them).
+    fn run_from(
+        &mut self,
+        limits: &Limits<'_>,
+        stop: Option<u32>,
+        max_paths: usize,
+        finals: &mut Vec<FinalPath<M::State>>,
+        start: M::State,
+        placed: &[u32],
+    ) -> Found {
+        let mut state = self.intern(start);
+        let mut done = placed
+            .iter()
+            .filter(|&&i| !self.items[i as usize].optional())
+            .count();
+        if self.n_req == done && stop.is_none() {
             return Found::Linearizable(Vec::new());
         }
-        if stop.is_none() {
+        // Rule 8 is about the whole history, from the initial state.
+        if stop.is_none() && placed.is_empty() {
             if let Some((x, y)) = self.killed() {
                 self.killer = Some(y);
                 return Found::NotLinearizable { stuck: x };
             }
         }
+        // Rule 10: one engine per object, over its own items, for the
+        // questions this search asks; every object is asked at the start.
+        let use_objects = stop.is_none() && placed.is_empty() && self.objects.is_some();
+        let parts = match (&self.objects, use_objects) {
+            (Some((ids, of)), true) => objects::split(self.items, of, ids.len()),
+            _ => Vec::new(),
+        };
+        let mut look = match (&self.objects, use_objects) {
+            (Some((ids, of)), true) => Some(Lookahead::new(self.model, ids.clone(), of, &parts)),
+            _ => None,
+        };
+        self.object_refusals = 0;
+        if let Some(la) = look.as_mut() {
+            for k in 0..la.len() as u32 {
+                match la.completable(
+                    k,
+                    self.obj_fp[k as usize],
+                    &self.placed,
+                    None,
+                    &self.states[state as usize],
+                    limits,
+                ) {
+                    Ok(()) => {}
+                    Err(Found::NotLinearizable { stuck }) if stuck != NONE => {
+                        self.object_refusals += 1;
+                        self.killer = la.killer(k);
+                        return Found::NotLinearizable {
+                            stuck: la.member(k, stuck),
+                        };
+                    }
+                    Err(_) => {
+                        return Found::Unknown {
+                            stuck: None,
+                            depth: 0,
+                        }
+                    }
+                }
+            }
+        }
         let mut memo = Memo::new(limits.memo_cap);
         let mut fp = Fingerprint::default();
+        for &i in placed {
+            fp.toggle(self.words[i as usize]);
+        }
         memo.insert(fp, state);
         let mut stack: Vec<Frame> = Vec::new();
-        let mut done = 0usize;
         // The untried candidates of every level on the stack, each level's
         // best last; the current level's start at `start`. A level first
         // tries `rmin` alone, and lists the others only if that fails.
@@ -949,7 +1082,7 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut steps: u32 = 0;
         let mut seen_final: Vec<u32> = Vec::new();
         let mut bytes_cap = limits.state_bytes_cap;
-        loop {
+        let found = 'search: loop {
             if self.intern_bytes > bytes_cap {
                 memo.clear();
                 self.compact(&mut stack, &mut state, &mut seen_final);
@@ -963,7 +1096,7 @@ impl<'a, M: Model> Engine<'a, M> {
                     p.reach(max_depth);
                 }
                 if limits.expired() {
-                    return Found::Unknown {
+                    break 'search Found::Unknown {
                         stuck: (stuck != NONE).then_some(stuck),
                         depth: max_depth,
                     };
@@ -1016,7 +1149,18 @@ impl<'a, M: Model> Engine<'a, M> {
                 if forced != NONE && !exhausted {
                     let mut nfp = fp;
                     nfp.toggle(self.words[forced as usize]);
-                    if memo.insert(nfp, state) && !self.subsumed(nfp, state, forced) {
+                    let admitted = memo.insert(nfp, state) && !self.subsumed(nfp, state, forced);
+                    let refused = match look.as_mut() {
+                        Some(la) if admitted => self.objects_refuse(la, forced, state, limits),
+                        _ => Some(false),
+                    };
+                    let Some(refused) = refused else {
+                        break 'search Found::Unknown {
+                            stuck: (stuck != NONE).then_some(stuck),
+                            depth: max_depth,
+                        };
+                    };
+                    if admitted && !refused {
                         self.configurations += 1;
                         stack.push(Frame {
                             item: forced,
@@ -1036,7 +1180,9 @@ impl<'a, M: Model> Engine<'a, M> {
                             if let Some(p) = limits.progress {
                                 p.reach(max_depth);
                             }
-                            return Found::Linearizable(stack.iter().map(|f| f.item).collect());
+                            break 'search Found::Linearizable(
+                                stack.iter().map(|f| f.item).collect(),
+                            );
                         }
                         continue;
                     }
@@ -1067,7 +1213,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 loop {
                     cands.truncate(start);
                     let Some(f) = stack.pop() else {
-                        return Found::NotLinearizable { stuck };
+                        break 'search Found::NotLinearizable { stuck };
                     };
                     self.record_failure(fp, state, limits.memo_cap / 8);
                     self.unlift(f.item);
@@ -1098,6 +1244,18 @@ impl<'a, M: Model> Engine<'a, M> {
             if (optional && ns == state) || !memo.insert(nfp, ns) || self.subsumed(nfp, ns, cand) {
                 continue;
             }
+            if let Some(la) = look.as_mut() {
+                match self.objects_refuse(la, cand, ns, limits) {
+                    Some(false) => {}
+                    Some(true) => continue,
+                    None => {
+                        break 'search Found::Unknown {
+                            stuck: (stuck != NONE).then_some(stuck),
+                            depth: max_depth,
+                        }
+                    }
+                }
+            }
             self.configurations += 1;
             stack.push(Frame {
                 item: cand,
@@ -1119,9 +1277,45 @@ impl<'a, M: Model> Engine<'a, M> {
                     if let Some(p) = limits.progress {
                         p.reach(max_depth);
                     }
-                    return Found::Linearizable(stack.iter().map(|f| f.item).collect());
+                    break 'search Found::Linearizable(stack.iter().map(|f| f.item).collect());
                 }
             }
+        };
+        // Leave the lists as they were: an engine may be asked again.
+        for f in stack.iter().rev() {
+            self.unlift(f.item);
+        }
+        found
+    }
+
+    /// Rule 10: does the object of `cand`, once placed (reaching the
+    /// state `ns`), have a part that cannot be completed? `None` when the
+    /// limits ran out.
+    fn objects_refuse(
+        &mut self,
+        la: &mut Lookahead<'_, M>,
+        cand: u32,
+        ns: u32,
+        limits: &Limits<'_>,
+    ) -> Option<bool> {
+        let (_, of) = self.objects.as_ref().expect("rule 10 is on");
+        let k = of[cand as usize];
+        let mut kfp = self.obj_fp[k as usize];
+        kfp.toggle(self.words[cand as usize]);
+        match la.completable(
+            k,
+            kfp,
+            &self.placed,
+            Some(cand),
+            &self.states[ns as usize],
+            limits,
+        ) {
+            Ok(()) => Some(false),
+            Err(Found::NotLinearizable { .. }) => {
+                self.object_refusals += 1;
+                Some(true)
+            }
+            Err(_) => None,
         }
     }
 
