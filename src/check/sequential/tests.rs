@@ -860,6 +860,59 @@ fn observed_write_orders_refute_a_read_behind_its_own_write() {
     assert_eq!(proof.cycle.len(), 1);
 }
 
+/// A read behind its own compare-and-set, whose old value is written
+/// twice: the proof's ops leave out the cas's source (two writes could
+/// be it), so alone they hold a cas that cannot happen at all, which
+/// shrinking refuses as a first guess. `close_sources` adds a write of
+/// the cas's old value, and the guess is then a refuted sub-history that
+/// shrinking keeps (and the counterexample is those four ops).
+#[test]
+fn first_guess_of_a_shrink_gets_the_writes_its_ops_need() {
+    let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
+        (
+            p,
+            "cas",
+            Value::Vector(vec![Value::Int(from), Value::Int(to)]),
+            'o',
+            None,
+        )
+    };
+    let h = history(&[
+        w(1, 3),
+        w(2, 4),
+        w(0, 1),
+        w(1, 7),
+        w(2, 3),
+        cas(0, 3, 2),
+        r(1, Some(2)),
+        r(0, Some(1)),
+    ]);
+    let (pb, obs) = observed(&h);
+    let proof = obs.proof().expect("a cycle");
+    let mut first = vec![false; pb.ops.len()];
+    for &i in &proof.ops {
+        first[i as usize] = true;
+    }
+    let guess = |keep: &[bool]| pb.restrict(|i, _| keep[i]);
+    assert!(
+        shrink::thin_air(&guess(&first)),
+        "the proof alone has a cas nothing enables"
+    );
+    close_sources(&pb, &RegHints, &mut first);
+    let closed = guess(&first);
+    assert!(!shrink::thin_air(&closed));
+    assert!(!brute(&closed), "the closed guess is still refuted");
+    // The write of 3 just before the cas in the history, not the first.
+    let mut ids: Vec<usize> = closed.ops.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![2, 4, 5, 7]);
+    let rep = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+    let cx = rep.counterexample.expect("invalid");
+    assert!(cx.one_minimal);
+    let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+    assert_eq!(ids, vec![2, 4, 5, 7]);
+}
+
 #[test]
 fn observed_write_orders_follow_a_cas_chain() {
     let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
