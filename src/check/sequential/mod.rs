@@ -908,7 +908,8 @@ fn counterexample<M: Model, H: Hints<M>>(
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
         if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
             explanation = explain_minimal(history, &small, &f);
-            why = explain::sentence(&small, hints)
+            why = own_sentence(pb, hints, proof)
+                .or_else(|| explain::sentence(&small, hints))
                 .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
     } else if let Some(proof) = proof.filter(|p| !p.cycle.is_empty()) {
@@ -931,6 +932,27 @@ fn counterexample<M: Model, H: Hints<M>>(
         why,
         explanation,
     }
+}
+
+/// The sentence of the history's own proof, when write orders refuted it:
+/// its cycle of facts 1 and 2, or a cycle that needs fact 4 when
+/// [`fact4_sentence`] can tell it. With shrinking on, it is told rather
+/// than the sentence of the minimal counterexample: shrinking keeps a
+/// sub-history that is refuted, not one refuted for the same reason, and
+/// a write it removes can make a read's value come from another write,
+/// so the small history's write orders may be ones the whole history
+/// does not prove.
+fn own_sentence<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    proof: Option<&Proof>,
+) -> Option<String> {
+    let proof = proof?;
+    if proof.cycle.is_empty() {
+        return fact4_sentence(pb, hints, proof);
+    }
+    let tokens = observe::tokens(pb, hints);
+    explain::co_sentence(pb, hints, &tokens, &proof.cycle)
 }
 
 /// The sentence for a cycle of proved orders that needs fact 4 (see

@@ -990,6 +990,49 @@ fn arb_unique_history(keys: i64) -> impl Strategy<Value = History> {
     })
 }
 
+/// When write orders refute a history, its one-sentence explanation is the
+/// history's own proof, with shrinking on or off, not the reason the
+/// minimal sub-history is refuted for (which may be another).
+#[test]
+fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        ..Config::default()
+    });
+    let (told, differed) = (Cell::new(0), Cell::new(0));
+    runner
+        .run(&arb_unique_history(1), |h| {
+            let pb = Problem::compile(&h, &Reg).unwrap();
+            let (obs, _) = super::observe::analyse(&pb, &RegHints);
+            let Some(own) = own_sentence(&pb, &RegHints, obs.proof().as_ref()) else {
+                return Ok(());
+            };
+            told.set(told.get() + 1);
+            for shrink in [false, true] {
+                let opts = CheckOptions {
+                    shrink,
+                    ..CheckOptions::default()
+                };
+                let rep = check_with_hints(&h, &Reg, &RegHints, &opts).unwrap();
+                prop_assert_eq!(rep.valid, Verdict::Invalid);
+                let cx = rep.counterexample.unwrap();
+                prop_assert_eq!(&cx.why, &own, "shrink {}", shrink);
+                if shrink {
+                    let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+                    let small = pb.restrict(|_, c| ids.contains(&c.id));
+                    if explain::sentence(&small, &RegHints).is_some_and(|s| s != own) {
+                        differed.set(differed.get() + 1);
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(told.get() > 100, "histories with a proof: {}", told.get());
+    // The minimal sub-history's own sentence is sometimes another one.
+    assert!(differed.get() > 0, "differed: {}", differed.get());
+}
+
 /// With unique values `observe` proves orders and prunes the search: a
 /// cycle it finds is a true refutation, and the pruned search agrees with
 /// brute force.
