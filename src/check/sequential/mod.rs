@@ -678,6 +678,51 @@ fn guide<M: Model>(pb: &Problem<M>, n: usize, orders: &[Vec<usize>]) -> Vec<u64>
     rank
 }
 
+/// Makes the first guess `keep` of a counterexample self-contained: for
+/// every kept op that needs a state ([`Hints::requires`]) other than its
+/// key's initial one, which no kept op sets, adds an op that sets it (the
+/// latest one before it in the history, else the first), until every
+/// such need is met. Without them the guess holds ops that cannot happen
+/// at all, which shrinking refuses (see `shrink::thin_air`): with values
+/// written more than once, the orders that refuted a history do not say
+/// which write a compare-and-set read from. Adding ops only widens the
+/// guess; shrinking removes what is not needed.
+fn close_sources<M: Model, H: Hints<M>>(pb: &Problem<M>, hints: &H, keep: &mut [bool]) {
+    let t = observe::tokens(pb, hints);
+    let mut setters: std::collections::HashMap<(u32, u32), Vec<u32>> =
+        std::collections::HashMap::new();
+    let mut met: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+    for (i, c) in pb.ops.iter().enumerate() {
+        if t.eff[i] < observe::UNCHANGED {
+            setters.entry((c.key, t.eff[i])).or_default().push(i as u32);
+            if keep[i] {
+                met.insert((c.key, t.eff[i]));
+            }
+        }
+    }
+    for list in setters.values_mut() {
+        list.sort_unstable_by_key(|&s| pb.ops[s as usize].id);
+    }
+    let mut work: Vec<u32> = (0..pb.ops.len() as u32)
+        .filter(|&i| keep[i as usize])
+        .collect();
+    while let Some(i) = work.pop() {
+        let c = &pb.ops[i as usize];
+        let need = t.req[i as usize];
+        if need == observe::NO || need == t.init[c.key as usize] || met.contains(&(c.key, need)) {
+            continue;
+        }
+        let Some(list) = setters.get(&(c.key, need)) else {
+            continue;
+        };
+        let j = list.partition_point(|&s| pb.ops[s as usize].id < c.id);
+        let s = if j > 0 { list[j - 1] } else { list[0] };
+        keep[s as usize] = true;
+        met.insert((c.key, need));
+        work.push(s);
+    }
+}
+
 /// One key checked alone: the key, its sub-problem, what the search found,
 /// how many configurations it entered, and the proof when the write
 /// orders refuted it.
@@ -854,6 +899,7 @@ fn counterexample<M: Model, H: Hints<M>>(
                 }
             }
         }
+        close_sources(pb, hints, &mut first);
         let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left, Some(first));
         let small = shrunk.problem;
         one_minimal = shrunk.minimal;
@@ -862,7 +908,8 @@ fn counterexample<M: Model, H: Hints<M>>(
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
         if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
             explanation = explain_minimal(history, &small, &f);
-            why = explain::sentence(&small, hints)
+            why = own_sentence(pb, hints, proof)
+                .or_else(|| explain::sentence(&small, hints))
                 .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
     } else if let Some(proof) = proof.filter(|p| !p.cycle.is_empty()) {
@@ -885,6 +932,27 @@ fn counterexample<M: Model, H: Hints<M>>(
         why,
         explanation,
     }
+}
+
+/// The sentence of the history's own proof, when write orders refuted it:
+/// its cycle of facts 1 and 2, or a cycle that needs fact 4 when
+/// [`fact4_sentence`] can tell it. With shrinking on, it is told rather
+/// than the sentence of the minimal counterexample: shrinking keeps a
+/// sub-history that is refuted, not one refuted for the same reason, and
+/// a write it removes can make a read's value come from another write,
+/// so the small history's write orders may be ones the whole history
+/// does not prove.
+fn own_sentence<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    proof: Option<&Proof>,
+) -> Option<String> {
+    let proof = proof?;
+    if proof.cycle.is_empty() {
+        return fact4_sentence(pb, hints, proof);
+    }
+    let tokens = observe::tokens(pb, hints);
+    explain::co_sentence(pb, hints, &tokens, &proof.cycle)
 }
 
 /// The sentence for a cycle of proved orders that needs fact 4 (see

@@ -860,6 +860,59 @@ fn observed_write_orders_refute_a_read_behind_its_own_write() {
     assert_eq!(proof.cycle.len(), 1);
 }
 
+/// A read behind its own compare-and-set, whose old value is written
+/// twice: the proof's ops leave out the cas's source (two writes could
+/// be it), so alone they hold a cas that cannot happen at all, which
+/// shrinking refuses as a first guess. `close_sources` adds a write of
+/// the cas's old value, and the guess is then a refuted sub-history that
+/// shrinking keeps (and the counterexample is those four ops).
+#[test]
+fn first_guess_of_a_shrink_gets_the_writes_its_ops_need() {
+    let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
+        (
+            p,
+            "cas",
+            Value::Vector(vec![Value::Int(from), Value::Int(to)]),
+            'o',
+            None,
+        )
+    };
+    let h = history(&[
+        w(1, 3),
+        w(2, 4),
+        w(0, 1),
+        w(1, 7),
+        w(2, 3),
+        cas(0, 3, 2),
+        r(1, Some(2)),
+        r(0, Some(1)),
+    ]);
+    let (pb, obs) = observed(&h);
+    let proof = obs.proof().expect("a cycle");
+    let mut first = vec![false; pb.ops.len()];
+    for &i in &proof.ops {
+        first[i as usize] = true;
+    }
+    let guess = |keep: &[bool]| pb.restrict(|i, _| keep[i]);
+    assert!(
+        shrink::thin_air(&guess(&first)),
+        "the proof alone has a cas nothing enables"
+    );
+    close_sources(&pb, &RegHints, &mut first);
+    let closed = guess(&first);
+    assert!(!shrink::thin_air(&closed));
+    assert!(!brute(&closed), "the closed guess is still refuted");
+    // The write of 3 just before the cas in the history, not the first.
+    let mut ids: Vec<usize> = closed.ops.iter().map(|c| c.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![2, 4, 5, 7]);
+    let rep = check_with_hints(&h, &Reg, &RegHints, &quiet()).unwrap();
+    let cx = rep.counterexample.expect("invalid");
+    assert!(cx.one_minimal);
+    let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+    assert_eq!(ids, vec![2, 4, 5, 7]);
+}
+
 #[test]
 fn observed_write_orders_follow_a_cas_chain() {
     let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
@@ -935,6 +988,49 @@ fn arb_unique_history(keys: i64) -> impl Strategy<Value = History> {
         }
         history(&specs)
     })
+}
+
+/// When write orders refute a history, its one-sentence explanation is the
+/// history's own proof, with shrinking on or off, not the reason the
+/// minimal sub-history is refuted for (which may be another).
+#[test]
+fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        ..Config::default()
+    });
+    let (told, differed) = (Cell::new(0), Cell::new(0));
+    runner
+        .run(&arb_unique_history(1), |h| {
+            let pb = Problem::compile(&h, &Reg).unwrap();
+            let (obs, _) = super::observe::analyse(&pb, &RegHints);
+            let Some(own) = own_sentence(&pb, &RegHints, obs.proof().as_ref()) else {
+                return Ok(());
+            };
+            told.set(told.get() + 1);
+            for shrink in [false, true] {
+                let opts = CheckOptions {
+                    shrink,
+                    ..CheckOptions::default()
+                };
+                let rep = check_with_hints(&h, &Reg, &RegHints, &opts).unwrap();
+                prop_assert_eq!(rep.valid, Verdict::Invalid);
+                let cx = rep.counterexample.unwrap();
+                prop_assert_eq!(&cx.why, &own, "shrink {}", shrink);
+                if shrink {
+                    let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
+                    let small = pb.restrict(|_, c| ids.contains(&c.id));
+                    if explain::sentence(&small, &RegHints).is_some_and(|s| s != own) {
+                        differed.set(differed.get() + 1);
+                    }
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(told.get() > 100, "histories with a proof: {}", told.get());
+    // The minimal sub-history's own sentence is sometimes another one.
+    assert!(differed.get() > 0, "differed: {}", differed.get());
 }
 
 /// With unique values `observe` proves orders and prunes the search: a
