@@ -180,6 +180,23 @@ impl Memo {
         }
     }
 
+    /// Is the configuration there? (A look-up that records nothing.)
+    #[inline]
+    pub(crate) fn contains(&self, fp: Fingerprint, state: u32) -> bool {
+        let mask = self.slots.len() - 1;
+        let mut i = ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize) & mask;
+        loop {
+            let s = &self.slots[i];
+            if s.state == EMPTY {
+                return false;
+            }
+            if s.a == fp.0 && s.b == fp.1 && s.state == state {
+                return true;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
         for s in &mut self.slots {

@@ -160,6 +160,34 @@
 //!     search backtracks only over the candidates it refuses (the full
 //!     argument is in the module).
 //!
+//! 11. **Optional runs**: a *run* is the optional operations linearized
+//!     one after another since the last required one (or the start), with
+//!     states `s_0 … s_m`. An optional step `o` from `s_m` to `s'` is not
+//!     taken if `s'` is one of `s_0 … s_m` (a cycle) or if `o` takes some
+//!     earlier `s_i` (`i < m`) to `s'` too (a shortcut); a required step
+//!     `x` from `s_m` to `s'` is not taken if `x` takes some earlier `s_i`
+//!     to `s'` too (the run was useless to it, as before a blind write).
+//!     A configuration inside a run is looked up in the memo and rule 7's
+//!     records on entry, and added to them when the search leaves it only
+//!     if no step the rule cut below it looked back past it. *Proof.* Deleting the optional
+//!     ops after `s_i` (and `o` itself, for a cycle) from a linearization
+//!     leaves every later state unchanged; they constrain nobody (they
+//!     return at the end) and are not required; every other op keeps its
+//!     order. So a successful continuation from a configuration that
+//!     begins a run (entered by a required step, or the start) reduces to
+//!     one with no cycle or shortcut in any of its runs, which all lie
+//!     wholly in the continuation: the rule cuts none of its steps. The
+//!     other rules' rearrangements (renaming identical optional ops,
+//!     swapping twins, moving a read to the front) keep every state or
+//!     only delete further optional ops, so the normal forms combine, and
+//!     such a configuration is explored completely: its memo entry and
+//!     failure record are facts. A configuration inside a run may lose a
+//!     continuation whose reduction deletes ops placed before it, but only
+//!     through a cut that looks back past it; then it is not recorded, and
+//!     the configuration where its run began keeps the reduced
+//!     continuation. Without such a cut, the continuations it explored
+//!     reduce within themselves, and its record is a fact too.
+//!
 //! Interned states are counted in bytes ([`Model::state_heap_bytes`]);
 //! past [`Limits::state_bytes_cap`] the memo and rule 7's records are
 //! cleared and the states no frame uses are dropped, so a search that
@@ -171,8 +199,8 @@
 //! optional ones (an order only).
 //!
 //! Each rule is checked against a brute-force oracle by property tests,
-//! with the read-only, twin, subsumption, future-return and object rules
-//! both on and off.
+//! with the read-only, twin, subsumption, future-return, object and
+//! optional-run rules both on and off.
 
 mod future;
 mod objects;
@@ -299,6 +327,9 @@ struct Frame {
     listed: bool,
     /// Placed by the read-only rule: its level had no alternatives.
     forced: bool,
+    /// Rule 11: the lowest stack depth a cut below the level it left
+    /// looked back to, when it was entered (restored when it is undone).
+    taint: u32,
 }
 
 /// A prepared search over one partition.
@@ -366,6 +397,10 @@ pub(crate) struct Engine<'a, M: Model> {
     fails: Vec<Failure>,
     fail_items: Vec<u32>,
     subsume: bool,
+    /// Rule 11 (optional runs) is on.
+    runs: bool,
+    /// Optional steps rule 11 pruned.
+    pub(crate) run_pruned: u64,
 }
 
 /// A failed configuration's optional set, for rule 7: the first `k`
@@ -527,6 +562,8 @@ impl<'a, M: Model> Engine<'a, M> {
             fails: Vec::new(),
             fail_items: Vec::new(),
             subsume: n > n_req,
+            runs: n > n_req,
+            run_pruned: 0,
         }
     }
 
@@ -588,6 +625,32 @@ impl<'a, M: Model> Engine<'a, M> {
             ids.rotate_left(1);
             *ids.last_mut().expect("full") = id;
         }
+    }
+
+    /// Rule 11: would item `o`, stepping from the current state to `ns`,
+    /// close a cycle in the current run of optional steps (if `o` is
+    /// optional), or could it have been taken from an earlier state of
+    /// the run with the same result? The run is the optional frames on top
+    /// of the stack; each one's `prev_state` is one of its earlier states.
+    /// Returns the depth of the earlier configuration it looked back to.
+    fn shortcut(&self, stack: &[Frame], o: u32, ns: u32) -> Option<u32> {
+        let op = &self.items[o as usize].op;
+        let optional = self.items[o as usize].optional();
+        let target = &self.states[ns as usize];
+        for (q, f) in stack.iter().enumerate().rev() {
+            if !self.items[f.item as usize].optional() {
+                break;
+            }
+            if (optional && f.prev_state == ns)
+                || self
+                    .model
+                    .step(&self.states[f.prev_state as usize], op)
+                    .is_some_and(|t| &t == target)
+            {
+                return Some(q as u32);
+            }
+        }
+        None
     }
 
     fn intern(&mut self, s: M::State) -> u32 {
@@ -766,6 +829,13 @@ impl<'a, M: Model> Engine<'a, M> {
     #[cfg(test)]
     pub(crate) fn has_object_rule(&self) -> bool {
         self.objects.is_some()
+    }
+
+    /// Turns rule 11 off (tests compare both ways with the oracle).
+    #[cfg(test)]
+    pub(crate) fn without_run_rule(mut self) -> Self {
+        self.runs = false;
+        self
     }
 
     /// Turns rule 7 off (tests compare both ways with the oracle).
@@ -1082,6 +1152,9 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut steps: u32 = 0;
         let mut seen_final: Vec<u32> = Vec::new();
         let mut bytes_cap = limits.state_bytes_cap;
+        // Rule 11: the lowest depth a cut in the current level's subtree
+        // looked back to.
+        let mut taint = NONE;
         let found = 'search: loop {
             if self.intern_bytes > bytes_cap {
                 memo.clear();
@@ -1168,7 +1241,9 @@ impl<'a, M: Model> Engine<'a, M> {
                             start: start as u32,
                             listed,
                             forced: true,
+                            taint,
                         });
+                        taint = NONE;
                         start = cands.len();
                         listed = false;
                         fresh = true;
@@ -1215,7 +1290,17 @@ impl<'a, M: Model> Engine<'a, M> {
                     let Some(f) = stack.pop() else {
                         break 'search Found::NotLinearizable { stuck };
                     };
-                    self.record_failure(fp, state, limits.memo_cap / 8);
+                    // A configuration inside a run of optional steps was
+                    // looked up, not recorded, on entry; it is recorded now
+                    // unless a cut below it looked back past it (rule 11).
+                    let depth = stack.len() as u32 + 1;
+                    if !(self.runs && self.items[f.item as usize].optional()) {
+                        self.record_failure(fp, state, limits.memo_cap / 8);
+                    } else if taint >= depth {
+                        memo.insert(fp, state);
+                        self.record_failure(fp, state, limits.memo_cap / 8);
+                    }
+                    taint = taint.min(f.taint);
                     self.unlift(f.item);
                     state = f.prev_state;
                     fp.toggle(self.words[f.item as usize]);
@@ -1241,7 +1326,26 @@ impl<'a, M: Model> Engine<'a, M> {
             let optional = self.items[ci].optional();
             let mut nfp = fp;
             nfp.toggle(self.words[ci]);
-            if (optional && ns == state) || !memo.insert(nfp, ns) || self.subsumed(nfp, ns, cand) {
+            if optional && ns == state {
+                continue;
+            }
+            if optional && self.runs {
+                // Rule 11: a shortcut or cycle in the run is not taken, and
+                // a configuration inside a run is looked up, not recorded.
+                if let Some(q) = self.shortcut(&stack, cand, ns) {
+                    self.run_pruned += 1;
+                    taint = taint.min(q);
+                    continue;
+                }
+                if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
+                    continue;
+                }
+            } else if let Some(q) = self.runs.then(|| self.shortcut(&stack, cand, ns)).flatten() {
+                // Rule 11: the run before this required step was useless.
+                self.run_pruned += 1;
+                taint = taint.min(q);
+                continue;
+            } else if !memo.insert(nfp, ns) || self.subsumed(nfp, ns, cand) {
                 continue;
             }
             if let Some(la) = look.as_mut() {
@@ -1263,7 +1367,9 @@ impl<'a, M: Model> Engine<'a, M> {
                 start: start as u32,
                 listed,
                 forced: false,
+                taint,
             });
+            taint = NONE;
             start = cands.len();
             listed = false;
             fresh = true;

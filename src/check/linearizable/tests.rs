@@ -462,12 +462,14 @@ fn agrees_with_oracle_without_read_only_rule() {
 /// One rule on and off, over 4,000 random histories (`info` says which
 /// get indeterminate ops): both searches agree with the oracle, both
 /// witnesses are valid, and a final-path search records the same states
-/// either way. `off` turns the rule off; `seen` is shown each history's
+/// either way. `base` sets up both engines (it may turn another rule off
+/// in both); `off` turns the rule off; `seen` is shown each history's
 /// items and both engines after their searches, for the caller to count
 /// where the rule could act. Returns the (valid, invalid) counts.
 fn rule_agrees_on_and_off(
     salt: u64,
     info: fn(u64) -> bool,
+    base: for<'a> fn(Engine<'a, TestCas>) -> Engine<'a, TestCas>,
     off: for<'a> fn(Engine<'a, TestCas>) -> Engine<'a, TestCas>,
     mut seen: impl FnMut(&[Item<TestOp>], &Engine<'_, TestCas>, &Engine<'_, TestCas>),
 ) -> (usize, usize) {
@@ -482,9 +484,9 @@ fn rule_agrees_on_and_off(
         let expected = oracle(&h, model.clone());
         let mut m = model.clone();
         let items = items_of(&h, &mut m);
-        let mut with = Engine::new(&m, &items);
+        let mut with = base(Engine::new(&m, &items));
         let on = with.search(&Limits::default());
-        let mut without = off(Engine::new(&m, &items));
+        let mut without = off(base(Engine::new(&m, &items)));
         let found_off = without.search(&Limits::default());
         seen(&items, &with, &without);
         for found in [&on, &found_off] {
@@ -509,8 +511,8 @@ fn rule_agrees_on_and_off(
                 s
             };
             assert_eq!(
-                states(Engine::new(&m, &items)),
-                states(off(Engine::new(&m, &items))),
+                states(base(Engine::new(&m, &items))),
+                states(off(base(Engine::new(&m, &items)))),
                 "seed {seed}: final states differ"
             );
         } else {
@@ -533,6 +535,7 @@ fn twin_rule_agrees_with_oracle_on_and_off() {
     rule_agrees_on_and_off(
         0x7477_696E,
         |k| k % 3 != 0,
+        |e| e,
         |e| e.without_twin_rule(),
         |items, _, _| {
             with_twins += usize::from(items.iter().enumerate().any(|(a, x)| {
@@ -547,15 +550,36 @@ fn twin_rule_agrees_with_oracle_on_and_off() {
 
 /// Rule 7 (subsumption) on and off. Every history has indeterminate ops
 /// (the rule only acts on them); the test counts the histories where a
-/// record pruned a configuration, so the rule is shown to act.
+/// record pruned a configuration, so the rule is shown to act. Rule 11,
+/// which cuts many of the same configurations first, is off in both.
 #[test]
 fn subsumption_rule_agrees_with_oracle_on_and_off() {
     let mut pruned = 0;
     rule_agrees_on_and_off(
         0x7375_6273,
         |_| true,
+        |e| e.without_run_rule(),
         |e| e.without_subsumption(),
         |_, on, off| pruned += usize::from(on.configurations < off.configurations),
+    );
+    assert!(pruned > 30, "the rule pruned in only {pruned} histories");
+}
+
+/// Rule 11 (optional runs) on and off. Every history has indeterminate
+/// ops; the test counts the histories where the rule pruned a step, so the
+/// rule is shown to act.
+#[test]
+fn run_rule_agrees_with_oracle_on_and_off() {
+    let mut pruned = 0;
+    rule_agrees_on_and_off(
+        0x7275_6E73,
+        |_| true,
+        |e| e,
+        |e| e.without_run_rule(),
+        |_, on, off| {
+            assert_eq!(off.run_pruned, 0);
+            pruned += usize::from(on.run_pruned > 0);
+        },
     );
     assert!(pruned > 30, "the rule pruned in only {pruned} histories");
 }
