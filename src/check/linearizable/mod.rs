@@ -36,6 +36,7 @@ use search::{Engine, Found, Item, Limits};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// At most this many final paths (distinct states) are reported.
@@ -47,6 +48,13 @@ const FIRST_BUDGET: Duration = Duration::from_millis(250);
 const FINALS_BUDGET: Duration = Duration::from_secs(1);
 /// Time allowed per failing partition to shrink its counterexample.
 const SHRINK_BUDGET: Duration = Duration::from_secs(2);
+/// Time allowed for the evidence of every failing partition together,
+/// from the moment the first one starts on its evidence: past it, the
+/// remaining partitions' evidence is cut short (their final paths say so,
+/// their counterexamples are marked not verified minimal), so a report of
+/// many failing keys is not held up by the per-partition budgets adding
+/// up.
+const EVIDENCE_BUDGET: Duration = Duration::from_millis(3500);
 /// Paths in reports show at most this many of their last operations.
 const PATH_TAIL: usize = 24;
 
@@ -184,6 +192,7 @@ pub fn check<M: Model>(
     pending.sort_by_key(|&i| compiled[i].2.len());
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
     let mut budget = Duration::from_millis(20);
+    let evidence_started = OnceLock::new();
     loop {
         let single = pending.len() == 1;
         let round: Vec<(usize, PartitionReport)> = pending
@@ -209,6 +218,7 @@ pub fn check<M: Model>(
                     options,
                     &round_limits,
                     deadline,
+                    &evidence_started,
                 );
                 if r.verdict == Verdict::Invalid && !options.report_all {
                     stop.store(true, Ordering::Relaxed);
@@ -297,6 +307,7 @@ fn check_partition<M: Model>(
     options: &CheckOptions,
     limits: &Limits<'_>,
     deadline: Option<Instant>,
+    evidence_started: &OnceLock<Instant>,
 ) -> PartitionReport {
     let mut engine = Engine::new(model, items);
     let found = engine.search(limits);
@@ -321,10 +332,12 @@ fn check_partition<M: Model>(
             // Evidence is computed even in gate mode once this partition is
             // known to fail; only the user's cancel flag and the whole
             // run's deadline limit it, not the round's budget (which only
-            // paces undecided searches).
+            // paces undecided searches), and the evidence budget shared by
+            // every failing partition.
+            let shared = *evidence_started.get_or_init(Instant::now) + EVIDENCE_BUDGET;
             let ev_limits = Limits {
                 cancel: [Some(&options.cancel), None],
-                deadline,
+                deadline: Some(deadline.map_or(shared, |d| d.min(shared))),
                 ..*limits
             };
             let killer = engine.killer.map(|y| y as usize);
