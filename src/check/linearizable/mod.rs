@@ -192,7 +192,10 @@ pub fn check<M: Model>(
     pending.sort_by_key(|&i| compiled[i].2.len());
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
     let mut budget = Duration::from_millis(20);
-    let evidence_started = OnceLock::new();
+    let clock = EvidenceClock {
+        deadline,
+        started: OnceLock::new(),
+    };
     loop {
         let single = pending.len() == 1;
         let round: Vec<(usize, PartitionReport)> = pending
@@ -217,8 +220,7 @@ pub fn check<M: Model>(
                     items,
                     options,
                     &round_limits,
-                    deadline,
-                    &evidence_started,
+                    &clock,
                 );
                 if r.verdict == Verdict::Invalid && !options.report_all {
                     stop.store(true, Ordering::Relaxed);
@@ -299,6 +301,14 @@ fn view<M: Model>(history: &History, model: &M, item: &Item<M::Op>) -> OpView {
     OpView::new(history, item.id, model.describe_op(&item.op))
 }
 
+/// The deadlines evidence runs under: the whole run's, and the shared
+/// evidence budget's, which starts when the first failing partition starts
+/// on its evidence.
+struct EvidenceClock {
+    deadline: Option<Instant>,
+    started: OnceLock<Instant>,
+}
+
 fn check_partition<M: Model>(
     history: &History,
     key: Option<Value>,
@@ -306,8 +316,7 @@ fn check_partition<M: Model>(
     items: &[Item<M::Op>],
     options: &CheckOptions,
     limits: &Limits<'_>,
-    deadline: Option<Instant>,
-    evidence_started: &OnceLock<Instant>,
+    clock: &EvidenceClock,
 ) -> PartitionReport {
     let mut engine = Engine::new(model, items);
     let found = engine.search(limits);
@@ -334,10 +343,10 @@ fn check_partition<M: Model>(
             // run's deadline limit it, not the round's budget (which only
             // paces undecided searches), and the evidence budget shared by
             // every failing partition.
-            let shared = *evidence_started.get_or_init(Instant::now) + EVIDENCE_BUDGET;
+            let shared = *clock.started.get_or_init(Instant::now) + EVIDENCE_BUDGET;
             let ev_limits = Limits {
                 cancel: [Some(&options.cancel), None],
-                deadline: Some(deadline.map_or(shared, |d| d.min(shared))),
+                deadline: Some(clock.deadline.map_or(shared, |d| d.min(shared))),
                 ..*limits
             };
             let killer = engine.killer.map(|y| y as usize);
