@@ -62,14 +62,18 @@ struct Knobs {
 
 #[derive(Clone, Debug)]
 enum Update {
-    Write(i64, (i64, usize)), // value, LWW timestamp
+    // value, LWW timestamp: (tick on the replica's clock, replica, the
+    // write's own number), so two writes completing at one tick on one
+    // replica never tie, and every replica picks the same winner whatever
+    // order they arrive in
+    Write(i64, (i64, usize, i64)),
     Add(i64),
     Incr(i64),
 }
 
 #[derive(Clone, Debug, Default)]
 struct Replica {
-    reg: (i64, (i64, usize)),
+    reg: (i64, (i64, usize, i64)),
     set: BTreeSet<i64>,
     count: i64,
     has_reg: bool,
@@ -177,7 +181,10 @@ fn simulate(store: Store, k: Knobs, seed: u64) -> Vec<Op> {
             (OpType::Ok, replicas[r].read(store))
         } else {
             let u = match store {
-                Store::Register => Update::Write(input.as_int().unwrap_or(0), (done + skews[r], r)),
+                Store::Register => Update::Write(
+                    input.as_int().unwrap_or(0),
+                    (done + skews[r], r, next_value),
+                ),
                 Store::Set => Update::Add(input.as_int().unwrap_or(0)),
                 Store::Counter => Update::Incr(input.as_int().unwrap_or(0)),
             };
@@ -609,4 +616,30 @@ fn bugs_are_caught() {
             "{name}: {caught:?}"
         );
     }
+}
+
+/// Two writes completing at one tick on one replica once tied in the
+/// simulated store's last-write-wins order, so replicas that received
+/// them in different orders kept different values: the "correct" store
+/// diverged. The write's own number now breaks the tie.
+#[test]
+fn simultaneous_writes_on_one_replica_do_not_diverge() {
+    let k = Knobs {
+        replicas: 2,
+        clients: 3,
+        ops: 19,
+        skew: 0,
+        drop_acked: 0,
+        no_ship: 0,
+        info: 0,
+        partition: false,
+    };
+    let h = History::from_ops(simulate(Store::Register, k, 12006446660571357680)).unwrap();
+    let r = check(
+        &h,
+        kind_of(Store::Register),
+        &ModelOptions::default(),
+        &options(),
+    );
+    assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
 }
