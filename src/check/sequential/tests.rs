@@ -135,6 +135,10 @@ fn w(p: i64, v: i64) -> Spec<'static> {
 fn r(p: i64, v: Option<i64>) -> Spec<'static> {
     (p, "read", v.map_or(Value::Nil, Value::Int), 'o', None)
 }
+fn cas(p: i64, from: i64, to: i64) -> Spec<'static> {
+    let v = Value::Vector(vec![Value::Int(from), Value::Int(to)]);
+    (p, "cas", v, 'o', None)
+}
 fn on(mut s: Spec<'static>, k: i64) -> Spec<'static> {
     s.4 = Some(k);
     s
@@ -868,15 +872,6 @@ fn observed_write_orders_refute_a_read_behind_its_own_write() {
 /// shrinking keeps (and the counterexample is those four ops).
 #[test]
 fn first_guess_of_a_shrink_gets_the_writes_its_ops_need() {
-    let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
-        (
-            p,
-            "cas",
-            Value::Vector(vec![Value::Int(from), Value::Int(to)]),
-            'o',
-            None,
-        )
-    };
     let h = history(&[
         w(1, 3),
         w(2, 4),
@@ -915,15 +910,6 @@ fn first_guess_of_a_shrink_gets_the_writes_its_ops_need() {
 
 #[test]
 fn observed_write_orders_follow_a_cas_chain() {
-    let cas = |p: i64, from: i64, to: i64| -> Spec<'static> {
-        (
-            p,
-            "cas",
-            Value::Vector(vec![Value::Int(from), Value::Int(to)]),
-            'o',
-            None,
-        )
-    };
     // 1 -> 2 -> 3 by cas; process 2 then reads 3 and 2 (going back).
     let bad = history(&[
         w(0, 1),
