@@ -4,7 +4,7 @@ use super::style::Style;
 use super::{CheckSection, Evidence, FileReport, RunReport};
 use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
 use crate::check::evidence::OpView;
-use crate::check::linearizable::{LinearizableReport, PartitionReport};
+use crate::check::linearizable::{LinearizableReport, PartitionReport, StuckIn};
 use crate::check::sequential::SequentialReport;
 use crate::check::Verdict;
 use crate::history::stats::Stats;
@@ -191,11 +191,21 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
     {
         let Some(e) = &p.evidence else { continue };
         let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
-        let _ = writeln!(
-            out,
-            "      No order of the operations gets past the completion of {}.",
-            style.bad(&op(&e.op))
-        );
+        let stuck = style.bad(&op(&e.op));
+        let _ = match e.stuck_in {
+            StuckIn::Partition => writeln!(
+                out,
+                "      No order of the operations gets past the completion of {stuck}."
+            ),
+            StuckIn::Minimal => writeln!(
+                out,
+                "      Every order of the operations fails; the first completion that none gets past was not found in time. In the minimal counterexample below, no order gets past the completion of {stuck}."
+            ),
+            StuckIn::Search => writeln!(
+                out,
+                "      Every order of the operations fails; the search cut each one before it got past the completion of {stuck} (the first completion that no order gets past was not found in time)."
+            ),
+        };
         if let Some(prev) = &e.previous_ok {
             let _ = writeln!(
                 out,
@@ -220,7 +230,12 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
         } else {
             let _ = writeln!(
                 out,
-                "      The longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
+                "      {} longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
+                if e.stuck_in == StuckIn::Minimal {
+                    "Its"
+                } else {
+                    "The"
+                },
                 e.prefix_len,
                 if e.final_paths_complete { "" } else { "at least " },
                 e.final_paths.len()
@@ -241,7 +256,11 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 path.state,
                 style.dim(&format!("(after ... {})", tail.join(", ")))
             );
-            for b in e.blocked.iter().filter(|b| b.state == path.state) {
+            for b in e
+                .blocked
+                .iter()
+                .filter(|b| b.state == path.state && !b.reason.is_empty())
+            {
                 let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
             }
         }

@@ -55,6 +55,20 @@ const SHRINK_BUDGET: Duration = Duration::from_secs(2);
 /// many failing keys is not held up by the per-partition budgets adding
 /// up.
 const EVIDENCE_BUDGET: Duration = Duration::from_millis(3500);
+/// The time budgets of the evidence stages, per failing partition.
+#[derive(Clone, Copy)]
+struct Budgets {
+    /// To find the first failure (zero: not looked for).
+    first: Duration,
+    finals: Duration,
+    shrink: Duration,
+}
+
+const BUDGETS: Budgets = Budgets {
+    first: FIRST_BUDGET,
+    finals: FINALS_BUDGET,
+    shrink: SHRINK_BUDGET,
+};
 /// Paths in reports show at most this many of their last operations.
 const PATH_TAIL: usize = 24;
 
@@ -101,12 +115,35 @@ pub struct PartitionReport {
     pub linearization: Option<Vec<usize>>,
 }
 
+/// Where no order gets past the completion of [`Evidence::op`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StuckIn {
+    /// In the partition: no order of its operations gets past it (the
+    /// first such completion, or one search rule 8 proved can never
+    /// follow its op).
+    Partition,
+    /// In the minimal counterexample: the partition's own first failure
+    /// was not found in time (its search refuted every order early, by a
+    /// later operation that could no longer take effect), so `op`, the
+    /// prefix and the final paths are those of the minimal
+    /// counterexample.
+    Minimal,
+    /// Neither was found in time: `op` is the latest completion the
+    /// refuting search reached, and every order it tried was cut before
+    /// getting past it.
+    Search,
+}
+
 /// Why a partition is not linearizable.
 #[derive(Clone, Debug, Serialize)]
 pub struct Evidence {
     /// The first operation that cannot be linearized: no order of the
-    /// operations gets past its response.
+    /// operations gets past its response (see `stuck_in` for which
+    /// operations).
     pub op: OpView,
+    /// Where no order gets past `op`'s completion.
+    pub stuck_in: StuckIn,
     /// The last operation that completed `ok` before it was invoked.
     pub previous_ok: Option<OpView>,
     /// Operations whose intervals overlap it.
@@ -350,14 +387,16 @@ fn check_partition<M: Model>(
                 ..*limits
             };
             let killer = engine.killer.map(|y| y as usize);
+            let touched = engine.touched();
+            drop(engine);
             let ev = evidence(
                 history,
                 model,
                 items,
-                stuck as usize,
-                killer,
+                (stuck as usize, killer, &touched),
                 options,
                 &ev_limits,
+                &BUDGETS,
             );
             report.depth = ev.prefix_len;
             report.evidence = Some(ev);
@@ -449,6 +488,8 @@ struct Scope<O> {
     stuck: usize,
     /// The killer that refuted it (search rule 8), if any.
     killer: Option<usize>,
+    /// The ops its refuting search looked at.
+    touched: Vec<usize>,
 }
 
 /// The items of the object the op `stuck` acts on, when the model is a
@@ -484,11 +525,13 @@ fn object_scope<M: Model>(
         return None;
     };
     let killer = engine.killer.map(|y| y as usize);
+    let touched = engine.touched();
     drop(engine);
     Some(Scope {
         items: scoped,
         stuck: stuck as usize,
         killer,
+        touched,
     })
 }
 
@@ -496,14 +539,21 @@ fn evidence<M: Model>(
     history: &History,
     model: &M,
     all: &[Item<M::Op>],
-    stuck: usize,
-    killer: Option<usize>,
+    (stuck, killer, touched): (usize, Option<usize>, &[usize]),
     options: &CheckOptions,
     limits: &Limits<'_>,
+    budgets: &Budgets,
 ) -> Evidence {
     // Evidence gets its own time budget per partition (within the overall
     // deadline): a verdict is never held up by its illustration.
     let budget = |d: Duration| limits.within(d);
+    let first_failure = |items: &[Item<M::Op>]| {
+        if budgets.first.is_zero() {
+            None
+        } else {
+            first_failure(model, items, &budget(budgets.first))
+        }
+    };
     // The pruning rules that refute early (rules 8 and 9) may stop the
     // search before the first response no order gets past, even on
     // another object. That first failure makes the clearer evidence.
@@ -516,30 +566,59 @@ fn evidence<M: Model>(
     //
     // When the first failure is not found within the budget, a refutation
     // by a killed op shows the few ops of the kill.
-    let first = first_failure(model, all, &budget(FIRST_BUDGET));
-    let scope = object_scope(model, all, first.unwrap_or(stuck), &budget(FINALS_BUDGET));
-    let (items, stuck, few) = match (&scope, first) {
+    let first = first_failure(all);
+    let scope = object_scope(model, all, first.unwrap_or(stuck), &budget(budgets.finals));
+    // The ops the refuting search looked at, by index into `items`.
+    let hint = match &scope {
+        Some(sc) => &sc.touched[..],
+        None => touched,
+    };
+    // `proven`: no order of the partition's ops gets past the stuck op's
+    // completion (it is the first failure, or rule 8 showed it illegal
+    // wherever it goes).
+    let (items, mut stuck, mut few, proven) = match (&scope, first) {
         (Some(sc), Some(f)) => {
             let at = sc.items.iter().position(|it| it.id == all[f].id);
-            (&sc.items[..], at.expect("the object's own op"), None)
+            (&sc.items[..], at.expect("the object's own op"), None, true)
         }
-        (None, Some(f)) => (all, f, None),
+        (None, Some(f)) => (all, f, None, true),
         (scope, None) => {
-            let (items, stuck, killer) = match scope {
-                Some(sc) => (&sc.items[..], sc.stuck, sc.killer),
-                None => (all, stuck, killer),
+            let (items, stuck, killer, first) = match scope {
+                Some(sc) => (&sc.items[..], sc.stuck, sc.killer, first_failure(&sc.items)),
+                None => (all, stuck, killer, None),
             };
-            match (first_failure(model, items, &budget(FIRST_BUDGET)), killer) {
-                (Some(f), _) => (items, f, None),
-                (None, None) => (items, stuck, None),
+            match (first, killer) {
+                (Some(f), _) => (items, f, None, true),
+                (None, None) => (items, stuck, None, false),
                 (None, Some(y)) => (
                     items,
                     stuck,
-                    killed_few(model, items, stuck, y, &budget(FINALS_BUDGET)),
+                    killed_few(model, items, stuck, y, &budget(budgets.finals)),
+                    true,
                 ),
             }
         }
     };
+    // Not proven for the partition (the search refuted every order early
+    // and its first failure was not found in time): shrink first, and
+    // show the minimal counterexample's own first failure, where no order
+    // of its ops gets past.
+    let mut shrunk = None;
+    let mut stuck_in = StuckIn::Partition;
+    if !proven {
+        stuck_in = StuckIn::Search;
+        if options.shrink {
+            let sh = shrink::shrink(model, items, stuck, hint, &budget(budgets.shrink));
+            let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| items[i].clone()).collect();
+            // Small, so found quickly.
+            if let Some(f) = self::first_failure(model, &sub, &budget(budgets.finals)) {
+                stuck = sh.items[f];
+                few = Some(sh.items.clone());
+                stuck_in = StuckIn::Minimal;
+            }
+            shrunk = Some(sh);
+        }
+    }
     let s = &items[stuck];
     let sub: Vec<Item<M::Op>>;
     let (sub_items, sub_stuck) = match &few {
@@ -556,7 +635,7 @@ fn evidence<M: Model>(
     let back = |i: usize| few.as_ref().map_or(i, |ids| ids[i]);
     let mut engine = Engine::new(model, sub_items);
     let (mut finals, complete) =
-        engine.finals(sub_stuck as u32, &budget(FINALS_BUDGET), MAX_FINAL_PATHS);
+        engine.finals(sub_stuck as u32, &budget(budgets.finals), MAX_FINAL_PATHS);
     for f in &mut finals {
         for i in &mut f.path {
             *i = back(*i as usize) as u32;
@@ -597,7 +676,21 @@ fn evidence<M: Model>(
         })
         .collect();
     let (minimal, minimal_verified) = if options.shrink {
-        let sh = shrink::shrink(model, sub_items, sub_stuck, &budget(SHRINK_BUDGET));
+        let sh = match shrunk {
+            // Already shrunk (and `back` is then the identity on it, or
+            // maps the minimal counterexample's own indices).
+            Some(sh) => shrink::Shrunk {
+                items: match &few {
+                    Some(ids) if stuck_in == StuckIn::Minimal => (0..ids.len()).collect(),
+                    _ => sh.items,
+                },
+                one_minimal: sh.one_minimal,
+            },
+            None => {
+                let hint = if few.is_some() { &[][..] } else { hint };
+                shrink::shrink(model, sub_items, sub_stuck, hint, &budget(budgets.shrink))
+            }
+        };
         let mut ids: Vec<usize> = sh.items.into_iter().map(back).collect();
         ids.sort_by_key(|&i| items[i].invoke);
         (
@@ -619,6 +712,7 @@ fn evidence<M: Model>(
         .unwrap_or_default();
     Evidence {
         op,
+        stuck_in,
         previous_ok,
         concurrent: concurrent
             .into_iter()

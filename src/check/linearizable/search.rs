@@ -401,6 +401,10 @@ pub(crate) struct Engine<'a, M: Model> {
     runs: bool,
     /// Optional steps rule 11 pruned.
     pub(crate) run_pruned: u64,
+    /// Every item the searches so far linearized, passed as the next
+    /// return, or refuted a configuration with (rules 5 and 9): the ops
+    /// the refutation looked at, a first guess for shrinking.
+    touched: Vec<bool>,
 }
 
 /// A failed configuration's optional set, for rule 7: the first `k`
@@ -564,6 +568,7 @@ impl<'a, M: Model> Engine<'a, M> {
             subsume: n > n_req,
             runs: n > n_req,
             run_pruned: 0,
+            touched: vec![false; n],
         }
     }
 
@@ -697,12 +702,19 @@ impl<'a, M: Model> Engine<'a, M> {
         self.fail_items = Vec::new();
     }
 
-    /// Does rule 9 fail the configuration with this state?
-    fn future_refutes(&mut self, state: u32, stop: Option<u32>) -> bool {
+    /// The item whose return rule 9 shows can never be passed in this
+    /// state, if any.
+    fn future_refutes(&mut self, state: u32, stop: Option<u32>) -> Option<u32> {
         match self.future.as_mut() {
             Some(f) => f.refutes(self.model, self.items, &self.states[state as usize], stop),
-            None => false,
+            None => None,
         }
+    }
+
+    /// The items the searches so far looked at (see `touched`), in item
+    /// order.
+    pub(crate) fn touched(&self) -> Vec<usize> {
+        (0..self.items.len()).filter(|&i| self.touched[i]).collect()
     }
 
     #[inline]
@@ -715,6 +727,7 @@ impl<'a, M: Model> Engine<'a, M> {
             self.obj_fp[of[iu] as usize].toggle(self.words[iu]);
         }
         self.placed[iu] = true;
+        self.touched[iu] = true;
         if self.items[iu].optional() {
             let (p, n) = (self.oprev[iu], self.onext[iu]);
             self.onext[p as usize] = n;
@@ -910,7 +923,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// Is some required candidate (other than `stop`) unreachable in
     /// `state` with no op invoked before its return, still unlinearized,
     /// that may enable it?
-    fn some_candidate_unreachable(&self, state: u32, stop: Option<u32>) -> bool {
+    fn some_candidate_unreachable(&self, state: u32, stop: Option<u32>) -> Option<u32> {
         let s = &self.states[state as usize];
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
@@ -919,11 +932,11 @@ impl<'a, M: Model> Engine<'a, M> {
                 && !self.model.reachable(s, &self.items[r as usize].op)
                 && !self.enabler_before_return(r)
             {
-                return true;
+                return Some(r);
             }
             e = self.next[e as usize];
         }
-        false
+        None
     }
 
     /// Is any unlinearized op other than `target`, invoked before `target`
@@ -1197,8 +1210,12 @@ impl<'a, M: Model> Engine<'a, M> {
                 }
                 // Future-return and unreachable-return rules (9 and 5): a
                 // required op can never become legal.
-                if self.future_refutes(state, stop) || self.some_candidate_unreachable(state, stop)
-                {
+                self.touched[rmin as usize] = true;
+                let refuter = self
+                    .future_refutes(state, stop)
+                    .or_else(|| self.some_candidate_unreachable(state, stop));
+                if let Some(x) = refuter {
+                    self.touched[x as usize] = true;
                     exhausted = true;
                 }
                 // Read-only rule: a required read-only candidate legal here

@@ -28,6 +28,13 @@ use std::time::Duration;
 /// Time allowed to find out whether the starting history explains its
 /// reads.
 const GUARD_BUDGET: Duration = Duration::from_millis(250);
+/// Time allowed to decide whether the ops invoked before the stuck op's
+/// return are linearizable.
+const GUESS_BUDGET: Duration = Duration::from_millis(250);
+/// Time allowed to decide one trial sub-history: past it, the trial's ops
+/// are kept (and the result is not called 1-minimal), so that one hard
+/// sub-history does not stop the shrinking.
+const TRIAL_BUDGET: Duration = Duration::from_millis(50);
 /// Time allowed to prove that one read is not explained.
 const READ_BUDGET: Duration = Duration::from_millis(10);
 
@@ -39,6 +46,30 @@ pub(crate) struct Shrunk {
     /// linearizable or left a read unexplained; false when time ran out
     /// first.
     pub one_minimal: bool,
+}
+
+/// What [`explained`] learnt about each op.
+struct Known {
+    /// For an op already explained, the ops its explanation used: as long
+    /// as they are all kept, it stays explained (the same order still
+    /// works). Shrinking removes few ops at a time, so most checks are
+    /// answered from it.
+    witness: Vec<Option<Vec<usize>>>,
+    /// For an op whose search ran out of its budget, how many other ops
+    /// it had: the op counts as explained, without a search, until they
+    /// are at most half as many (a search over orders of many ops can be
+    /// exponential, and repeating it on every trial would spend the whole
+    /// budget on one read).
+    unknown_at: Vec<usize>,
+}
+
+impl Known {
+    fn new(n: usize) -> Self {
+        Known {
+            witness: vec![None; n],
+            unknown_at: vec![usize::MAX; n],
+        }
+    }
 }
 
 fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &Limits) -> Found {
@@ -61,15 +92,13 @@ fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &
 /// orders of many ops, while on the small sub-histories shrinking ends
 /// with it is quick). `None` when `limits` ran out.
 ///
-/// `witness[r]` remembers, for an op `r` already explained, the ops its
-/// explanation used: as long as they are all kept, `r` stays explained
-/// (the same order still works), and no search is needed. Shrinking
-/// removes few ops at a time, so most checks are answered from it.
+/// `known` remembers what earlier calls found (see [`Known`]), so that
+/// most checks need no search.
 fn explained<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     keep: &[usize],
-    witness: &mut [Option<Vec<usize>>],
+    known: &mut Known,
     limits: &Limits,
 ) -> Option<bool> {
     let mut kept = vec![false; items.len()];
@@ -82,9 +111,10 @@ fn explained<M: Model>(
         .filter(|&i| !model.read_only(&items[i].op))
         .collect();
     for &r in keep.iter().filter(|&&r| !items[r].optional()) {
-        if witness[r]
+        if known.witness[r]
             .as_ref()
             .is_some_and(|w| w.iter().all(|&i| kept[i]))
+            || others.len() > known.unknown_at[r] / 2
         {
             continue;
         }
@@ -114,12 +144,13 @@ fn explained<M: Model>(
                     .filter(|&&k| (k as usize) < ids.len())
                     .map(|&k| ids[k as usize])
                     .collect();
-                witness[r] = Some(used);
+                known.witness[r] = Some(used);
             }
             Found::NotLinearizable { .. } => return Some(false),
             // Not proven unexplained within its budget: it counts as
-            // explained, and is looked at again on smaller sub-histories.
-            Found::Unknown { .. } if !limits.expired() => {}
+            // explained, and is looked at again on sub-histories half as
+            // large.
+            Found::Unknown { .. } if !limits.expired() => known.unknown_at[r] = others.len(),
             Found::Unknown { .. } => return None,
         }
     }
@@ -127,58 +158,78 @@ fn explained<M: Model>(
 }
 
 /// Shrinks `items` (known not linearizable, stuck at item `stuck`).
+/// `hint` lists ops a refuting search looked at (or nothing): when they
+/// alone are not linearizable, shrinking starts from them.
 pub(crate) fn shrink<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     stuck: usize,
+    hint: &[usize],
     limits: &Limits,
 ) -> Shrunk {
-    // Nothing invoked after the stuck op's return can matter: the search
-    // never got past that return.
-    let bound = items[stuck].ret;
-    let mut keep: Vec<usize> = (0..items.len())
-        .filter(|&i| items[i].invoke < bound)
-        .collect();
-    let refuted = |keep: &[usize]| -> Option<bool> {
-        match verdict(model, items, keep, limits) {
+    // Did a trial's search run out of its own budget (not the whole
+    // budget)? Its ops were then kept, as if the trial were linearizable.
+    let mut unsure = false;
+    let refuted = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
+        match verdict(model, items, keep, &limits.within(TRIAL_BUDGET)) {
             Found::NotLinearizable { .. } => Some(true),
             Found::Linearizable(_) => Some(false),
-            Found::Unknown { .. } => None,
+            Found::Unknown { .. } if limits.expired() => None,
+            Found::Unknown { .. } => {
+                *unsure = true;
+                Some(false)
+            }
         }
     };
-    match refuted(&keep) {
-        Some(true) => {}
-        _ => {
-            keep = (0..items.len()).collect();
-        }
-    }
+    // Nothing invoked after the stuck op's return can matter when it is
+    // the first failure (no order got past that return): start from the
+    // ops invoked before it, if they are not linearizable by themselves.
+    let bound = items[stuck].ret;
+    let prefix: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].invoke < bound)
+        .collect();
+    let mut keep: Vec<usize> = match verdict(model, items, &prefix, &limits.within(GUESS_BUDGET)) {
+        Found::NotLinearizable { .. } => prefix,
+        _ => (0..items.len()).collect(),
+    };
     // Whether the starting history explains its reads is found out within
     // a part of the budget: proving that a read has no explanation can
     // take an exhaustive search, and shrinking without the guard beats
     // not shrinking.
-    let mut witness = vec![None; items.len()];
+    let mut known = Known::new(items.len());
     let guard = explained(
         model,
         items,
         &keep,
-        &mut witness,
+        &mut known,
         &limits.within(GUARD_BUDGET),
     ) != Some(false);
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
-    let mut invalid = |keep: &[usize]| -> Option<bool> {
-        match refuted(keep)? {
-            true if guard => explained(model, items, keep, &mut witness, limits),
+    let mut invalid = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
+        match refuted(keep, unsure)? {
+            true if guard => explained(model, items, keep, &mut known, limits),
             v => Some(v),
         }
     };
+    // The ops the refuting search looked at, among those, are often a
+    // small counterexample already.
+    let mut kept = vec![false; items.len()];
+    for &i in &keep {
+        kept[i] = true;
+    }
+    let hint: Vec<usize> = hint.iter().copied().filter(|&i| kept[i]).collect();
+    if !hint.is_empty() && hint.len() < keep.len() && invalid(&hint, &mut unsure) == Some(true) {
+        keep = hint;
+    }
+    unsure = false;
     let mut chunk = keep.len().div_ceil(2).max(1);
     loop {
         let mut start = 0;
         while start < keep.len() {
             let end = (start + chunk).min(keep.len());
             let trial: Vec<usize> = keep[..start].iter().chain(&keep[end..]).copied().collect();
-            match invalid(&trial) {
+            match invalid(&trial, &mut unsure) {
                 Some(true) => keep = trial,
                 Some(false) => start = end,
                 None => {
@@ -199,6 +250,7 @@ pub(crate) fn shrink<M: Model>(
     // repeat until a full pass removes nothing.
     loop {
         let mut removed = false;
+        unsure = false;
         let mut i = 0;
         while i < keep.len() {
             let trial: Vec<usize> = keep
@@ -207,7 +259,7 @@ pub(crate) fn shrink<M: Model>(
                 .filter(|&(j, _)| j != i)
                 .map(|(_, &x)| x)
                 .collect();
-            match invalid(&trial) {
+            match invalid(&trial, &mut unsure) {
                 Some(true) => {
                     keep = trial;
                     removed = true;
@@ -224,7 +276,7 @@ pub(crate) fn shrink<M: Model>(
         if !removed {
             return Shrunk {
                 items: keep,
-                one_minimal: true,
+                one_minimal: !unsure,
             };
         }
     }

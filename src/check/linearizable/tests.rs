@@ -1046,46 +1046,47 @@ fn compacting_interned_states_keeps_verdicts() {
     assert!(compactions > 1000, "only {compactions} compactions");
 }
 
+/// Can some order of ops invoked before `t`, respecting real time and
+/// the model, place every op that responds by `t`?
+fn passes<M: Model>(m: &M, items: &[Item<M::Op>], t: usize) -> bool {
+    fn go<M: Model>(
+        m: &M,
+        items: &[Item<M::Op>],
+        t: usize,
+        done: &mut [bool],
+        s: &M::State,
+    ) -> bool {
+        let open: Vec<usize> = (0..items.len())
+            .filter(|&i| !done[i] && items[i].invoke < t)
+            .collect();
+        if !open.iter().any(|&i| items[i].ret <= t) {
+            return true;
+        }
+        for &i in &open {
+            // Real time: no op left to place responded before i began.
+            if open.iter().any(|&j| items[j].ret < items[i].invoke) {
+                continue;
+            }
+            if let Some(next) = m.step(s, &items[i].op) {
+                done[i] = true;
+                let ok = go(m, items, t, done, &next);
+                done[i] = false;
+                if ok {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    go(m, items, t, &mut vec![false; items.len()], &m.init())
+}
+
 /// The first failure found by binary search over responses is the first
 /// response that no order gets past, by brute force, on kv string
 /// histories and cas-register histories with info ops (where rules 5, 8
 /// and 9 refute early and a search stops elsewhere).
 #[test]
 fn first_failure_is_the_first_response_no_order_gets_past() {
-    /// Can some order of ops invoked before `t`, respecting real time and
-    /// the model, place every op that responds by `t`?
-    fn passes<M: Model>(m: &M, items: &[Item<M::Op>], t: usize) -> bool {
-        fn go<M: Model>(
-            m: &M,
-            items: &[Item<M::Op>],
-            t: usize,
-            done: &mut [bool],
-            s: &M::State,
-        ) -> bool {
-            let open: Vec<usize> = (0..items.len())
-                .filter(|&i| !done[i] && items[i].invoke < t)
-                .collect();
-            if !open.iter().any(|&i| items[i].ret <= t) {
-                return true;
-            }
-            for &i in &open {
-                // Real time: no op left to place responded before i began.
-                if open.iter().any(|&j| items[j].ret < items[i].invoke) {
-                    continue;
-                }
-                if let Some(next) = m.step(s, &items[i].op) {
-                    done[i] = true;
-                    let ok = go(m, items, t, done, &next);
-                    done[i] = false;
-                    if ok {
-                        return true;
-                    }
-                }
-            }
-            false
-        }
-        go(m, items, t, &mut vec![false; items.len()], &m.init())
-    }
     fn compare<M: Model>(model: &M, h: &History) -> bool {
         let mut m = model.clone();
         let items = items_of(h, &mut m);
@@ -1240,4 +1241,66 @@ fn object_rule_is_gated_and_respects_the_deadline() {
         checked += 1;
     }
     assert!(checked > 10, "only {checked} valid keyed histories");
+}
+
+/// When the first failure is not looked for (its budget is zero), as when
+/// it is not found in time on a long partition, the evidence still names
+/// an op whose completion no order gets past: in the partition (rule 8)
+/// or in the minimal counterexample, as `stuck_in` says, checked by brute
+/// force.
+#[test]
+fn evidence_without_the_first_failure_says_where_its_op_is_stuck() {
+    fn claim<M: Model>(model: &M, h: &History) -> Option<StuckIn> {
+        let mut m = model.clone();
+        let items = items_of(h, &mut m);
+        let mut engine = Engine::new(&m, &items);
+        let Found::NotLinearizable { stuck } = engine.search(&Limits::default()) else {
+            return None;
+        };
+        let killer = engine.killer.map(|y| y as usize);
+        let touched = engine.touched();
+        drop(engine);
+        let budgets = Budgets {
+            first: Duration::ZERO,
+            ..BUDGETS
+        };
+        let ev = evidence(
+            h,
+            &m,
+            &items,
+            (stuck as usize, killer, &touched),
+            &opts(true),
+            &Limits::default(),
+            &budgets,
+        );
+        let minimal: Vec<usize> = ev.minimal.iter().flatten().map(|v| v.id).collect();
+        let scope: Vec<Item<M::Op>> = match ev.stuck_in {
+            StuckIn::Partition => items.clone(),
+            StuckIn::Minimal => items
+                .iter()
+                .filter(|it| minimal.contains(&it.id))
+                .cloned()
+                .collect(),
+            StuckIn::Search => panic!("small histories shrink in time: {h:?}"),
+        };
+        let x = scope.iter().find(|it| it.id == ev.op.id).expect("in scope");
+        assert!(!passes(&m, &scope, x.ret), "{:?}: {h:?}", ev.stuck_in);
+        assert!(ev.minimal_verified);
+        Some(ev.stuck_in)
+    }
+    let kv = kv_strings();
+    let cas = crate::model::CasRegister::new(&Default::default());
+    let mut minimal = 0;
+    for seed in 0..800u64 {
+        for c in [
+            claim(&kv, &random_kv_history(seed, 10)),
+            claim(&cas, &random_history(seed, 10, seed % 3 != 0)),
+        ] {
+            minimal += usize::from(c == Some(StuckIn::Minimal));
+        }
+    }
+    assert!(
+        minimal > 150,
+        "only {minimal} shown in the minimal counterexample"
+    );
 }

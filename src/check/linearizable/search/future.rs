@@ -174,15 +174,16 @@ impl Future {
         }
     }
 
-    /// Does rule 9 fail the configuration with state `state`? With `stop`,
-    /// only items returning before it are checked.
+    /// The item for which rule 9 fails the configuration with state
+    /// `state`, if any. With `stop`, only items returning before it are
+    /// checked.
     pub(super) fn refutes<M: Model>(
         &mut self,
         model: &M,
         items: &[Item<M::Op>],
         state: &M::State,
         stop: Option<u32>,
-    ) -> bool {
+    ) -> Option<u32> {
         let limit = stop.map_or(usize::MAX, |s| items[s as usize].ret);
         for p in 0..self.zero.len() {
             let x = self.zero[p];
@@ -195,9 +196,9 @@ impl Future {
                     self.pos[first as usize] = p as u32;
                     self.pos[x as usize] = 0;
                 }
-                return true;
+                return Some(x);
             }
         }
-        false
+        None
     }
 }
