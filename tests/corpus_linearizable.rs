@@ -96,11 +96,33 @@ fn kv_partitioned_verdicts_match() {
             Verdict::Invalid
         };
         assert_eq!(r.verdict, want, "{file}");
-        for p in &r.partitions {
-            if p.verdict == Verdict::Invalid {
-                assert!(p.evidence.is_some(), "{file}");
-            }
+        // Gate mode: the first failing key, and only it, has evidence.
+        let with: Vec<bool> = r
+            .partitions
+            .iter()
+            .filter(|p| p.verdict == Verdict::Invalid)
+            .map(|p| p.evidence.is_some())
+            .collect();
+        if !linearizable {
+            assert!(with[0] && !with[1..].contains(&true), "{file}");
         }
+    }
+}
+
+#[test]
+fn kv_report_mode_refutes_every_key_with_evidence() {
+    let Some(root) = corpus() else { return };
+    let h = History::load(&root.join("kv/c50-bad.txt"), &LoadOptions::default()).expect("c50-bad");
+    let options = CheckOptions {
+        report_all: true,
+        ..CheckOptions::default()
+    };
+    let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect("checks");
+    assert_eq!(r.partitions.len(), 10);
+    for p in &r.partitions {
+        assert_eq!(p.verdict, Verdict::Invalid, "key {:?}", p.key);
+        let e = p.evidence.as_ref().expect("evidence for every key");
+        assert!(!e.minimal.as_ref().expect("shrunk").is_empty());
     }
 }
 

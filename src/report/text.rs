@@ -280,6 +280,18 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
             }
         }
     }
+    let without = r
+        .partitions
+        .iter()
+        .filter(|p| p.verdict == Verdict::Invalid && p.evidence.is_none())
+        .count();
+    if without > 0 {
+        let _ = writeln!(
+            out,
+            "    {without} more {} not linearizable; gate mode shows the first one's evidence only (--report-all shows each one's)",
+            if without == 1 { "key is" } else { "keys are" }
+        );
+    }
     if r.partitioned {
         let count = |v: Verdict| r.partitions.iter().filter(|p| p.verdict == v).count();
         let _ = writeln!(

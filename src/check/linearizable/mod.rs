@@ -36,7 +36,6 @@ use search::{Engine, Found, Item, Limits};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// At most this many final paths (distinct states) are reported.
@@ -49,7 +48,7 @@ const FINALS_BUDGET: Duration = Duration::from_secs(1);
 /// Time allowed per failing partition to shrink its counterexample.
 const SHRINK_BUDGET: Duration = Duration::from_secs(2);
 /// Time allowed for the evidence of every failing partition together,
-/// from the moment the first one starts on its evidence: past it, the
+/// from the moment the verdicts are in: past it, the
 /// remaining partitions' evidence is cut short (their final paths say so,
 /// their counterexamples are marked not verified minimal), so a report of
 /// many failing keys is not held up by the per-partition budgets adding
@@ -86,7 +85,8 @@ pub struct LinearizableReport {
     pub operations: usize,
     /// One entry per partition (per key, or one for the whole history), in
     /// key order. In gate mode, partitions not decided when a failing one
-    /// was found are `unknown`.
+    /// was found are `unknown`, and only the first failing partition (in
+    /// key order) has evidence.
     pub partitions: Vec<PartitionReport>,
 }
 
@@ -106,7 +106,8 @@ pub struct PartitionReport {
     /// Configurations (linearized set and model state) the decisive search
     /// entered: a measure of its work, as Knossos reports it.
     pub configurations: u64,
-    /// Why the partition is not linearizable.
+    /// Why the partition is not linearizable (in gate mode, for the first
+    /// failing partition only).
     pub evidence: Option<Evidence>,
     /// When it is linearizable: the operations (indices into
     /// `History::operations`) in the order they took effect; indeterminate
@@ -228,14 +229,11 @@ pub fn check<M: Model>(
     let mut pending: Vec<usize> = (0..compiled.len()).collect();
     pending.sort_by_key(|&i| compiled[i].2.len());
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
+    let mut refutations: Vec<Option<Refutation>> = (0..compiled.len()).map(|_| None).collect();
     let mut budget = Duration::from_millis(20);
-    let clock = EvidenceClock {
-        deadline,
-        started: OnceLock::new(),
-    };
     loop {
         let single = pending.len() == 1;
-        let round: Vec<(usize, PartitionReport)> = pending
+        let round: Vec<(usize, PartitionReport, Option<Refutation>)> = pending
             .par_iter()
             .map(|&i| {
                 let (key, m, items) = &compiled[i];
@@ -250,30 +248,23 @@ pub fn check<M: Model>(
                         ..limits
                     }
                 };
-                let r = check_partition(
-                    history,
-                    key.clone(),
-                    m,
-                    items,
-                    options,
-                    &round_limits,
-                    &clock,
-                );
+                let (r, refutation) = check_partition(key.clone(), m, items, &round_limits);
                 if r.verdict == Verdict::Invalid && !options.report_all {
                     stop.store(true, Ordering::Relaxed);
                 }
                 if r.verdict != Verdict::Unknown {
                     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
-                (i, r)
+                (i, r, refutation)
             })
             .collect();
         pending.clear();
-        for (i, r) in round {
+        for (i, r, refutation) in round {
             if r.verdict == Verdict::Unknown {
                 pending.push(i);
             }
             slots[i] = Some(r);
+            refutations[i] = refutation;
         }
         let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
         if pending.is_empty() || out_of_time || limits.expired() {
@@ -281,6 +272,48 @@ pub fn check<M: Model>(
         }
         pending.sort_by_key(|&i| compiled[i].2.len());
         budget *= 4;
+    }
+    // Evidence for every failing partition in report mode; in gate mode,
+    // for the first failing one in key order only (the others are shown
+    // failing, without evidence). The evidence of all of them shares one
+    // budget, and only the user's cancel flag and the run's deadline
+    // limit it besides (not the rounds' budgets, which only pace
+    // undecided searches).
+    let mut failing: Vec<usize> = (0..compiled.len())
+        .filter(|&i| refutations[i].is_some())
+        .collect();
+    if !options.report_all {
+        failing.truncate(1);
+    }
+    let shared = Instant::now() + EVIDENCE_BUDGET;
+    let ev_limits = Limits {
+        cancel: [Some(&options.cancel), None],
+        deadline: Some(deadline.map_or(shared, |d| d.min(shared))),
+        ..limits
+    };
+    let evidences: Vec<(usize, Evidence)> = failing
+        .par_iter()
+        .map(|&i| {
+            let (_, m, items) = &compiled[i];
+            let r = refutations[i].as_ref().expect("failing");
+            let ev = evidence(
+                history,
+                m,
+                items,
+                (r.stuck, r.killer, &r.touched),
+                options,
+                &ev_limits,
+                &BUDGETS,
+            );
+            (i, ev)
+        })
+        .collect();
+    for (i, ev) in evidences {
+        let slot = slots[i]
+            .as_mut()
+            .expect("every partition ran at least once");
+        slot.depth = ev.prefix_len;
+        slot.evidence = Some(ev);
     }
     let results: Vec<(usize, PartitionReport)> = slots
         .into_iter()
@@ -338,23 +371,22 @@ fn view<M: Model>(history: &History, model: &M, item: &Item<M::Op>) -> OpView {
     OpView::new(history, item.id, model.describe_op(&item.op))
 }
 
-/// The deadlines evidence runs under: the whole run's, and the shared
-/// evidence budget's, which starts when the first failing partition starts
-/// on its evidence.
-struct EvidenceClock {
-    deadline: Option<Instant>,
-    started: OnceLock<Instant>,
+/// What a refuting search leaves for the evidence.
+struct Refutation {
+    /// The farthest return the search reached.
+    stuck: usize,
+    /// The item that killed it (search rule 8), if any.
+    killer: Option<usize>,
+    /// The items the search looked at ([`Engine::touched`]).
+    touched: Vec<usize>,
 }
 
 fn check_partition<M: Model>(
-    history: &History,
     key: Option<Value>,
     model: &M,
     items: &[Item<M::Op>],
-    options: &CheckOptions,
     limits: &Limits<'_>,
-    clock: &EvidenceClock,
-) -> PartitionReport {
+) -> (PartitionReport, Option<Refutation>) {
     let mut engine = Engine::new(model, items);
     let found = engine.search(limits);
     let mut report = PartitionReport {
@@ -366,6 +398,7 @@ fn check_partition<M: Model>(
         evidence: None,
         linearization: None,
     };
+    let mut refutation = None;
     match found {
         Found::Linearizable(order) => {
             report.verdict = Verdict::Valid;
@@ -375,34 +408,14 @@ fn check_partition<M: Model>(
         Found::Unknown { depth, .. } => report.depth = depth,
         Found::NotLinearizable { stuck } => {
             report.verdict = Verdict::Invalid;
-            // Evidence is computed even in gate mode once this partition is
-            // known to fail; only the user's cancel flag and the whole
-            // run's deadline limit it, not the round's budget (which only
-            // paces undecided searches), and the evidence budget shared by
-            // every failing partition.
-            let shared = *clock.started.get_or_init(Instant::now) + EVIDENCE_BUDGET;
-            let ev_limits = Limits {
-                cancel: [Some(&options.cancel), None],
-                deadline: Some(clock.deadline.map_or(shared, |d| d.min(shared))),
-                ..*limits
-            };
-            let killer = engine.killer.map(|y| y as usize);
-            let touched = engine.touched();
-            drop(engine);
-            let ev = evidence(
-                history,
-                model,
-                items,
-                (stuck as usize, killer, &touched),
-                options,
-                &ev_limits,
-                &BUDGETS,
-            );
-            report.depth = ev.prefix_len;
-            report.evidence = Some(ev);
+            refutation = Some(Refutation {
+                stuck: stuck as usize,
+                killer: engine.killer.map(|y| y as usize),
+                touched: engine.touched(),
+            });
         }
     }
-    report
+    (report, refutation)
 }
 
 /// The first failure of `items`, known not to be linearizable: the
