@@ -51,12 +51,16 @@ fn etcd(c: &mut Criterion) {
 fn generated(c: &mut Criterion) {
     let mut group = c.benchmark_group("generated-cas");
     group.sample_size(10);
-    // The cost curve: size at 8 clients with 1% info ops, then
-    // concurrency (2 to 64 clients) at 1,000 ops without crashes.
+    // The cost curves: size at 8 clients with 1% info ops; size at 32
+    // clients without crashes, up to a million ops; concurrency (2 to 64
+    // clients) at 1,000 ops without crashes.
     let cases = [
         (1_000, 8, 10),
         (10_000, 8, 10),
         (100_000, 8, 10),
+        (10_000, 32, 0),
+        (100_000, 32, 0),
+        (1_000_000, 32, 0),
         (1_000, 2, 0),
         (1_000, 8, 0),
         (1_000, 32, 0),
