@@ -621,7 +621,7 @@ fn evidence<M: Model>(
     if !proven {
         stuck_in = StuckIn::Search;
         if options.shrink {
-            let sh = shrink::shrink(model, items, stuck, hint, &budget(budgets.shrink));
+            let sh = shrink::shrink(model, items, None, hint, &budget(budgets.shrink));
             let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| items[i].clone()).collect();
             // Small, so found quickly.
             if let Some(f) = self::first_failure(model, &sub, &budget(budgets.finals)) {
@@ -701,7 +701,13 @@ fn evidence<M: Model>(
             },
             None => {
                 let hint = if few.is_some() { &[][..] } else { hint };
-                shrink::shrink(model, sub_items, sub_stuck, hint, &budget(budgets.shrink))
+                shrink::shrink(
+                    model,
+                    sub_items,
+                    Some(sub_stuck),
+                    hint,
+                    &budget(budgets.shrink),
+                )
             }
         };
         let mut ids: Vec<usize> = sh.items.into_iter().map(back).collect();

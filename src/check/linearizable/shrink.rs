@@ -157,13 +157,14 @@ fn explained<M: Model>(
     Some(true)
 }
 
-/// Shrinks `items` (known not linearizable, stuck at item `stuck`).
-/// `hint` lists ops a refuting search looked at (or nothing): when they
-/// alone are not linearizable, shrinking starts from them.
+/// Shrinks `items` (known not linearizable). `first` is its first
+/// failure, when known: no order gets past that item's return. `hint`
+/// lists ops a refuting search looked at (or nothing): when they alone
+/// are not linearizable, shrinking starts from them.
 pub(crate) fn shrink<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
-    stuck: usize,
+    first: Option<usize>,
     hint: &[usize],
     limits: &Limits,
 ) -> Shrunk {
@@ -181,29 +182,64 @@ pub(crate) fn shrink<M: Model>(
             }
         }
     };
-    // Nothing invoked after the stuck op's return can matter when it is
-    // the first failure (no order got past that return): start from the
-    // ops invoked before it, if they are not linearizable by themselves.
-    let bound = items[stuck].ret;
-    let prefix: Vec<usize> = (0..items.len())
-        .filter(|&i| items[i].invoke < bound)
-        .collect();
-    let mut keep: Vec<usize> = match verdict(model, items, &prefix, &limits.within(GUESS_BUDGET)) {
-        Found::NotLinearizable { .. } => prefix,
-        _ => (0..items.len()).collect(),
+    // Nothing invoked after the first failure's return can matter (no
+    // order got past that return): start from the ops invoked before it,
+    // if they are not linearizable by themselves.
+    let all: Vec<usize> = (0..items.len()).collect();
+    let mut keep = match first {
+        Some(first) => {
+            let bound = items[first].ret;
+            let prefix: Vec<usize> = (0..items.len())
+                .filter(|&i| items[i].invoke < bound)
+                .collect();
+            match verdict(model, items, &prefix, &limits.within(GUESS_BUDGET)) {
+                Found::NotLinearizable { .. } => prefix,
+                _ => all,
+            }
+        }
+        None => all,
     };
-    // Whether the starting history explains its reads is found out within
-    // a part of the budget: proving that a read has no explanation can
-    // take an exhaustive search, and shrinking without the guard beats
-    // not shrinking.
+    // The ops the refuting search looked at, among those, are often a
+    // small counterexample already: when they are not linearizable and
+    // explain their reads, shrinking starts from them, under the rule
+    // that every op stays explained.
+    let mut kept = vec![false; items.len()];
+    for &i in &keep {
+        kept[i] = true;
+    }
+    let hint: Vec<usize> = hint.iter().copied().filter(|&i| kept[i]).collect();
     let mut known = Known::new(items.len());
-    let guard = explained(
-        model,
-        items,
-        &keep,
-        &mut known,
-        &limits.within(GUARD_BUDGET),
-    ) != Some(false);
+    let hint_refuted =
+        !hint.is_empty() && hint.len() < keep.len() && refuted(&hint, &mut unsure) == Some(true);
+    let guard = if hint_refuted
+        && explained(
+            model,
+            items,
+            &hint,
+            &mut known,
+            &limits.within(GUARD_BUDGET),
+        ) == Some(true)
+    {
+        keep = hint;
+        true
+    } else {
+        // Whether the starting history explains its reads is found out
+        // within a part of the budget: proving that a read has no
+        // explanation can take an exhaustive search, and shrinking
+        // without the guard beats not shrinking. Without it, the ops
+        // the search looked at are a start if they are not linearizable.
+        let guard = explained(
+            model,
+            items,
+            &keep,
+            &mut known,
+            &limits.within(GUARD_BUDGET),
+        ) != Some(false);
+        if !guard && hint_refuted {
+            keep = hint;
+        }
+        guard
+    };
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
     let mut invalid = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
@@ -212,16 +248,6 @@ pub(crate) fn shrink<M: Model>(
             v => Some(v),
         }
     };
-    // The ops the refuting search looked at, among those, are often a
-    // small counterexample already.
-    let mut kept = vec![false; items.len()];
-    for &i in &keep {
-        kept[i] = true;
-    }
-    let hint: Vec<usize> = hint.iter().copied().filter(|&i| kept[i]).collect();
-    if !hint.is_empty() && hint.len() < keep.len() && invalid(&hint, &mut unsure) == Some(true) {
-        keep = hint;
-    }
     unsure = false;
     let mut chunk = keep.len().div_ceil(2).max(1);
     loop {
