@@ -59,7 +59,9 @@ const EVIDENCE_BUDGET: Duration = Duration::from_millis(3500);
 struct Budgets {
     /// To find the first failure (zero: not looked for).
     first: Duration,
+    /// To enumerate the final paths (and other small searches).
     finals: Duration,
+    /// To shrink the counterexample.
     shrink: Duration,
 }
 
@@ -560,7 +562,7 @@ fn evidence<M: Model>(
     // Evidence gets its own time budget per partition (within the overall
     // deadline): a verdict is never held up by its illustration.
     let budget = |d: Duration| limits.within(d);
-    let first_failure = |items: &[Item<M::Op>]| {
+    let find_first = |items: &[Item<M::Op>]| {
         if budgets.first.is_zero() {
             None
         } else {
@@ -579,7 +581,7 @@ fn evidence<M: Model>(
     //
     // When the first failure is not found within the budget, a refutation
     // by a killed op shows the few ops of the kill.
-    let first = first_failure(all);
+    let first = find_first(all);
     let scope = object_scope(model, all, first.unwrap_or(stuck), &budget(budgets.finals));
     // The ops the refuting search looked at, by index into `items`.
     let hint = match &scope {
@@ -597,7 +599,7 @@ fn evidence<M: Model>(
         (None, Some(f)) => (all, f, None, true),
         (scope, None) => {
             let (items, stuck, killer, first) = match scope {
-                Some(sc) => (&sc.items[..], sc.stuck, sc.killer, first_failure(&sc.items)),
+                Some(sc) => (&sc.items[..], sc.stuck, sc.killer, find_first(&sc.items)),
                 None => (all, stuck, killer, None),
             };
             match (first, killer) {
@@ -624,7 +626,7 @@ fn evidence<M: Model>(
             let sh = shrink::shrink(model, items, None, hint, &budget(budgets.shrink));
             let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| items[i].clone()).collect();
             // Small, so found quickly.
-            if let Some(f) = self::first_failure(model, &sub, &budget(budgets.finals)) {
+            if let Some(f) = first_failure(model, &sub, &budget(budgets.finals)) {
                 stuck = sh.items[f];
                 few = Some(sh.items.clone());
                 stuck_in = StuckIn::Minimal;
@@ -689,28 +691,18 @@ fn evidence<M: Model>(
         })
         .collect();
     let (minimal, minimal_verified) = if options.shrink {
-        let sh = match shrunk {
-            // Already shrunk (and `back` is then the identity on it, or
-            // maps the minimal counterexample's own indices).
-            Some(sh) => shrink::Shrunk {
-                items: match &few {
-                    Some(ids) if stuck_in == StuckIn::Minimal => (0..ids.len()).collect(),
-                    _ => sh.items,
-                },
+        // Indices into `items`: already shrunk above, or shrunk now from
+        // the sub-history the final paths came from.
+        let sh = shrunk.unwrap_or_else(|| {
+            let hint = if few.is_some() { &[][..] } else { hint };
+            let budget = budget(budgets.shrink);
+            let sh = shrink::shrink(model, sub_items, Some(sub_stuck), hint, &budget);
+            shrink::Shrunk {
+                items: sh.items.into_iter().map(back).collect(),
                 one_minimal: sh.one_minimal,
-            },
-            None => {
-                let hint = if few.is_some() { &[][..] } else { hint };
-                shrink::shrink(
-                    model,
-                    sub_items,
-                    Some(sub_stuck),
-                    hint,
-                    &budget(budgets.shrink),
-                )
             }
-        };
-        let mut ids: Vec<usize> = sh.items.into_iter().map(back).collect();
+        });
+        let mut ids = sh.items;
         ids.sort_by_key(|&i| items[i].invoke);
         (
             Some(
