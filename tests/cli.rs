@@ -242,6 +242,54 @@ fn gen_is_deterministic_and_checkable() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
+#[test]
+fn gen_writes_the_sc_witness_only_where_the_construction_proves_one() {
+    let path = temp_file("witness.json", "");
+    let w = path.to_str().unwrap();
+    let args = [
+        "gen",
+        "--mode",
+        "sc",
+        "--model",
+        "kv",
+        "--ops",
+        "300",
+        "--clients",
+        "6",
+    ];
+    let a = labrys(&[&args[..], &["--witness", w]].concat());
+    assert_eq!(a.status.code(), Some(0), "{}", stderr(&a));
+    // The history is the one written without the witness.
+    assert_eq!(a.stdout, labrys(&args).stdout);
+    let order: Vec<u64> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // Each entry is the index of an invoke event, once.
+    let invokes: std::collections::HashSet<u64> = stdout(&a)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "invoke")
+        .map(|v| v["index"].as_u64().unwrap())
+        .collect();
+    let distinct: std::collections::HashSet<u64> = order.iter().copied().collect();
+    assert_eq!(distinct.len(), order.len());
+    assert!(order.len() > 200 && order.iter().all(|i| invokes.contains(i)));
+    for bad in [
+        &["gen", "--witness", w][..],
+        &[
+            "gen",
+            "--mode",
+            "sc",
+            "--read-behind-own-write",
+            "1",
+            "--witness",
+            w,
+        ][..],
+    ] {
+        let o = labrys(bad);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}");
+        assert!(stderr(&o).contains("--witness"), "{}", stderr(&o));
+    }
+}
+
 /// Runs `check --consistency convergence --format json` with `args` and
 /// returns the exit status and the convergence section.
 fn convergence(args: &[&str], file: &str) -> (Option<i32>, serde_json::Value) {

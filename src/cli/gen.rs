@@ -1,11 +1,12 @@
 //! `labrys gen`: write a generated history to standard output.
 
 use super::EXIT_VALID;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use labrys::gen::{self, FaultRate, GenOptions, Mix, Mode, OutputFormat};
 use labrys::model::ModelKind;
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct GenArgs {
@@ -108,6 +109,12 @@ pub struct GenArgs {
     /// Print the injected faults to standard error.
     #[arg(long)]
     show_faults: bool,
+
+    /// Sc mode: also write to this file the order that makes the history
+    /// sequentially consistent by construction, as a JSON array of the
+    /// ops' invocation indices (the `index` of each invoke event)
+    #[arg(long, value_name = "FILE")]
+    witness: Option<PathBuf>,
 }
 
 fn parse<T: std::str::FromStr<Err = gen::GenError>>(s: &str) -> Result<T, String> {
@@ -147,10 +154,34 @@ pub fn run(args: GenArgs) -> Result<u8> {
         ..GenOptions::default()
     };
     options.validate().map_err(|e| anyhow!("{e}"))?;
+    if args.witness.is_some() {
+        if options.mode != Mode::SequentiallyConsistent {
+            bail!("--witness needs --mode sc: only that mode's construction proves an order");
+        }
+        if options.faults.read_behind_own_write != FaultRate::Off {
+            bail!("--witness: with --read-behind-own-write the history is not sequentially consistent");
+        }
+    }
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 20, stdout);
-    let faults = gen::write_generated(&options, args.format, &mut out)?;
+    let mut g = gen::Generator::new(&options).map_err(|e| anyhow!("{e}"))?;
+    if args.witness.is_some() {
+        g.record_witness();
+    }
+    gen::write_stream(&mut g, args.format, &mut out)?;
     out.flush()?;
+    if let Some(path) = &args.witness {
+        let order = g
+            .witness()
+            .ok_or_else(|| anyhow!("no witness: a fault was injected"))?;
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write the witness to {}", path.display()))?;
+        let mut w = BufWriter::new(file);
+        serde_json::to_writer(&mut w, &order)?;
+        writeln!(w)?;
+        w.flush()?;
+    }
+    let faults = g.into_faults();
     if args.show_faults {
         for f in &faults {
             eprintln!(

@@ -467,11 +467,21 @@ pub fn write_generated<W: std::io::Write + ?Sized>(
 ) -> std::io::Result<Vec<FaultRecord>> {
     let mut g = Generator::new(options)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    match format {
-        OutputFormat::Jsonl => crate::history::write::write_jsonl(g.by_ref(), out)?,
-        OutputFormat::Edn => crate::history::write::write_edn(g.by_ref(), out)?,
-    }
+    write_stream(&mut g, format, out)?;
     Ok(g.into_faults())
+}
+
+/// Writes the rest of the history `g` generates into `out`, one op per
+/// line; the generator stays, for its faults and witness.
+pub fn write_stream<W: std::io::Write + ?Sized>(
+    g: &mut Generator,
+    format: OutputFormat,
+    out: &mut W,
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Jsonl => crate::history::write::write_jsonl(g.by_ref(), out),
+        OutputFormat::Edn => crate::history::write::write_edn(g.by_ref(), out),
+    }
 }
 
 /// A streaming history: an iterator of events in time order. Memory stays
@@ -515,6 +525,33 @@ impl Generator {
     /// The faults injected, once the history has been consumed.
     pub fn into_faults(self) -> Vec<FaultRecord> {
         self.faults().to_vec()
+    }
+
+    /// Records, in the sequentially consistent mode, the order that makes
+    /// the history sequentially consistent by construction (see
+    /// [`Generator::witness`]). Call before taking any op: the record grows
+    /// with the history. `false` in the other modes.
+    pub fn record_witness(&mut self) -> bool {
+        match &mut self.sim {
+            Sim::Sc(s) => {
+                s.record_witness();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Once the history has been consumed, when recorded and no fault was
+    /// injected: the invocation indices (the `index` of each op's invoke
+    /// event) of the ops that took effect, in an order that keeps every
+    /// process's order and gives every op its result. A witness of
+    /// sequential consistency that `labrys check` does not need, for tests
+    /// and for teaching.
+    pub fn witness(&self) -> Option<Vec<u64>> {
+        match &self.sim {
+            Sim::Sc(s) => s.witness(),
+            _ => None,
+        }
     }
 }
 

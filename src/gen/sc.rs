@@ -129,6 +129,10 @@ pub struct ScSim {
     /// Markers handed out so far; one may be planned at a time.
     markers: i64,
     planned: bool,
+    /// When recording the witness: per op that took effect, where the
+    /// construction places it (log position, 0 for an update or 1 for a
+    /// read, time) and its invocation's index.
+    witness: Option<Vec<(u64, u8, u64, u64)>>,
 }
 
 impl ScSim {
@@ -175,6 +179,7 @@ impl ScSim {
             first_added: HashMap::new(),
             markers: 0,
             planned: false,
+            witness: None,
             o: o.clone(),
         })
     }
@@ -192,6 +197,27 @@ impl ScSim {
     /// The faults injected so far.
     pub fn faults(&self) -> &[FaultRecord] {
         &self.faults
+    }
+
+    /// Records the witness from now on (see [`ScSim::witness`]).
+    pub fn record_witness(&mut self) {
+        self.witness.get_or_insert_with(Vec::new);
+    }
+
+    /// The order the construction proves sequentially consistent (see the
+    /// module docs), as the invocation indices of the ops that took
+    /// effect: every update at its log position, every read right after
+    /// the log prefix its replica had applied (reads of one prefix in
+    /// time order, which keeps each process's order). Crashed ops that
+    /// took effect are in it, failed ones are not. `None` unless recorded
+    /// from the start, or once a fault was injected.
+    pub fn witness(&self) -> Option<Vec<u64>> {
+        if !self.faults.is_empty() {
+            return None;
+        }
+        let mut w = self.witness.clone()?;
+        w.sort_unstable();
+        Some(w.into_iter().map(|(_, _, _, index)| index).collect())
     }
 
     /// Processes one event; `false` when the run is over.
@@ -311,6 +337,9 @@ impl ScSim {
             if cur.crash {
                 None
             } else {
+                if let Some(w) = &mut self.witness {
+                    w.push((self.replicas[r].applied, 1, t, cur.index));
+                }
                 Some(self.read(c, &cur))
             }
         } else if cur.crash && !cur.effect {
@@ -319,6 +348,9 @@ impl ScSim {
             let r_leader = self.leader.apply(&cur.call, process);
             if let Res::Ok(_) = r_leader {
                 let (seq, own_at) = self.append(cur.call.clone(), process, t, r);
+                if let Some(w) = &mut self.witness {
+                    w.push((seq, 0, t, cur.index));
+                }
                 if let (ModelKind::Set, Arg::Int(x)) = (self.o.model, &cur.call.arg) {
                     self.first_added.entry(*x).or_insert(seq);
                 }

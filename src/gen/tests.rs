@@ -680,6 +680,60 @@ fn sc_histories_are_sequentially_consistent_by_brute_force() {
     );
 }
 
+/// The order the sc construction proves (`Generator::witness`), checked
+/// op by op against the model, at a size and concurrency where the
+/// sequential search may not decide (sixteen clients, repeated values):
+/// the construction's claim does not rest on the checker.
+#[test]
+fn sc_witness_is_a_valid_order_where_the_search_may_not_decide() {
+    use crate::check::sequential::check_witness;
+    use crate::model::ModelOptions;
+    for model in ModelKind::ALL {
+        for seed in 0..3 {
+            let o = GenOptions {
+                clients: 16,
+                ops: 1500,
+                crash_rate: 0.02,
+                ..opts(Mode::SequentiallyConsistent, model, seed)
+            };
+            let mut g = Generator::new(&o).unwrap();
+            assert!(g.record_witness());
+            let ops: Vec<Op> = g.by_ref().collect();
+            let order = g.witness().expect("no fault was injected");
+            let h = History::from_ops(ops).unwrap();
+            let by_invoke: HashMap<usize, usize> = h
+                .operations
+                .iter()
+                .enumerate()
+                .map(|(i, op)| (op.invoke, i))
+                .collect();
+            let ids: Vec<usize> = order.iter().map(|&ix| by_invoke[&(ix as usize)]).collect();
+            let effective = h
+                .operations
+                .iter()
+                .filter(|op| op.outcome == Outcome::Ok)
+                .count();
+            assert!(ids.len() >= effective * 9 / 10, "{model} seed {seed}");
+            let options = ModelOptions::default();
+            let valid = |ids: &[usize]| {
+                crate::with_model!(keyed model, &options, |m| check_witness(&h, &m, ids)
+                    .unwrap()
+                    .is_some())
+            };
+            assert!(valid(&ids), "{model} seed {seed}: the witness is not valid");
+            // A control: the reversed order breaks every process's order.
+            let reversed: Vec<usize> = ids.iter().rev().copied().collect();
+            assert!(
+                !valid(&reversed),
+                "{model} seed {seed}: reversed order accepted"
+            );
+        }
+    }
+    // Only the sc mode proves an order.
+    let mut g = Generator::new(&opts(Mode::Atomic, ModelKind::Register, 1)).unwrap();
+    assert!(!g.record_witness());
+}
+
 #[test]
 fn sc_reads_are_monotonic_and_see_own_writes() {
     let o = GenOptions {
