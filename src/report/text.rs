@@ -199,11 +199,11 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
             ),
             StuckIn::Minimal => writeln!(
                 out,
-                "      Every order of the operations fails; the first completion that none gets past was not found in time. In the minimal counterexample below, no order gets past the completion of {stuck}."
+                "      Every order of the operations fails; the first completion that none gets past was not found within its search budget. In the minimal counterexample below, no order gets past the completion of {stuck}."
             ),
             StuckIn::Search => writeln!(
                 out,
-                "      Every order of the operations fails; the search cut each one before it got past the completion of {stuck} (the first completion that no order gets past was not found in time)."
+                "      Every order of the operations fails; the search cut each one before it got past the completion of {stuck} (the first completion that no order gets past was not found within its search budget)."
             ),
         };
         if let Some(prev) = &e.previous_ok {

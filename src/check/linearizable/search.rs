@@ -241,6 +241,10 @@ impl<O> Item<O> {
 pub(crate) struct Limits<'a> {
     /// Give up at this instant.
     pub deadline: Option<Instant>,
+    /// Give up after entering about this many configurations (checked
+    /// every few thousand steps): a budget that, unlike a deadline, ends
+    /// the search at the same point on any machine.
+    pub max_configurations: Option<u64>,
     /// Give up when any of these is set.
     pub cancel: [Option<&'a AtomicBool>; 2],
     /// Progress counters to update.
@@ -256,6 +260,7 @@ impl Default for Limits<'_> {
     fn default() -> Self {
         Limits {
             deadline: None,
+            max_configurations: None,
             cancel: [None, None],
             progress: None,
             memo_cap: DEFAULT_MEMO_CAP,
@@ -1181,7 +1186,11 @@ impl<'a, M: Model> Engine<'a, M> {
                 if let Some(p) = limits.progress {
                     p.reach(max_depth);
                 }
-                if limits.expired() {
+                if limits.expired()
+                    || limits
+                        .max_configurations
+                        .is_some_and(|n| self.configurations >= n)
+                {
                     break 'search Found::Unknown {
                         stuck: (stuck != NONE).then_some(stuck),
                         depth: max_depth,

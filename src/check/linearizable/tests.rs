@@ -1246,7 +1246,7 @@ fn object_rule_is_gated_and_respects_the_deadline() {
 }
 
 /// When the first failure is not looked for (its budget is zero), as when
-/// it is not found in time on a long partition, the evidence still names
+/// it is not found within its budget on a long partition, the evidence still names
 /// an op whose completion no order gets past: in the partition (rule 8)
 /// or in the minimal counterexample, as `stuck_in` says, checked by brute
 /// force.
@@ -1305,4 +1305,49 @@ fn evidence_without_the_first_failure_says_where_its_op_is_stuck() {
         minimal > 150,
         "only {minimal} shown in the minimal counterexample"
     );
+}
+
+/// A configuration budget ends a search at the same point on every run,
+/// unlike a deadline: `unknown`, after entering about that many
+/// configurations (it is checked every few thousand steps), where the
+/// unbounded search decides. The first failure's budget relies on it.
+#[test]
+fn a_configuration_budget_stops_the_search_at_the_same_point_every_time() {
+    use crate::gen::{generate, GenOptions, Mode};
+    let g = generate(&GenOptions {
+        mode: Mode::Atomic,
+        model: crate::model::ModelKind::CasRegister,
+        seed: 1,
+        clients: 32,
+        ops: 2000,
+        crash_rate: 0.02,
+        ..GenOptions::default()
+    })
+    .expect("generates");
+    let h = History::from_ops(g.ops).expect("well-formed");
+    let mut m = crate::model::CasRegister::new(&Default::default());
+    let items = items_of(&h, &mut m);
+    let mut full = Engine::new(&m, &items);
+    assert!(matches!(
+        full.search(&Limits::default()),
+        Found::Linearizable(_)
+    ));
+    let needed = full.configurations;
+    assert!(needed > 20_000, "too easy to cut: {needed} configurations");
+    let cut = |n: u64| {
+        let mut e = Engine::new(&m, &items);
+        let found = e.search(&Limits {
+            max_configurations: Some(n),
+            ..Limits::default()
+        });
+        (found, e.configurations)
+    };
+    let budget = needed / 2;
+    let (found, entered) = cut(budget);
+    assert!(matches!(found, Found::Unknown { .. }), "{found:?}");
+    assert!(
+        (budget..budget + 8192).contains(&entered),
+        "entered {entered} for a budget of {budget}"
+    );
+    assert_eq!(cut(budget), (found, entered));
 }
