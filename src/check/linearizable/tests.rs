@@ -1351,3 +1351,52 @@ fn a_configuration_budget_stops_the_search_at_the_same_point_every_time() {
     );
     assert_eq!(cut(budget), (found, entered));
 }
+
+/// The horizon pass is sound though incomplete: every order it finds is
+/// a valid witness, it finds none where the oracle says there is none,
+/// and with a horizon as long as the longest latency it still finds most
+/// of the orders that exist, over random histories with crashed ops.
+#[test]
+fn horizon_pass_finds_only_valid_orders() {
+    let (mut valid, mut found_valid, mut shorter) = (0, 0, 0);
+    for seed in 0..3000u64 {
+        let h = random_history(seed, 8, true);
+        let expected = oracle(&h, TestCas::default());
+        let mut m = TestCas::default();
+        let items = items_of(&h, &mut m);
+        if !items.iter().any(|it| it.optional()) {
+            continue;
+        }
+        let latency = items
+            .iter()
+            .filter(|it| !it.optional())
+            .map(|it| it.ret - it.invoke)
+            .max()
+            .unwrap_or(0);
+        // The longest latency, as the checker uses, and shorter ones.
+        let horizon = [latency, latency / 2, 0][(seed % 3) as usize];
+        let found = Engine::new(&m, &items)
+            .with_horizon(horizon)
+            .search(&Limits::default());
+        valid += usize::from(expected);
+        match found {
+            Found::Linearizable(order) => {
+                assert!(expected, "seed {seed}: an order the oracle denies");
+                assert!(witness_ok(&m, &items, &order), "seed {seed}: bad witness");
+                found_valid += 1;
+                shorter += usize::from(horizon < latency);
+            }
+            Found::NotLinearizable { .. } => {}
+            Found::Unknown { .. } => panic!("seed {seed}: no limits, yet unknown"),
+        }
+    }
+    assert!(valid > 300, "only {valid} valid histories with crashed ops");
+    assert!(
+        found_valid * 10 > valid * 9,
+        "the pass found {found_valid} of {valid} orders"
+    );
+    assert!(
+        shorter > 500,
+        "shorter horizons found only {shorter} orders"
+    );
+}
