@@ -32,7 +32,7 @@ use crate::check::{CheckOptions, Verdict};
 use crate::history::{self, History, Outcome, Position, Value};
 use crate::model::{Call, Model, ModelKind, ModelOptions};
 use rayon::prelude::*;
-use search::{Engine, Found, Item, Limits};
+use search::{longest_latency, Engine, Found, Item, Limits};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -248,10 +248,13 @@ pub fn check<M: Model>(
     pending.sort_by_key(|&i| compiled[i].2.len());
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
     let mut refutations: Vec<Option<Refutation>> = (0..compiled.len()).map(|_| None).collect();
+    // Per partition: has its horizon pass ended (without an order) on its
+    // own, not cut by a round's deadline? Then later rounds skip it.
+    let mut pass_over = vec![false; compiled.len()];
     let mut budget = Duration::from_millis(20);
     loop {
         let single = pending.len() == 1;
-        let round: Vec<(usize, PartitionReport, Option<Refutation>)> = pending
+        let round: Vec<(usize, PartitionReport, Option<Refutation>, bool)> = pending
             .par_iter()
             .map(|&i| {
                 let (key, m, items) = &compiled[i];
@@ -266,18 +269,20 @@ pub fn check<M: Model>(
                         ..limits
                     }
                 };
-                let (r, refutation) = check_partition(key.clone(), m, items, &round_limits);
+                let (r, refutation, over) =
+                    check_partition(key.clone(), m, items, &round_limits, !pass_over[i]);
                 if r.verdict == Verdict::Invalid && !options.report_all {
                     stop.store(true, Ordering::Relaxed);
                 }
                 if r.verdict != Verdict::Unknown {
                     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
-                (i, r, refutation)
+                (i, r, refutation, over)
             })
             .collect();
         pending.clear();
-        for (i, r, refutation) in round {
+        for (i, r, refutation, over) in round {
+            pass_over[i] |= over;
             if r.verdict == Verdict::Unknown {
                 pending.push(i);
             }
@@ -404,25 +409,28 @@ fn check_partition<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     limits: &Limits<'_>,
-) -> (PartitionReport, Option<Refutation>) {
+    horizon_pass: bool,
+) -> (PartitionReport, Option<Refutation>, bool) {
     // The horizon pass first (see the search module): where it finds an
-    // order, the order is valid; otherwise it decides nothing.
+    // order, the order is valid; otherwise it decides nothing. `over`:
+    // it ended without an order on its own (refuted, or out of its own
+    // budget), so running it again would only redo it.
     let mut spent = 0;
     let mut passed = None;
-    if items.iter().any(|it| it.optional()) {
-        let horizon = items
-            .iter()
-            .filter(|it| !it.optional())
-            .map(|it| it.ret - it.invoke)
-            .max()
-            .unwrap_or(0);
-        let mut pass = Engine::new(model, items).with_horizon(horizon);
+    let mut over = false;
+    if horizon_pass && items.iter().any(|it| it.optional()) {
+        let mut pass = Engine::new(model, items).with_horizon(longest_latency(items));
         let budget = HORIZON_CONFIGURATIONS_PER_OP.saturating_mul(items.len() as u64) + 100_000;
         let found = pass.search(&Limits {
             max_configurations: Some(limits.max_configurations.map_or(budget, |n| n.min(budget))),
             ..*limits
         });
         spent = pass.configurations;
+        over = match &found {
+            Found::Linearizable(_) => false,
+            Found::NotLinearizable { .. } => true,
+            Found::Unknown { .. } => spent >= budget,
+        };
         passed = Some(found).filter(|f| matches!(f, Found::Linearizable(_)));
     }
     let (found, engine) = match passed {
@@ -460,7 +468,7 @@ fn check_partition<M: Model>(
             });
         }
     }
-    (report, refutation)
+    (report, refutation, over)
 }
 
 /// The first failure of `items`, known not to be linearizable: the

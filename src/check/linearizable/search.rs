@@ -255,6 +255,17 @@ impl<O> Item<O> {
     }
 }
 
+/// The longest latency (positions from invocation to return) of the
+/// required items: the horizon the checker gives the horizon pass.
+pub(crate) fn longest_latency<O>(items: &[Item<O>]) -> usize {
+    items
+        .iter()
+        .filter(|it| !it.optional())
+        .map(|it| it.ret - it.invoke)
+        .max()
+        .unwrap_or(0)
+}
+
 /// When to give up, and where to report progress.
 #[derive(Clone, Copy)]
 pub(crate) struct Limits<'a> {
