@@ -1052,10 +1052,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 by_ret.push(self.ent_item[e]);
             }
         }
-        let max_latency = by_ret
-            .iter()
-            .map(|&i| self.items[i as usize].ret - self.items[i as usize].invoke)
-            .max()?;
+        let max_latency = longest_latency(self.items);
         // One optional item per group: the earliest invoked.
         let mut heads: Vec<u32> = Vec::new();
         let mut o = self.onext[self.osent as usize];
