@@ -25,9 +25,10 @@
 //!
 //! # Memory
 //!
-//! The table holds at most `cap` entries. When it is full it is cleared:
+//! The table holds at most about `cap` entries. When it is full, a new
+//! entry takes the place of an old one (the oldest of its bucket):
 //! forgetting configurations is safe, because the memo only prunes
-//! configurations already known to fail; a cleared memo makes the search
+//! configurations already known to fail; a forgotten one makes the search
 //! redo work, never reach a different verdict.
 
 /// SplitMix64: a small, well-mixed generator for the per-operation words.
@@ -122,30 +123,51 @@ struct Slot {
 
 const EMPTY: u32 = u32::MAX;
 
-/// An open-addressing set of (fingerprint, state) with linear probing.
+const FREE: Slot = Slot {
+    a: 0,
+    b: 0,
+    state: EMPTY,
+};
+
+/// Four slots in one cache line, oldest first: a look-up reads one line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Bucket([Slot; WAYS]);
+
+const WAYS: usize = 4;
+
+/// Buckets looked at per look-up: an entry whose bucket is full goes to
+/// the next one, up to this many (below the bound, the table grows
+/// rather than fill them all).
+const PROBES: usize = 4;
+
+/// A set of (fingerprint, state) in buckets of four slots, probed
+/// linearly. It doubles when it is half full (or a look-up finds its
+/// buckets full), up to a bound; below the bound it forgets nothing. At
+/// the bound, an entry that finds its buckets full takes the place of the
+/// oldest entry of its own bucket, so the table keeps the configurations
+/// entered most recently. That suits the search, whose
+/// revisits are mostly of configurations entered a moment before (other
+/// orders of the same few concurrent operations).
 pub(crate) struct Memo {
-    slots: Vec<Slot>,
+    buckets: Vec<Bucket>,
     len: usize,
-    cap: usize,
-    /// How many times the table was cleared for being full.
-    pub(crate) clears: usize,
+    max_buckets: usize,
+    /// How many entries were forgotten to make room.
+    pub(crate) evictions: usize,
 }
 
 impl Memo {
-    /// A memo that holds at most `cap` entries before clearing itself.
+    /// A memo that holds about `cap` entries at most (its slots are the
+    /// next power of two of `cap`, at least 1024) before it starts to
+    /// forget the oldest entry of a full bucket.
     pub(crate) fn new(cap: usize) -> Memo {
+        let max_buckets = (cap.max(1024).next_power_of_two() / WAYS).max(1);
         Memo {
-            slots: vec![
-                Slot {
-                    a: 0,
-                    b: 0,
-                    state: EMPTY
-                };
-                1024
-            ],
+            buckets: vec![Bucket([FREE; WAYS]); 256.min(max_buckets)],
             len: 0,
-            cap: cap.max(1024),
-            clears: 0,
+            max_buckets,
+            evictions: 0,
         }
     }
 
@@ -155,79 +177,182 @@ impl Memo {
         self.len
     }
 
+    #[inline]
+    fn bucket(&self, fp: Fingerprint, state: u32) -> usize {
+        // The fingerprint's words are already uniformly mixed; fold the
+        // state id in so equal sets with different states spread out.
+        ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize)
+            & (self.buckets.len() - 1)
+    }
+
     /// Inserts the configuration; `true` if it was not there yet.
     #[inline]
     pub(crate) fn insert(&mut self, fp: Fingerprint, state: u32) -> bool {
         debug_assert!(state != EMPTY);
-        if self.len >= self.cap {
-            self.clear();
-        } else if (self.len + 1) * 2 > self.slots.len() {
+        if (self.len + 1) * 2 > self.buckets.len() * WAYS && self.buckets.len() < self.max_buckets {
             self.grow();
         }
-        let mask = self.slots.len() - 1;
-        // The fingerprint's words are already uniformly mixed; fold the
-        // state id in so equal sets with different states spread out.
-        let mut i = ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize) & mask;
+        let new = Slot {
+            a: fp.0,
+            b: fp.1 as u32,
+            state,
+        };
         loop {
-            let s = &mut self.slots[i];
-            if s.state == EMPTY {
-                *s = Slot {
-                    a: fp.0,
-                    b: fp.1 as u32,
-                    state,
-                };
-                self.len += 1;
-                return true;
+            let home = self.bucket(fp, state);
+            let mask = self.buckets.len() - 1;
+            for k in 0..PROBES {
+                for s in self.buckets[(home + k) & mask].0.iter_mut() {
+                    if s.state == EMPTY {
+                        *s = new;
+                        self.len += 1;
+                        return true;
+                    }
+                    if s.a == new.a && s.b == new.b && s.state == state {
+                        return false;
+                    }
+                }
             }
-            if s.a == fp.0 && s.b == fp.1 as u32 && s.state == state {
-                return false;
+            if self.buckets.len() < self.max_buckets {
+                self.grow();
+                continue;
             }
-            i = (i + 1) & mask;
+            // At the bound: the home bucket forgets its oldest entry.
+            let bucket = &mut self.buckets[home].0;
+            bucket.copy_within(1.., 0);
+            bucket[WAYS - 1] = new;
+            self.evictions += 1;
+            return true;
         }
     }
 
     /// Is the configuration there? (A look-up that records nothing.)
     #[inline]
     pub(crate) fn contains(&self, fp: Fingerprint, state: u32) -> bool {
-        let mask = self.slots.len() - 1;
-        let mut i = ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize) & mask;
-        loop {
-            let s = &self.slots[i];
-            if s.state == EMPTY {
-                return false;
+        let b = fp.1 as u32;
+        let home = self.bucket(fp, state);
+        let mask = self.buckets.len() - 1;
+        for k in 0..PROBES {
+            for s in &self.buckets[(home + k) & mask].0 {
+                if s.state == EMPTY {
+                    return false;
+                }
+                if s.a == fp.0 && s.b == b && s.state == state {
+                    return true;
+                }
             }
-            if s.a == fp.0 && s.b == fp.1 as u32 && s.state == state {
-                return true;
-            }
-            i = (i + 1) & mask;
         }
+        false
     }
 
     /// Forgets every entry.
     pub(crate) fn clear(&mut self) {
-        for s in &mut self.slots {
-            s.state = EMPTY;
+        for b in &mut self.buckets {
+            *b = Bucket([FREE; WAYS]);
         }
         self.len = 0;
-        self.clears += 1;
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        self.slots = vec![
-            Slot {
-                a: 0,
-                b: 0,
-                state: EMPTY
-            };
-            old.len() * 2
-        ];
+        let doubled = vec![Bucket([FREE; WAYS]); self.buckets.len() * 2];
+        let old = std::mem::replace(&mut self.buckets, doubled);
         self.len = 0;
-        for s in old {
+        // Each bucket's entries in order, so their order of age is kept.
+        for s in old.iter().flat_map(|b| b.0) {
             if s.state != EMPTY {
                 self.insert(Fingerprint(s.a, u64::from(s.b)), s.state);
             }
         }
+    }
+}
+
+/// The latest of some records per configuration (set fingerprint, state),
+/// by record number: a direct-mapped table, where a configuration takes
+/// the slot of any other that hashes alike, so an entry may be forgotten
+/// at any time. It doubles when half full, up to a bound.
+pub(crate) struct Latest {
+    slots: Vec<Entry>,
+    len: usize,
+    max_slots: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    a: u64,
+    b: u32,
+    state: u32,
+    id: u32,
+}
+
+const NO_ENTRY: Entry = Entry {
+    a: 0,
+    b: 0,
+    state: EMPTY,
+    id: 0,
+};
+
+impl Latest {
+    /// A table of at most `max` slots (a power of two, at least 1024),
+    /// which allocates nothing before its first entry.
+    pub(crate) fn new(max: usize) -> Latest {
+        Latest {
+            slots: Vec::new(),
+            len: 0,
+            max_slots: max.max(1024).next_power_of_two(),
+        }
+    }
+
+    #[inline]
+    fn slot(&self, fp: Fingerprint, state: u32) -> usize {
+        ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize)
+            & (self.slots.len() - 1)
+    }
+
+    /// The record kept for the configuration, if any.
+    #[inline]
+    pub(crate) fn get(&self, fp: Fingerprint, state: u32) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let e = self.slots[self.slot(fp, state)];
+        (e.state == state && e.a == fp.0 && e.b == fp.1 as u32).then_some(e.id)
+    }
+
+    /// Keeps `id` as the configuration's latest record; returns the one
+    /// it replaces, if it was still kept.
+    pub(crate) fn insert(&mut self, fp: Fingerprint, state: u32, id: u32) -> Option<u32> {
+        debug_assert!(state != EMPTY);
+        if self.slots.is_empty() {
+            self.slots = vec![NO_ENTRY; 1024];
+        }
+        if (self.len + 1) * 2 > self.slots.len() && self.slots.len() < self.max_slots {
+            let doubled = vec![NO_ENTRY; self.slots.len() * 2];
+            let old = std::mem::replace(&mut self.slots, doubled);
+            self.len = 0;
+            for e in old.into_iter().filter(|e| e.state != EMPTY) {
+                self.insert(Fingerprint(e.a, u64::from(e.b)), e.state, e.id);
+            }
+        }
+        let i = self.slot(fp, state);
+        let e = &mut self.slots[i];
+        let before = (e.state == state && e.a == fp.0 && e.b == fp.1 as u32).then_some(e.id);
+        if e.state == EMPTY {
+            self.len += 1;
+        }
+        *e = Entry {
+            a: fp.0,
+            b: fp.1 as u32,
+            state,
+            id,
+        };
+        before
+    }
+
+    /// Forgets every entry.
+    pub(crate) fn clear(&mut self) {
+        self.slots.fill(NO_ENTRY);
+        self.len = 0;
     }
 }
 
@@ -254,13 +379,50 @@ mod tests {
     }
 
     #[test]
-    fn clears_when_full() {
+    fn forgets_the_oldest_when_full() {
         let mut m = Memo::new(1024);
         let mut g = SplitMix64(2);
-        for _ in 0..5000 {
-            m.insert(Fingerprint(g.next_u64(), g.next_u64()), 0);
+        let keys: Vec<_> = (0..5000)
+            .map(|_| Fingerprint(g.next_u64(), g.next_u64()))
+            .collect();
+        for &k in &keys {
+            assert!(m.insert(k, 0));
+            // The entry just made is always there.
+            assert!(m.contains(k, 0));
         }
-        assert!(m.clears > 0);
+        // At most 1024 slots: the rest were forgotten, oldest first, so
+        // the latest entries are nearly all kept and the first mostly not.
         assert!(m.len() <= 1024);
+        assert_eq!(m.len() + m.evictions, 5000);
+        let kept = |ks: &[Fingerprint]| ks.iter().filter(|&&k| m.contains(k, 0)).count();
+        assert!(kept(&keys[4900..]) >= 95, "{}", kept(&keys[4900..]));
+        assert!(kept(&keys[..100]) <= 5, "{}", kept(&keys[..100]));
+    }
+
+    #[test]
+    fn latest_keeps_one_record_per_configuration() {
+        let mut t = Latest::new(1 << 12);
+        let mut g = SplitMix64(3);
+        let keys: Vec<_> = (0..1000)
+            .map(|_| Fingerprint(g.next_u64(), g.next_u64()))
+            .collect();
+        for (i, &k) in keys.iter().enumerate() {
+            assert_eq!(t.insert(k, 1, i as u32), None);
+        }
+        // Below its bound the table grew and forgot few (a slot is shared
+        // only by keys that hash alike).
+        let kept = keys.iter().filter(|&&k| t.get(k, 1).is_some()).count();
+        assert!(kept >= 700, "{kept}");
+        for (i, &k) in keys.iter().enumerate() {
+            if let Some(id) = t.get(k, 1) {
+                assert_eq!(id, i as u32);
+                assert_eq!(t.insert(k, 1, 5000 + i as u32), Some(i as u32));
+                assert_eq!(t.get(k, 1), Some(5000 + i as u32));
+            }
+            // Same set, other state: another configuration.
+            assert_eq!(t.get(k, 2), None);
+        }
+        t.clear();
+        assert!(keys.iter().all(|&k| t.get(k, 1).is_none()));
     }
 }

@@ -1428,3 +1428,47 @@ fn a_horizon_pass_that_ended_is_not_run_again() {
         "only {invalid} invalid histories with crashed ops"
     );
 }
+
+/// In the horizon pass a crashed op that has expired enables nothing: a
+/// read that only it could explain refutes the pass at once (rule 5),
+/// instead of after every order of the writes concurrent with the read.
+/// The full search, where the crashed op never expires, finds the order.
+#[test]
+fn an_expired_crashed_op_enables_nothing_in_the_horizon_pass() {
+    use OpType::*;
+    const WRITERS: i64 = 10;
+    let mut evs = vec![
+        ev(Invoke, 0, "write", Value::Int(1)),
+        ev(Info, 0, "write", Value::Keyword("timeout".into())),
+    ];
+    for _ in 0..30 {
+        evs.push(ev(Invoke, 1, "write", Value::Int(2)));
+        evs.push(ev(Ok, 1, "write", Value::Int(2)));
+    }
+    for p in 0..WRITERS {
+        evs.push(ev(Invoke, 10 + p, "write", Value::Int(3 + p)));
+    }
+    evs.push(ev(Invoke, 2, "read", Value::Nil));
+    evs.push(ev(Ok, 2, "read", Value::Int(1)));
+    for p in 0..WRITERS {
+        evs.push(ev(Ok, 10 + p, "write", Value::Int(3 + p)));
+    }
+    let h = History::from_ops(evs).unwrap();
+    let mut m = crate::model::CasRegister::new(&Default::default());
+    let items = items_of(&h, &mut m);
+    let latency = super::search::longest_latency(&items);
+    // The crashed write was invoked long before the read.
+    assert!(latency < 40, "{latency}");
+    let mut pass = Engine::new(&m, &items).with_horizon(latency);
+    let found = pass.search(&Limits::default());
+    assert!(matches!(found, Found::NotLinearizable { .. }), "{found:?}");
+    // The 30 writes of 2, and the refutation: not the 2^10 subsets of
+    // the concurrent writes.
+    assert!(pass.configurations < 40, "{}", pass.configurations);
+    let mut full = Engine::new(&m, &items);
+    let found = full.search(&Limits::default());
+    let Found::Linearizable(order) = found else {
+        panic!("{found:?}");
+    };
+    assert!(witness_ok(&m, &items, &order));
+}
