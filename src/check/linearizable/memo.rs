@@ -114,7 +114,7 @@ impl Fingerprint {
 /// a free slot. Sixteen bytes: four slots to a cache line, and half the
 /// memory traffic of the full fingerprint, which matters because nearly
 /// every look-up of a long search misses the cache.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Slot {
     a: u64,
     b: u32,
@@ -122,6 +122,24 @@ struct Slot {
 }
 
 const EMPTY: u32 = u32::MAX;
+
+impl Slot {
+    fn of(fp: Fingerprint, state: u32) -> Slot {
+        Slot {
+            a: fp.0,
+            b: fp.1 as u32,
+            state,
+        }
+    }
+}
+
+/// Where a configuration's entry goes in a table of `len` (a power of
+/// two) places. The fingerprint's words are already uniformly mixed; the
+/// state id is folded in so equal sets with different states spread out.
+#[inline]
+fn home(fp: Fingerprint, state: u32, len: usize) -> usize {
+    ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize) & (len - 1)
+}
 
 const FREE: Slot = Slot {
     a: 0,
@@ -177,14 +195,6 @@ impl Memo {
         self.len
     }
 
-    #[inline]
-    fn bucket(&self, fp: Fingerprint, state: u32) -> usize {
-        // The fingerprint's words are already uniformly mixed; fold the
-        // state id in so equal sets with different states spread out.
-        ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize)
-            & (self.buckets.len() - 1)
-    }
-
     /// Inserts the configuration; `true` if it was not there yet.
     #[inline]
     pub(crate) fn insert(&mut self, fp: Fingerprint, state: u32) -> bool {
@@ -192,13 +202,9 @@ impl Memo {
         if (self.len + 1) * 2 > self.buckets.len() * WAYS && self.buckets.len() < self.max_buckets {
             self.grow();
         }
-        let new = Slot {
-            a: fp.0,
-            b: fp.1 as u32,
-            state,
-        };
+        let new = Slot::of(fp, state);
         loop {
-            let home = self.bucket(fp, state);
+            let home = home(fp, state, self.buckets.len());
             let mask = self.buckets.len() - 1;
             for k in 0..PROBES {
                 for s in self.buckets[(home + k) & mask].0.iter_mut() {
@@ -207,7 +213,7 @@ impl Memo {
                         self.len += 1;
                         return true;
                     }
-                    if s.a == new.a && s.b == new.b && s.state == state {
+                    if *s == new {
                         return false;
                     }
                 }
@@ -228,15 +234,15 @@ impl Memo {
     /// Is the configuration there? (A look-up that records nothing.)
     #[inline]
     pub(crate) fn contains(&self, fp: Fingerprint, state: u32) -> bool {
-        let b = fp.1 as u32;
-        let home = self.bucket(fp, state);
+        let key = Slot::of(fp, state);
+        let home = home(fp, state, self.buckets.len());
         let mask = self.buckets.len() - 1;
         for k in 0..PROBES {
             for s in &self.buckets[(home + k) & mask].0 {
                 if s.state == EMPTY {
                     return false;
                 }
-                if s.a == fp.0 && s.b == b && s.state == state {
+                if *s == key {
                     return true;
                 }
             }
@@ -279,18 +285,11 @@ pub(crate) struct Latest {
 
 #[derive(Clone, Copy)]
 struct Entry {
-    a: u64,
-    b: u32,
-    state: u32,
+    key: Slot,
     id: u32,
 }
 
-const NO_ENTRY: Entry = Entry {
-    a: 0,
-    b: 0,
-    state: EMPTY,
-    id: 0,
-};
+const NO_ENTRY: Entry = Entry { key: FREE, id: 0 };
 
 impl Latest {
     /// A table of at most `max` slots (a power of two, at least 1024),
@@ -303,20 +302,14 @@ impl Latest {
         }
     }
 
-    #[inline]
-    fn slot(&self, fp: Fingerprint, state: u32) -> usize {
-        ((fp.0 ^ (state as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) as usize)
-            & (self.slots.len() - 1)
-    }
-
     /// The record kept for the configuration, if any.
     #[inline]
     pub(crate) fn get(&self, fp: Fingerprint, state: u32) -> Option<u32> {
         if self.slots.is_empty() {
             return None;
         }
-        let e = self.slots[self.slot(fp, state)];
-        (e.state == state && e.a == fp.0 && e.b == fp.1 as u32).then_some(e.id)
+        let e = self.slots[home(fp, state, self.slots.len())];
+        (e.key == Slot::of(fp, state)).then_some(e.id)
     }
 
     /// Keeps `id` as the configuration's latest record; returns the one
@@ -330,22 +323,18 @@ impl Latest {
             let doubled = vec![NO_ENTRY; self.slots.len() * 2];
             let old = std::mem::replace(&mut self.slots, doubled);
             self.len = 0;
-            for e in old.into_iter().filter(|e| e.state != EMPTY) {
-                self.insert(Fingerprint(e.a, u64::from(e.b)), e.state, e.id);
+            for e in old.into_iter().filter(|e| e.key.state != EMPTY) {
+                self.insert(Fingerprint(e.key.a, u64::from(e.key.b)), e.key.state, e.id);
             }
         }
-        let i = self.slot(fp, state);
+        let key = Slot::of(fp, state);
+        let i = home(fp, state, self.slots.len());
         let e = &mut self.slots[i];
-        let before = (e.state == state && e.a == fp.0 && e.b == fp.1 as u32).then_some(e.id);
-        if e.state == EMPTY {
+        let before = (e.key == key).then_some(e.id);
+        if e.key.state == EMPTY {
             self.len += 1;
         }
-        *e = Entry {
-            a: fp.0,
-            b: fp.1 as u32,
-            state,
-            id,
-        };
+        *e = Entry { key, id };
         before
     }
 

@@ -480,6 +480,9 @@ const FAIL_ITEMS_CAP: usize = 1 << 25;
 /// Rule 7 looks at most at this many failed configurations per required
 /// set and state, the latest.
 const FAILS_PER_KEY: usize = 8;
+/// Rule 7 finds the latest record per required set and state through a
+/// table of at most this many slots (6 MiB).
+const FAIL_SLOTS: usize = 1 << 18;
 
 impl<'a, M: Model> Engine<'a, M> {
     /// Prepares the lists for `items`.
@@ -616,7 +619,7 @@ impl<'a, M: Model> Engine<'a, M> {
             placed: vec![false; n],
             opt_stack: Vec::new(),
             opt_prefix: vec![Fingerprint::default()],
-            failed: Latest::new(1 << 18),
+            failed: Latest::new(FAIL_SLOTS),
             fails: Vec::new(),
             fail_items: Vec::new(),
             subsume: n > n_req,
@@ -967,10 +970,7 @@ impl<'a, M: Model> Engine<'a, M> {
             }
             e = self.next[e as usize];
         }
-        let mut o = self.onext[self.osent as usize];
-        if self.horizon != usize::MAX {
-            o = self.first_unexpired(bound);
-        }
+        let mut o = self.first_optional(bound);
         while o != self.osent && self.items[o as usize].invoke < bound {
             let ou = o as usize;
             let g = self.group[ou] as usize;
@@ -997,10 +997,14 @@ impl<'a, M: Model> Engine<'a, M> {
         }
     }
 
-    /// The horizon pass: the earliest-invoked unlinearized optional item
-    /// not yet expired while the first unlinearized return is at `bound`
-    /// (the expired ones are a prefix by invocation), or the sentinel.
-    fn first_unexpired(&self, bound: usize) -> u32 {
+    /// The earliest-invoked unlinearized optional item that may still be
+    /// placed while the first unlinearized return is at `bound`, or the
+    /// sentinel: the head of the optional list, except in the horizon
+    /// pass, which skips the expired ones (a prefix by invocation).
+    fn first_optional(&self, bound: usize) -> u32 {
+        if self.horizon == usize::MAX {
+            return self.onext[self.osent as usize];
+        }
         let from = bound.saturating_sub(self.horizon);
         let mut j = self
             .opt_sorted
@@ -1012,16 +1016,23 @@ impl<'a, M: Model> Engine<'a, M> {
     }
 
     /// Is some required candidate (other than `stop`) unreachable in
-    /// `state` with no op invoked before its return, still unlinearized,
-    /// that may enable it?
-    fn some_candidate_unreachable(&self, state: u32, stop: Option<u32>) -> Option<u32> {
+    /// `state` with no op invoked before its return, still unlinearized
+    /// (and, in the horizon pass, not expired while the first return is
+    /// at `bound`), that may enable it?
+    fn some_candidate_unreachable(
+        &self,
+        state: u32,
+        bound: usize,
+        stop: Option<u32>,
+    ) -> Option<u32> {
         let s = &self.states[state as usize];
+        let first_optional = self.first_optional(bound);
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
             let r = self.ent_item[e as usize];
             if stop != Some(r)
                 && !self.model.reachable(s, &self.items[r as usize].op)
-                && !self.enabler_before_return(r)
+                && !self.enabler_before_return(r, first_optional)
             {
                 return Some(r);
             }
@@ -1031,8 +1042,9 @@ impl<'a, M: Model> Engine<'a, M> {
     }
 
     /// Is any unlinearized op other than `target`, invoked before `target`
-    /// returns, one that may enable `target`?
-    fn enabler_before_return(&self, target: u32) -> bool {
+    /// returns, one that may enable `target`? Optional ones are looked at
+    /// from `first_optional` on (see [`Engine::first_optional`]).
+    fn enabler_before_return(&self, target: u32, first_optional: u32) -> bool {
         let t = &self.items[target as usize].op;
         let end = self.ret_ent[target as usize];
         let mut e = self.next[0];
@@ -1047,15 +1059,7 @@ impl<'a, M: Model> Engine<'a, M> {
             e = self.next[e as usize];
         }
         let bound = self.items[target as usize].ret;
-        let mut o = self.onext[self.osent as usize];
-        if self.horizon != usize::MAX {
-            // The horizon pass: an expired optional item is never placed.
-            let mut r = self.next[0];
-            while self.ent_call[r as usize] {
-                r = self.next[r as usize];
-            }
-            o = self.first_unexpired(self.ent_time[r as usize]);
-        }
+        let mut o = first_optional;
         while o != self.osent && self.items[o as usize].invoke < bound {
             if self.model.may_enable(&self.items[o as usize].op, t) {
                 return true;
@@ -1313,7 +1317,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 self.touched[rmin as usize] = true;
                 let refuter = self
                     .future_refutes(state, stop)
-                    .or_else(|| self.some_candidate_unreachable(state, stop));
+                    .or_else(|| self.some_candidate_unreachable(state, bound, stop));
                 if let Some(x) = refuter {
                     self.touched[x as usize] = true;
                     exhausted = true;
