@@ -233,13 +233,19 @@ fn check_file(
         ..template.clone()
     };
     let results = runner::run(&history, &plan).map_err(|e| e.in_file(path).to_string())?;
-    Ok(FileReport {
+    let report = FileReport {
         path: path.display().to_string(),
         valid: results.verdict(),
         model: model.name().to_string(),
         operations: history.operations.len(),
         checks: CheckSection::all(&results, model),
-    })
+    };
+    // A history of millions of events takes a moment to free: free it
+    // beside the rendering (the process may end before it is done).
+    if history.ops.len() > 100_000 {
+        std::thread::spawn(move || drop((history, results)));
+    }
+    Ok(report)
 }
 
 pub fn run(args: CheckArgs) -> Result<u8> {

@@ -42,7 +42,15 @@
 //!    state) already explored is not explored again. The search's future
 //!    from a configuration depends only on the set (which fixes the list)
 //!    and the state, and the search explores a configuration completely
-//!    before returning from it, failing, so a revisit would fail too.
+//!    before returning from it, failing, so a revisit would fail too. A
+//!    configuration is looked up when it is entered and recorded when it
+//!    is left exhausted: one still on the stack cannot be met again (each
+//!    level linearizes one more operation, so a configuration with the
+//!    same set is that level itself), and one on the successful path is
+//!    never left, so the memo holds failures only. Where rule 7 is on, a
+//!    configuration that entered none below it (every candidate illegal,
+//!    pruned or refuted at once) is left to rule 7's records, which
+//!    subsume an identical configuration: redoing it costs one level.
 //! 2. **Symmetry** of indeterminate operations: among optional operations
 //!    whose compiled operations are identical, only the earliest-invoked
 //!    unlinearized one is a candidate. *Proof.* Both return at the end, so
@@ -398,6 +406,9 @@ pub(crate) struct Engine<'a, M: Model> {
     osent: u32,
     /// The optional items by invocation.
     opt_sorted: Vec<u32>,
+    /// Their invocations, in the same order: the horizon pass searches
+    /// this compact copy at every level.
+    opt_invoke: Vec<usize>,
     // Groups of items whose compiled ops are identical (rules 2 and 6);
     // `group_pos` and `group_next` count optional members only.
     group: Vec<u32>,
@@ -437,11 +448,14 @@ pub(crate) struct Engine<'a, M: Model> {
     placed: Vec<bool>,
     opt_stack: Vec<u32>,
     opt_prefix: Vec<Fingerprint>,
-    // Failed configurations by (required set, state): the index in
-    // `fails` of the latest record, which links to the one before.
+    // Failed configurations by (required set, state): the number of the
+    // latest record, which links to the one before. Record `id` lives in
+    // `fails[id % len]` of a ring that keeps the latest records, while it
+    // is not overwritten (`Failure::id` says).
     failed: Latest,
     fails: Vec<Failure>,
-    fail_items: Vec<u32>,
+    fails_made: u32,
+    fail_ring: usize,
     subsume: bool,
     /// Rule 11 (optional runs) is on.
     runs: bool,
@@ -458,25 +472,28 @@ pub(crate) struct Engine<'a, M: Model> {
 }
 
 /// A failed configuration's optional set, for rule 7: the first `k`
-/// optional items linearized (named by their XOR) and the rest (listed in
-/// `fail_items[start..start + len]`).
+/// optional items linearized (named by their XOR) and the rest (the first
+/// `len` of `items`). Sixty-four bytes: one cache line.
 #[derive(Clone, Copy)]
 struct Failure {
+    /// The record's number (its place in the ring is this modulo the
+    /// ring's length).
+    id: u32,
     k: u32,
     prefix: Fingerprint,
-    start: u32,
     len: u32,
     /// The record before it with the same required set and state, or
     /// `NONE`.
     older: u32,
+    items: [u32; FAIL_TAIL],
 }
 
 /// Rule 7 lists at most this many of a failed configuration's optional
 /// items one by one; the older ones are named by their XOR.
-const FAIL_TAIL: usize = 32;
-/// Rule 7 forgets its failed configurations when they list this many
-/// optional items in all (128 MiB).
-const FAIL_ITEMS_CAP: usize = 1 << 25;
+const FAIL_TAIL: usize = 8;
+/// Rule 7 keeps at most this many failed configurations (16 MiB), the
+/// latest: a ring, so that memory once touched is reused.
+const FAIL_RING: usize = 1 << 18;
 /// Rule 7 looks at most at this many failed configurations per required
 /// set and state, the latest.
 const FAILS_PER_KEY: usize = 8;
@@ -584,6 +601,7 @@ impl<'a, M: Model> Engine<'a, M> {
         let read_only = items.iter().map(|it| model.read_only(&it.op)).collect();
         let objects = objects::objects(model, items);
         Engine {
+            opt_invoke: opt.iter().map(|&i| items[i as usize].invoke).collect(),
             opt_sorted: opt,
             model,
             items,
@@ -621,7 +639,8 @@ impl<'a, M: Model> Engine<'a, M> {
             opt_prefix: vec![Fingerprint::default()],
             failed: Latest::new(FAIL_SLOTS),
             fails: Vec::new(),
-            fail_items: Vec::new(),
+            fails_made: 0,
+            fail_ring: 1,
             subsume: n > n_req,
             runs: n > n_req,
             horizon: usize::MAX,
@@ -652,10 +671,14 @@ impl<'a, M: Model> Engine<'a, M> {
             if id == NONE {
                 break;
             }
-            let f = self.fails[id as usize];
+            let f = &self.fails[id as usize % self.fail_ring];
+            if f.id != id {
+                // Overwritten: this record and older ones are forgotten.
+                break;
+            }
             if (f.k as usize) < self.opt_prefix.len()
                 && self.opt_prefix[f.k as usize] == f.prefix
-                && self.fail_items[f.start as usize..(f.start + f.len) as usize]
+                && f.items[..f.len as usize]
                     .iter()
                     .all(|&x| x == extra || self.placed[x as usize])
             {
@@ -672,26 +695,38 @@ impl<'a, M: Model> Engine<'a, M> {
         if !self.subsume {
             return;
         }
-        if self.fails.len() >= cap || self.fail_items.len() >= FAIL_ITEMS_CAP {
+        if self.fails_made == NONE {
+            // Numbers run out (after four billion records): start anew.
             self.failed.clear();
             self.fails.clear();
-            self.fail_items.clear();
+            self.fails_made = 0;
+        }
+        if self.fails.is_empty() {
+            self.fail_ring = cap.clamp(1, FAIL_RING);
         }
         let opt_fp = *self.opt_prefix.last().expect("never empty");
         let mut req = fp;
         req.toggle(opt_fp);
         let k = self.opt_stack.len().saturating_sub(FAIL_TAIL);
-        let start = self.fail_items.len();
-        self.fail_items.extend_from_slice(&self.opt_stack[k..]);
-        let id = self.fails.len() as u32;
+        let tail = &self.opt_stack[k..];
+        let mut items = [0; FAIL_TAIL];
+        items[..tail.len()].copy_from_slice(tail);
+        let id = self.fails_made;
+        self.fails_made += 1;
         let older = self.failed.insert(req, state, id);
-        self.fails.push(Failure {
+        let record = Failure {
+            id,
             k: k as u32,
             prefix: self.opt_prefix[k],
-            start: start as u32,
-            len: (self.opt_stack.len() - k) as u32,
+            len: tail.len() as u32,
             older: older.unwrap_or(NONE),
-        });
+            items,
+        };
+        if self.fails.len() < self.fail_ring {
+            self.fails.push(record);
+        } else {
+            self.fails[id as usize % self.fail_ring] = record;
+        }
     }
 
     /// Rule 11: would item `o`, stepping from the current state to `ns`,
@@ -761,7 +796,7 @@ impl<'a, M: Model> Engine<'a, M> {
         }
         self.failed.clear();
         self.fails = Vec::new();
-        self.fail_items = Vec::new();
+        self.fails_made = 0;
     }
 
     /// The item whose return rule 9 shows can never be passed in this
@@ -870,6 +905,12 @@ impl<'a, M: Model> Engine<'a, M> {
             group
         };
         Some(group << 32 | rank)
+    }
+
+    /// Rule 7's failure records made so far (its ring keeps the latest).
+    #[cfg(test)]
+    pub(crate) fn failures_recorded(&self) -> u32 {
+        self.fails_made
     }
 
     /// Turns rule 6 off (tests compare both ways with the oracle).
@@ -1006,9 +1047,7 @@ impl<'a, M: Model> Engine<'a, M> {
             return self.onext[self.osent as usize];
         }
         let from = bound.saturating_sub(self.horizon);
-        let mut j = self
-            .opt_sorted
-            .partition_point(|&i| self.items[i as usize].invoke < from);
+        let mut j = self.opt_invoke.partition_point(|&t| t < from);
         while j < self.opt_sorted.len() && self.placed[self.opt_sorted[j] as usize] {
             j += 1;
         }
@@ -1251,7 +1290,6 @@ impl<'a, M: Model> Engine<'a, M> {
         for &i in placed {
             fp.toggle(self.words[i as usize]);
         }
-        memo.insert(fp, state);
         let mut stack: Vec<Frame> = Vec::new();
         // The untried candidates of every level on the stack, each level's
         // best last; the current level's start at `start`. A level first
@@ -1268,6 +1306,8 @@ impl<'a, M: Model> Engine<'a, M> {
         // Rule 11: the lowest depth a cut in the current level's subtree
         // looked back to.
         let mut taint = NONE;
+        // Whether the current level entered a configuration below it.
+        let mut had_child = false;
         let found = 'search: loop {
             if self.intern_bytes > bytes_cap {
                 memo.clear();
@@ -1343,7 +1383,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 if forced != NONE && !exhausted {
                     let mut nfp = fp;
                     nfp.toggle(self.words[forced as usize]);
-                    let admitted = memo.insert(nfp, state) && !self.subsumed(nfp, state, forced);
+                    let admitted = !memo.contains(nfp, state) && !self.subsumed(nfp, state, forced);
                     let refused = match look.as_mut() {
                         Some(la) if admitted => self.objects_refuse(la, forced, state, limits),
                         _ => Some(false),
@@ -1368,6 +1408,7 @@ impl<'a, M: Model> Engine<'a, M> {
                         start = cands.len();
                         listed = false;
                         fresh = true;
+                        had_child = false;
                         self.lift(forced);
                         fp = nfp;
                         max_depth = max_depth.max(stack.len());
@@ -1411,16 +1452,23 @@ impl<'a, M: Model> Engine<'a, M> {
                     let Some(f) = stack.pop() else {
                         break 'search Found::NotLinearizable { stuck };
                     };
-                    // A configuration inside a run of optional steps was
-                    // looked up, not recorded, on entry; it is recorded now
-                    // unless a cut below it looked back past it (rule 11).
+                    // A configuration is looked up on entry and recorded
+                    // when it is left exhausted (rule 1); one that entered
+                    // none below it only in rule 7's records, when that
+                    // rule is on. A configuration inside a run of optional
+                    // steps is recorded only if no cut below it looked
+                    // back past it (rule 11).
                     let depth = stack.len() as u32 + 1;
                     if !(self.runs && self.items[f.item as usize].optional()) {
+                        if had_child || !self.subsume {
+                            memo.insert(fp, state);
+                        }
                         self.record_failure(fp, state, limits.memo_cap / 8);
                     } else if taint >= depth {
                         memo.insert(fp, state);
                         self.record_failure(fp, state, limits.memo_cap / 8);
                     }
+                    had_child = true;
                     taint = taint.min(f.taint);
                     self.unlift(f.item);
                     state = f.prev_state;
@@ -1466,7 +1514,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 self.run_pruned += 1;
                 taint = taint.min(q);
                 continue;
-            } else if !memo.insert(nfp, ns) || self.subsumed(nfp, ns, cand) {
+            } else if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
                 continue;
             }
             if let Some(la) = look.as_mut() {
@@ -1482,6 +1530,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 }
             }
             self.configurations += 1;
+            had_child = false;
             stack.push(Frame {
                 item: cand,
                 prev_state: state,

@@ -565,6 +565,56 @@ fn subsumption_rule_agrees_with_oracle_on_and_off() {
     assert!(pruned > 30, "the rule pruned in only {pruned} histories");
 }
 
+/// The memo at its least size and rule 7's records in a ring of two: the
+/// search forgets nearly every failure it recorded, which may cost work
+/// but never changes a verdict or the states a final-path search records.
+/// The test counts the histories where the ring wrapped.
+#[test]
+fn forgetting_recorded_failures_changes_no_verdict() {
+    let tiny = Limits {
+        memo_cap: 16,
+        ..Limits::default()
+    };
+    let mut wrapped = 0;
+    for k in 0..3000u64 {
+        let seed = k.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x7269_6E67;
+        let h = random_history(seed, 12, true);
+        let model = TestCas {
+            failed_cas_observes: k % 5 == 0,
+            read_only: k % 2 == 0,
+        };
+        let expected = oracle(&h, model.clone());
+        let mut m = model.clone();
+        let items = items_of(&h, &mut m);
+        let mut engine = Engine::new(&m, &items);
+        match engine.search(&tiny) {
+            Found::Linearizable(order) => {
+                assert!(expected, "seed {seed}: found an order the oracle denies");
+                assert!(witness_ok(&m, &items, &order), "seed {seed}: bad witness");
+            }
+            Found::NotLinearizable { stuck } => {
+                assert!(!expected, "seed {seed}: missed an order");
+                let states = |limits: &Limits<'_>| {
+                    let (finals, complete) =
+                        Engine::new(&m, &items).finals(stuck, limits, usize::MAX);
+                    assert!(complete);
+                    let mut s: Vec<Option<i64>> = finals.into_iter().map(|f| f.state).collect();
+                    s.sort();
+                    s
+                };
+                assert_eq!(
+                    states(&tiny),
+                    states(&Limits::default()),
+                    "seed {seed}: final states differ"
+                );
+            }
+            Found::Unknown { .. } => panic!("seed {seed}: no deadline, yet unknown"),
+        }
+        wrapped += usize::from(engine.failures_recorded() > 2);
+    }
+    assert!(wrapped > 80, "the ring wrapped in only {wrapped} histories");
+}
+
 /// Rule 11 (optional runs) on and off. Every history has indeterminate
 /// ops; the test counts the histories where the rule pruned a step, so the
 /// rule is shown to act.
