@@ -26,6 +26,7 @@ use super::value::{Float, Value};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// A [`Value`] read from JSON.
 struct JsonValue(Value);
@@ -100,6 +101,8 @@ struct Cursor<'a> {
     /// that ops on one long line (a one-line array) are not counted from
     /// the start of the line each time.
     counted: (usize, u32),
+    /// The `f` names read so far, shared by the ops that use them.
+    names: Vec<Arc<str>>,
 }
 
 impl<'a> Cursor<'a> {
@@ -111,7 +114,20 @@ impl<'a> Cursor<'a> {
             line: 1,
             line_start: 0,
             counted: (0, 1),
+            names: Vec::new(),
         }
+    }
+
+    /// The shared copy of an `f` name (histories use a handful).
+    fn name(&mut self, f: &str) -> Arc<str> {
+        if let Some(n) = self.names.iter().find(|n| ***n == *f) {
+            return n.clone();
+        }
+        let n: Arc<str> = f.into();
+        if self.names.len() < 64 {
+            self.names.push(n.clone());
+        }
+        n
     }
 
     /// Moves to `to`, counting the newlines passed.
@@ -220,10 +236,11 @@ impl<'a> Cursor<'a> {
                         has_process = true;
                     }
                     "f" => {
-                        op.f = match self.value(1)? {
-                            Value::Str(f) => f,
-                            _ => return None,
-                        };
+                        if self.peek()? != b'"' {
+                            return None;
+                        }
+                        let f = self.string()?;
+                        op.f = self.name(&f);
                         has_f = true;
                     }
                     "value" => op.value = self.value(1)?,

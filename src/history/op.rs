@@ -3,6 +3,7 @@
 use super::error::{Error, Position, Result};
 use super::value::Value;
 use std::fmt;
+use std::sync::Arc;
 
 /// The four event types of a Jepsen history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -100,8 +101,9 @@ pub struct Op {
     pub op_type: OpType,
     /// The process that performed it.
     pub process: Process,
-    /// The function, without a colon: `read`, `write`, `cas`, ...
-    pub f: Box<str>,
+    /// The function, without a colon: `read`, `write`, `cas`, ... (shared:
+    /// a reader makes one per distinct name, not one per op).
+    pub f: Arc<str>,
     /// The op's value (`nil` when absent).
     pub value: Value,
     /// The key, for keyed workloads (a `key` field, or the first half of a
@@ -230,7 +232,9 @@ impl Op {
         })?;
         op.process = process
             .ok_or_else(|| Error::at(position, "op has no process: expected a :process field"))?;
-        op.f = f.ok_or_else(|| Error::at(position, "op has no f: expected an :f field"))?;
+        op.f = f
+            .ok_or_else(|| Error::at(position, "op has no f: expected an :f field"))?
+            .into();
         Ok(op)
     }
 
