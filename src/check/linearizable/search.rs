@@ -372,6 +372,8 @@ pub(crate) struct FinalPath<S> {
 
 struct Frame {
     item: u32,
+    /// The first return entry of the configuration it was placed from.
+    first_ret: u32,
     prev_state: u32,
     /// Where its level's untried candidates start in the candidate stack.
     start: u32,
@@ -473,7 +475,7 @@ pub(crate) struct Engine<'a, M: Model> {
 
 /// A failed configuration's optional set, for rule 7: the first `k`
 /// optional items linearized (named by their XOR) and the rest (the first
-/// `len` of `items`). Sixty-four bytes: one cache line.
+/// `len` of `items`), in sixty-four bytes.
 #[derive(Clone, Copy)]
 struct Failure {
     /// The record's number (its place in the ring is this modulo the
@@ -907,6 +909,16 @@ impl<'a, M: Model> Engine<'a, M> {
         Some(group << 32 | rank)
     }
 
+    /// The first return entry from entry `e` on (the head sentinel, 0,
+    /// if none).
+    #[inline]
+    fn first_return(&self, mut e: u32) -> u32 {
+        while self.ent_call[e as usize] {
+            e = self.next[e as usize];
+        }
+        e
+    }
+
     /// Rule 7's failure records made so far (its ring keeps the latest).
     #[cfg(test)]
     pub(crate) fn failures_recorded(&self) -> u32 {
@@ -1308,6 +1320,9 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut taint = NONE;
         // Whether the current level entered a configuration below it.
         let mut had_child = false;
+        // The first return entry in the list: it changes only when the op
+        // it returns is placed (the next one is after it) or undone.
+        let mut first_ret = self.first_return(self.next[0]);
         let found = 'search: loop {
             if self.intern_bytes > bytes_cap {
                 memo.clear();
@@ -1333,10 +1348,8 @@ impl<'a, M: Model> Engine<'a, M> {
                 }
             }
             // The first return entry bounds the candidates.
-            let mut e = self.next[0];
-            while self.ent_call[e as usize] {
-                e = self.next[e as usize];
-            }
+            let e = first_ret;
+            debug_assert!(e == self.first_return(self.next[0]));
             debug_assert!(e != 0, "a required op remains");
             let rmin = self.ent_item[e as usize];
             let bound = self.ent_time[e as usize];
@@ -1398,6 +1411,7 @@ impl<'a, M: Model> Engine<'a, M> {
                         self.configurations += 1;
                         stack.push(Frame {
                             item: forced,
+                            first_ret,
                             prev_state: state,
                             start: start as u32,
                             listed,
@@ -1410,6 +1424,9 @@ impl<'a, M: Model> Engine<'a, M> {
                         fresh = true;
                         had_child = false;
                         self.lift(forced);
+                        if forced == rmin {
+                            first_ret = self.first_return(self.next[first_ret as usize]);
+                        }
                         fp = nfp;
                         max_depth = max_depth.max(stack.len());
                         done += 1;
@@ -1471,6 +1488,7 @@ impl<'a, M: Model> Engine<'a, M> {
                     had_child = true;
                     taint = taint.min(f.taint);
                     self.unlift(f.item);
+                    first_ret = f.first_ret;
                     state = f.prev_state;
                     fp.toggle(self.words[f.item as usize]);
                     if !self.items[f.item as usize].optional() {
@@ -1533,6 +1551,7 @@ impl<'a, M: Model> Engine<'a, M> {
             had_child = false;
             stack.push(Frame {
                 item: cand,
+                first_ret,
                 prev_state: state,
                 start: start as u32,
                 listed,
@@ -1544,6 +1563,9 @@ impl<'a, M: Model> Engine<'a, M> {
             listed = false;
             fresh = true;
             self.lift(cand);
+            if cand == rmin {
+                first_ret = self.first_return(self.next[first_ret as usize]);
+            }
             state = ns;
             fp = nfp;
             max_depth = max_depth.max(stack.len());
