@@ -452,8 +452,9 @@ pub(crate) struct Engine<'a, M: Model> {
     opt_prefix: Vec<Fingerprint>,
     // Failed configurations by (required set, state): the number of the
     // latest record, which links to the one before. Record `id` lives in
-    // `fails[id % len]` of a ring that keeps the latest records, while it
-    // is not overwritten (`Failure::id` says).
+    // `fails[id % fail_ring]` of a ring (a power of two long) that keeps
+    // the latest records, while it is not overwritten (`Failure::id`
+    // says).
     failed: Latest,
     fails: Vec<Failure>,
     fails_made: u32,
@@ -673,7 +674,7 @@ impl<'a, M: Model> Engine<'a, M> {
             if id == NONE {
                 break;
             }
-            let f = &self.fails[id as usize % self.fail_ring];
+            let f = &self.fails[id as usize & (self.fail_ring - 1)];
             if f.id != id {
                 // Overwritten: this record and older ones are forgotten.
                 break;
@@ -704,7 +705,7 @@ impl<'a, M: Model> Engine<'a, M> {
             self.fails_made = 0;
         }
         if self.fails.is_empty() {
-            self.fail_ring = cap.clamp(1, FAIL_RING);
+            self.fail_ring = cap.clamp(1, FAIL_RING).next_power_of_two();
         }
         let opt_fp = *self.opt_prefix.last().expect("never empty");
         let mut req = fp;
@@ -727,7 +728,7 @@ impl<'a, M: Model> Engine<'a, M> {
         if self.fails.len() < self.fail_ring {
             self.fails.push(record);
         } else {
-            self.fails[id as usize % self.fail_ring] = record;
+            self.fails[id as usize & (self.fail_ring - 1)] = record;
         }
     }
 
