@@ -16,9 +16,8 @@
 //! live in one arena shared by all frames; nothing is allocated per move
 //! once the arena and tables have grown.
 //!
-//! Move order (a heuristic; every move is still tried): ops that can happen
-//! without changing the state first; then required ops, earliest invoked
-//! first, or in the order a [`Limits::guide`] gives (the global search of
+//! Move order (a heuristic; every move is still tried): required ops,
+//! earliest invoked first, or in the order a [`Limits::guide`] gives (the global search of
 //! a keyed history follows each key's own order) (indeterminate ops whose
 //! new state a blocked process is waiting for join them); then the other
 //! indeterminate ops; skipping an indeterminate op last. The prunings
@@ -30,9 +29,11 @@
 //! valid order keeps those orders, so this prunes only orders that fail.
 //!
 //! On a problem of several keys, a first bounded pass keeps the real-time
-//! order of updates ([`realtime_orders`]): it only looks for an order (it
-//! is not complete, so its failure decides nothing), and any order it
-//! finds is valid.
+//! order of updates, and of reads before the updates invoked after they
+//! returned ([`realtime_orders`]): it only looks for an order (it is not
+//! complete, so its failure decides nothing), and any order it finds is
+//! valid. It prunes with the deadlines those orders give
+//! ([`Engine::keep_real_time`]).
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
@@ -79,6 +80,8 @@ pub(crate) struct Rules {
     /// That pass on problems of one key too (the keys of a keyed
     /// history checked alone, and tests).
     pub realtime_always: bool,
+    /// That pass gives up branches that stall ([`Engine::escape`]).
+    pub escape: bool,
 }
 
 impl Default for Rules {
@@ -87,6 +90,7 @@ impl Default for Rules {
             unreachable: true,
             realtime: true,
             realtime_always: false,
+            escape: true,
         }
     }
 }
@@ -174,6 +178,9 @@ struct Frame {
     cur: u32,
     /// The move that entered this configuration and the key state before it.
     entry: Option<(Move, u32)>,
+    /// A branch below was given up ([`Engine::escape`]), so this
+    /// configuration is not known to fail when its moves run out.
+    cut: bool,
 }
 
 /// Decides `pb`.
@@ -228,18 +235,13 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
     // its wrong guesses too late; on one object the full search does as
     // well alone.
     if limits.rules.realtime && (pb.live_keys().len() > 1 || limits.rules.realtime_always) {
-        let extra = realtime_orders(pb, hints);
-        if !extra.is_empty() {
-            let n = pb.ops.len() as u64;
-            let budget = Limits {
-                max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(100_000 + 50 * n)),
-                ..*limits
-            };
-            let rt = proved.with(pb.ops.len(), &extra);
-            let mut e = Engine::new(pb, hints, &budget, rt);
-            e.keep_real_time(hints);
-            let found = e.run(&budget);
-            nodes += e.nodes;
+        let n = pb.ops.len() as u64;
+        let budget = Limits {
+            max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(100_000 + 50 * n)),
+            ..*limits
+        };
+        if let Some((found, stats)) = realtime_pass(pb, hints, &budget, proved) {
+            nodes += stats.nodes;
             if let Found::Order(order) = found {
                 return (Found::Order(order), Stats { nodes });
             }
@@ -265,11 +267,45 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
     (found, Stats { nodes })
 }
 
-/// The real-time order of updates, as extra orders for a first pass of
-/// the search: an update (an op whose [`Hints::effect`] is not
-/// [`Effect::Unchanged`]) comes after every update of another process
-/// that completed before it was invoked (for each other process, an edge
-/// from its last such update is enough: program order gives the rest).
+/// How many configurations the real-time pass enters without getting
+/// deeper before it gives up the branch it is in ([`Engine::escape`]).
+const STALL_BUDGET: u64 = 4096;
+
+/// The search that keeps [`realtime_orders`] (see [`search_with`]), within
+/// `limits`; `None` when those orders add nothing to program order. It
+/// gives up branches that stall ([`Engine::escape`]), so its failure
+/// decides nothing, even without a bound.
+pub(super) fn realtime_pass<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+    proved: &Constraints,
+) -> Option<(Found<M::State>, Stats)> {
+    let extra = realtime_orders(pb, hints);
+    if extra.is_empty() {
+        return None;
+    }
+    let rt = proved.with(pb.ops.len(), &extra);
+    let mut e = Engine::new(pb, hints, limits, rt);
+    e.keep_real_time(hints);
+    e.stall_budget = limits.rules.escape.then_some(STALL_BUDGET);
+    let found = e.run(limits);
+    Some((found, Stats { nodes: e.nodes }))
+}
+
+/// The real-time order of updates, and of reads before later updates, as
+/// extra orders for a first pass of the search:
+///
+/// - an update (an op whose [`Hints::effect`] is not
+///   [`Effect::Unchanged`]) comes after every update of another process
+///   that completed before it was invoked;
+/// - a completed required op that changes nothing (a read) comes before
+///   every update of another process invoked after it completed: it
+///   cannot have seen an update that had not begun.
+///
+/// For each other process one edge is enough (from its last such update,
+/// to its first such required update, and to the indeterminate ones
+/// before it, which may be left out): program order gives the rest.
 ///
 /// Sequential consistency does not ask for this, so the pass that keeps
 /// these orders is not complete: it only *looks* for a valid order, and
@@ -279,9 +315,16 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
 /// alone break real time; keeping real time between updates removes most
 /// of the wrong guesses a search without it makes, and the wrong ones it
 /// still makes are found within a few ops (an update of a blocked
-/// process soon holds back every later update). Every order the pass
-/// finds keeps each process's order and obeys the model, so it is valid.
-fn realtime_orders<M: Model, H: Hints<M> + ?Sized>(pb: &Problem<M>, hints: &H) -> Vec<(u32, u32)> {
+/// process soon holds back every later update). A read in such a store
+/// returns a prefix of the log its replica had applied when it ran, so
+/// it never sees an update invoked after it returned: the second kind of
+/// edge holds there too, and it stops the pass from running far ahead
+/// of a read it has not placed. Every order the pass finds keeps each
+/// process's order and obeys the model, so it is valid.
+pub(super) fn realtime_orders<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+) -> Vec<(u32, u32)> {
     let update: Vec<bool> = pb
         .ops
         .iter()
@@ -312,9 +355,41 @@ fn realtime_orders<M: Model, H: Hints<M> + ?Sized>(pb: &Problem<M>, hints: &H) -
             list
         })
         .collect();
+    // Per process: its updates (invocation, op), in program order.
+    let issued: Vec<Vec<(usize, u32)>> = pb
+        .procs
+        .iter()
+        .map(|seq| {
+            let mut list: Vec<(usize, u32)> = Vec::new();
+            for &i in seq {
+                let c = &pb.ops[i as usize];
+                if update[i as usize] && list.last().is_none_or(|&(v, _)| v <= c.invoke) {
+                    list.push((c.invoke, i));
+                }
+            }
+            list
+        })
+        .collect();
     let mut out = Vec::new();
     for (b, c) in pb.ops.iter().enumerate() {
         if !update[b] {
+            if !c.optional && c.response != usize::MAX {
+                for (q, list) in issued.iter().enumerate() {
+                    if q == c.process as usize {
+                        continue;
+                    }
+                    // Up to the first required one: an indeterminate
+                    // update may be left out, and then program order
+                    // does not carry the edge past it.
+                    let j = list.partition_point(|&(v, _)| v < c.response);
+                    for &(_, u) in &list[j..] {
+                        out.push((b as u32, u));
+                        if !pb.ops[u as usize].optional {
+                            break;
+                        }
+                    }
+                }
+            }
             continue;
         }
         for (q, list) in done.iter().enumerate() {
@@ -400,12 +475,15 @@ struct Engine<'p, M: Model> {
     waiting: Vec<u32>,
     /// Per op: its position in its process.
     slot: Vec<u32>,
-    /// Real-time pass only (else empty): per op, the response of the first
-    /// completed update after it in its process.
+    /// Real-time pass only (else empty): per op, its deadline (see
+    /// [`Engine::keep_real_time`]).
     deadline: Vec<usize>,
-    /// Real-time pass only: per key, per state token, the ops that set
-    /// it, by invocation.
-    setters: Vec<Vec<Vec<u32>>>,
+    /// Real-time pass only: per key, per state token, per process, the
+    /// positions in the process of the ops that set it.
+    setters: Vec<Vec<Vec<Vec<u32>>>>,
+    /// Real-time pass only: per key, per state token, per process, the
+    /// positions in the process of the required ops that need it.
+    needers: Vec<Vec<Vec<Vec<u32>>>>,
     /// Per op: its rank among moves of its class (see [`Limits::guide`]).
     guide: Option<Vec<u64>>,
     /// Per key: does the unreachable-requirements rule run on it (it has
@@ -424,6 +502,13 @@ struct Engine<'p, M: Model> {
     stop_at: Option<usize>,
     frontier: Option<Frontier<M::State>>,
     nodes: u64,
+    /// Real-time pass only: give up a branch after this many
+    /// configurations without a deeper one (see [`Engine::escape`]).
+    stall_budget: Option<u64>,
+    /// Configurations entered since the deepest one was last beaten.
+    since_best: u64,
+    /// The fewest frames on the stack since then.
+    stall_lo: usize,
 }
 
 impl<'p, M: Model> Engine<'p, M> {
@@ -563,6 +648,7 @@ impl<'p, M: Model> Engine<'p, M> {
             slot,
             deadline: Vec::new(),
             setters: Vec::new(),
+            needers: Vec::new(),
             guide: limits
                 .guide
                 .filter(|g| g.len() == pb.ops.len())
@@ -578,6 +664,9 @@ impl<'p, M: Model> Engine<'p, M> {
             stop_at: None,
             frontier: None,
             nodes: 0,
+            stall_budget: None,
+            since_best: 0,
+            stall_lo: 0,
         }
     }
 
@@ -615,16 +704,26 @@ impl<'p, M: Model> Engine<'p, M> {
     }
 
     /// Turns this engine into the real-time pass's (see
-    /// [`realtime_orders`], whose orders it must be given): a required op
-    /// that needs a state must get it from an update invoked before its
-    /// deadline, the response of its process's next completed update.
-    /// Every update invoked after that deadline comes after that next
-    /// update (a real-time order), so after the op. When the state is
-    /// not there and no unplaced op that sets it (of another process, or
-    /// an earlier op of the same) was invoked in time, the configuration
-    /// has no completion that keeps real time between updates. This
-    /// prunes only the real-time pass, whose failures the full search
-    /// takes over.
+    /// [`realtime_orders`], whose orders it must be given). A required op
+    /// that needs a state has a *deadline*: its own response, or the
+    /// response of its process's next completed update if that is
+    /// earlier. Every update of another process invoked after the
+    /// deadline comes after the op (a read's edge, or an update's edge
+    /// after the op itself or after that next update of its process), and
+    /// so does every later op of its own process. So the state the op
+    /// needs must be set by an op placed before it: one invoked before
+    /// the deadline, or an earlier op of its own process. Two prunings
+    /// follow, both of configurations that have no completion keeping
+    /// those orders (they prune only this pass, whose failures the full
+    /// search takes over):
+    ///
+    /// - *late*: a process's next op needs a state the key is not in, and
+    ///   no unplaced op that could come before it sets that state
+    ///   ([`Engine::late`]);
+    /// - *doomed*: a move takes a key out of a state that some unplaced
+    ///   required op still needs, and no unplaced op that could come
+    ///   before that op sets the state again ([`Engine::dooms`]). The op
+    ///   is not placed yet, so it comes after the move.
     fn keep_real_time<H: Hints<M> + ?Sized>(&mut self, hints: &H) {
         let pb = self.pb;
         let mut deadline = vec![usize::MAX; pb.ops.len()];
@@ -632,7 +731,7 @@ impl<'p, M: Model> Engine<'p, M> {
             let mut next = usize::MAX;
             for &i in seq.iter().rev() {
                 let c = &pb.ops[i as usize];
-                deadline[i as usize] = next;
+                deadline[i as usize] = next.min(c.response);
                 let update = !matches!(
                     hints.effect(&pb.models[c.key as usize], &c.op),
                     Effect::Unchanged
@@ -642,54 +741,96 @@ impl<'p, M: Model> Engine<'p, M> {
                 }
             }
         }
-        let mut setters: Vec<Vec<Vec<u32>>> = self
+        let np = pb.procs.len();
+        let empty: Vec<Vec<Vec<Vec<u32>>>> = self
             .interners
             .iter()
-            .map(|it| vec![Vec::new(); it.states.len()])
+            .map(|it| vec![vec![Vec::new(); np]; it.states.len()])
             .collect();
-        for (i, c) in pb.ops.iter().enumerate() {
-            let e = self.eff[i];
-            if e < UNCHANGED {
-                setters[c.key as usize][e as usize].push(i as u32);
-            }
-        }
-        for lists in &mut setters {
-            for l in lists.iter_mut() {
-                l.sort_by_key(|&w| pb.ops[w as usize].invoke);
+        let (mut setters, mut needers) = (empty.clone(), empty);
+        // Ops are visited in program order, so every list is sorted.
+        for seq in &pb.procs {
+            for &i in seq {
+                let (c, i) = (&pb.ops[i as usize], i as usize);
+                let (k, p, at) = (c.key as usize, c.process as usize, self.slot[i]);
+                if self.eff[i] < UNCHANGED {
+                    setters[k][self.eff[i] as usize][p].push(at);
+                }
+                if self.req_tok[i] != NONE && !c.optional {
+                    needers[k][self.req_tok[i] as usize][p].push(at);
+                }
             }
         }
         self.deadline = deadline;
         self.setters = setters;
+        self.needers = needers;
     }
 
-    /// Real-time pass only: can required op `oi`, which needs a state it
-    /// does not have, not get it before its deadline? (See
-    /// [`Engine::keep_real_time`].) Looks at the 64 latest candidates and
-    /// says `false` when unsure.
+    /// Real-time pass only: is required op `oi` late — it needs a state
+    /// its key is not in, and no unplaced op can set it in time? (See
+    /// [`Engine::keep_real_time`].)
+    #[inline]
     fn late(&self, oi: u32) -> bool {
-        if self.deadline.is_empty() {
-            return false;
-        }
+        let c = &self.pb.ops[oi as usize];
+        !self.deadline.is_empty()
+            && self.cur[c.key as usize] != self.req_tok[oi as usize]
+            && self.starves(oi)
+    }
+
+    /// Real-time pass only: with its key out of the state required op
+    /// `oi` needs, could no unplaced op set that state before `oi`'s
+    /// deadline (an op of another process invoked before it, or an
+    /// earlier op of `oi`'s own)? In each process the first unplaced op
+    /// that sets the state is its earliest invoked, so it alone is looked
+    /// at. `false` when unsure (ops of unknown effect on the key).
+    fn starves(&self, oi: u32) -> bool {
         let i = oi as usize;
         let c = &self.pb.ops[i];
         let k = c.key as usize;
         let x = self.req_tok[i];
         let d = self.deadline[i];
-        if c.optional || x == NONE || self.cur[k] == x || self.unknown[k] > 0 || d == usize::MAX {
+        if c.optional || x == NONE || self.unknown[k] > 0 || d == usize::MAX {
             return false;
         }
-        let Some(list) = self.setters[k].get(x as usize) else {
+        let Some(per) = self.setters[k].get(x as usize) else {
             return false;
         };
-        let end = list.partition_point(|&w| self.pb.ops[w as usize].invoke < d);
-        for &w in list[..end].iter().rev().take(64) {
-            let cw = &self.pb.ops[w as usize];
-            if self.placed(w) || (cw.process == c.process && self.slot[w as usize] > self.slot[i]) {
+        for (q, slots) in per.iter().enumerate() {
+            let j = slots.partition_point(|&s| s < self.pos[q]);
+            let Some(&s) = slots.get(j) else {
+                continue;
+            };
+            if q == c.process as usize && s > self.slot[i] {
                 continue;
             }
-            return false;
+            if self.pb.ops[self.pb.procs[q][s as usize] as usize].invoke < d {
+                return false;
+            }
         }
-        end <= 64
+        true
+    }
+
+    /// Real-time pass only: would moving key `k` out of state `s`, by the
+    /// op at position `at` of process `p`, leave an unplaced required op
+    /// that needs `s` starving (see [`Engine::keep_real_time`])? Looks,
+    /// in each process, at the first unplaced op that needs `s` (other
+    /// than the moving op), whose deadline is that process's earliest.
+    fn dooms(&self, k: usize, s: u32, p: usize, at: u32) -> bool {
+        let Some(per) = self.needers.get(k).and_then(|t| t.get(s as usize)) else {
+            return false;
+        };
+        for (q, slots) in per.iter().enumerate() {
+            let mut j = slots.partition_point(|&x| x < self.pos[q]);
+            if q == p && slots.get(j) == Some(&at) {
+                j += 1;
+            }
+            if let Some(&x) = slots.get(j) {
+                if self.starves(self.pb.procs[q][x as usize]) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Is op `i` placed (or left out)?
@@ -914,8 +1055,8 @@ impl<'p, M: Model> Engine<'p, M> {
                     });
                     break;
                 }
-                let class = if n == s {
-                    0u64
+                let class = if n != s && self.dooms(k as usize, s, p, i) {
+                    u64::MAX
                 } else if !optional {
                     1
                 } else if self.useless(oi as usize, k as usize) {
@@ -1038,6 +1179,37 @@ impl<'p, M: Model> Engine<'p, M> {
             || limits.max_nodes.is_some_and(|n| self.nodes >= n)
     }
 
+    /// Real-time pass only: gives up the branch being explored when it
+    /// has gone `stall_budget` configurations without getting deeper:
+    /// pops the frames above the lowest one the stall reached, so the
+    /// choice made one level below is replaced by its next one, and
+    /// forgets their configurations, which are not known to fail.
+    ///
+    /// A wrong order of two concurrent updates of one key often shows
+    /// only some ops later, when an op that needs the state it lost
+    /// starves; between the two, every interleaving of the other
+    /// processes' ops is a distinct configuration, and exploring them all
+    /// before undoing the wrong choice costs up to millions of
+    /// configurations (16 processes). Giving up a stalled branch level by
+    /// level reaches the wrong choice sooner. The pass is incomplete
+    /// anyway: its failure decides nothing.
+    fn escape(&mut self) {
+        let target = self.stall_lo.saturating_sub(1).max(1);
+        while self.frames.len() > target {
+            let f = self.frames.pop().expect("frame");
+            self.moves.truncate(f.lo as usize);
+            if let Some((m, prev)) = f.entry {
+                self.memo.remove(self.hash);
+                self.undo(m, prev);
+            }
+        }
+        if let Some(top) = self.frames.last_mut() {
+            top.cut = true;
+        }
+        self.since_best = 0;
+        self.stall_lo = self.frames.len();
+    }
+
     fn run(&mut self, limits: &Limits<'_>) -> Found<M::State> {
         if (0..self.cur.len()).any(|k| self.dead(k) || self.unreachable(k)) {
             self.snapshot();
@@ -1058,20 +1230,38 @@ impl<'p, M: Model> Engine<'p, M> {
             hi,
             cur: lo,
             entry: None,
+            cut: false,
         });
         loop {
             self.nodes += 1;
             if self.nodes & 1023 == 0 && self.stopped(limits) {
                 return Found::GaveUp;
             }
+            if let Some(b) = self.stall_budget {
+                self.since_best += 1;
+                if self.since_best > b {
+                    self.escape();
+                }
+            }
             let top = self.frames.len() - 1;
             let f = &mut self.frames[top];
             if f.cur == f.hi {
                 let f = self.frames.pop().expect("frame");
+                self.stall_lo = self.stall_lo.min(self.frames.len());
                 self.moves.truncate(f.lo as usize);
                 match f.entry {
                     None => return Found::Refuted(self.frontier.take().expect("snapshot")),
-                    Some((m, prev)) => self.undo(m, prev),
+                    Some((m, prev)) => {
+                        if f.cut {
+                            // Not known to fail: forget it, and so is
+                            // every configuration below it on the stack.
+                            self.memo.remove(self.hash);
+                            if let Some(top) = self.frames.last_mut() {
+                                top.cut = true;
+                            }
+                        }
+                        self.undo(m, prev)
+                    }
                 }
                 continue;
             }
@@ -1093,6 +1283,8 @@ impl<'p, M: Model> Engine<'p, M> {
             }
             if self.consumed > self.best {
                 self.best = self.consumed;
+                self.since_best = 0;
+                self.stall_lo = self.frames.len() + 1;
             }
             let (lo, hi) = self.generate();
             self.frames.push(Frame {
@@ -1100,6 +1292,7 @@ impl<'p, M: Model> Engine<'p, M> {
                 hi,
                 cur: lo,
                 entry: Some((m, prev)),
+                cut: false,
             });
             if self.stop_at == Some(self.consumed) {
                 self.snapshot();

@@ -140,6 +140,19 @@ impl Memo {
         bucket[(key >> 64) as usize % BUCKET] = key;
     }
 
+    /// Removes `key` if present.
+    pub(crate) fn remove(&mut self, key: u128) {
+        let key = Self::fix(key);
+        let b = (key as usize & self.mask) * BUCKET;
+        for s in &mut self.slots[b..b + BUCKET] {
+            if *s == key {
+                *s = 0;
+                self.len -= 1;
+                return;
+            }
+        }
+    }
+
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
         let n = old.len() * 2;
@@ -221,6 +234,14 @@ mod tests {
             assert!(m.contains(word(i, 7)));
         }
         assert!(!m.contains(word(999, 7)));
+        // Removing forgets one key and only it.
+        m.remove(word(5, 7));
+        m.remove(word(999, 7));
+        assert!(!m.contains(word(5, 7)));
+        assert_eq!(m.len(), 199);
+        assert!((0..200u64)
+            .filter(|&i| i != 5)
+            .all(|i| m.contains(word(i, 7))));
         for i in 0..100_000u64 {
             m.insert(word(i, 8));
         }

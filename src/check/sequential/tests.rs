@@ -1380,6 +1380,7 @@ fn unreachable_rule_and_realtime_pass_agree_with_brute_force() {
                                 unreachable,
                                 realtime,
                                 realtime_always: true,
+                                escape: true,
                             },
                             ..Limits::default()
                         };
@@ -1415,5 +1416,231 @@ fn unreachable_rule_and_realtime_pass_agree_with_brute_force() {
         assert!(valid.get() > 50, "{keys} keys: valid {}", valid.get());
         assert!(invalid.get() > 50, "{keys} keys: invalid {}", invalid.get());
         assert!(pruned.get() > 10, "{keys} keys: pruned {}", pruned.get());
+    }
+}
+
+/// Register histories over `keys` keys whose ops overlap in time (the
+/// events of four processes interleaved as `picks` says), with values
+/// written more than once; some ops fail or are indeterminate.
+fn arb_overlapping_history(keys: i64) -> impl Strategy<Value = History> {
+    let op = (0..4i64, 0..3u8, 0..3i64, 0..10u8, 0..keys);
+    (
+        prop::collection::vec(op, 0..9),
+        prop::collection::vec(0..4usize, 18),
+    )
+        .prop_map(move |(ops, picks)| {
+            let mut queues: Vec<std::collections::VecDeque<Op>> = vec![Default::default(); 4];
+            for (p, kind, v, o, k) in ops {
+                let done_type = match o {
+                    0 => OpType::Fail,
+                    1 => OpType::Info,
+                    _ => OpType::Ok,
+                };
+                let nil = |v: i64| if v == 0 { Value::Nil } else { Value::Int(v) };
+                let (f, input, output) = match kind {
+                    0 => ("read", Value::Nil, nil(v)),
+                    1 => ("write", Value::Int(v), Value::Int(v)),
+                    _ => {
+                        let arg = Value::Vector(vec![nil(v), Value::Int((v + 1) % 3)]);
+                        ("cas", arg.clone(), arg)
+                    }
+                };
+                let mut inv = Op::new(OpType::Invoke, p, f, input);
+                let mut done = Op::new(done_type, p, f, output);
+                if keys > 1 {
+                    inv.key = Some(Value::Int(k));
+                    done.key = Some(Value::Int(k));
+                }
+                queues[p as usize].push_back(inv);
+                queues[p as usize].push_back(done);
+            }
+            let mut events = Vec::new();
+            let mut j = 0;
+            while queues.iter().any(|q| !q.is_empty()) {
+                let live: Vec<usize> = (0..4).filter(|&p| !queues[p].is_empty()).collect();
+                let p = live[picks[j % picks.len()] % live.len()];
+                j += 1;
+                events.push(queues[p].pop_front().expect("an event"));
+            }
+            History::from_ops(events).expect("well-formed history")
+        })
+}
+
+/// Brute force under extra orders: is there an order that keeps every
+/// process's order and every `(a, b)` of `extra` (`b` is placed only once
+/// `a` is placed or left out), and that the model accepts?
+fn brute_with<M: Model>(pb: &Problem<M>, extra: &[(u32, u32)]) -> bool {
+    let mut before: Vec<Vec<u32>> = vec![Vec::new(); pb.ops.len()];
+    for &(a, b) in extra {
+        before[b as usize].push(a);
+    }
+    fn go<M: Model>(
+        pb: &Problem<M>,
+        before: &[Vec<u32>],
+        pos: &mut Vec<usize>,
+        done: &mut Vec<bool>,
+        st: &mut Vec<M::State>,
+    ) -> bool {
+        if pos.iter().zip(&pb.procs).all(|(&i, s)| i == s.len()) {
+            return true;
+        }
+        for p in 0..pos.len() {
+            let Some(&oi) = pb.procs[p].get(pos[p]) else {
+                continue;
+            };
+            let c = &pb.ops[oi as usize];
+            let k = c.key as usize;
+            let ready = before[oi as usize].iter().all(|&a| done[a as usize]);
+            let next = if ready {
+                pb.models[k].step(&st[k], &c.op)
+            } else {
+                None
+            };
+            for placed in [true, false] {
+                let new = match (placed, &next) {
+                    (true, Some(n)) => n.clone(),
+                    (false, _) if c.optional => st[k].clone(),
+                    _ => continue,
+                };
+                let old = std::mem::replace(&mut st[k], new);
+                pos[p] += 1;
+                done[oi as usize] = true;
+                let ok = go(pb, before, pos, done, st);
+                done[oi as usize] = false;
+                pos[p] -= 1;
+                st[k] = old;
+                if ok {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let mut pos = vec![0; pb.procs.len()];
+    let mut done = vec![false; pb.ops.len()];
+    let mut st = pb.models.iter().map(|m| m.init()).collect();
+    go(pb, &before, &mut pos, &mut done, &mut st)
+}
+
+/// The real-time pass, when it does not give up stalled branches, is
+/// exact for what it looks for: it finds an order exactly when one keeps
+/// every process's order and the real-time orders it adds
+/// (`realtime_orders`), by brute force over such orders. This
+/// checks its prunings (late ops, and moves that doom an op that needs
+/// the state they leave) on their own, on histories whose ops overlap
+/// and whose values repeat. The counts make sure the pass finds orders,
+/// refutes histories that are consistent all the same (it is not
+/// complete), and refutes inconsistent ones.
+#[test]
+fn realtime_pass_finds_an_order_exactly_when_one_keeps_its_orders() {
+    use super::engine::{realtime_orders, realtime_pass};
+    let (found, stricter, refuted) = (Cell::new(0), Cell::new(0), Cell::new(0));
+    for keys in [1, 2] {
+        let mut runner = TestRunner::new(Config {
+            cases: 5000,
+            ..Config::default()
+        });
+        runner
+            .run(&arb_overlapping_history(keys), |h| {
+                let pb = Problem::compile(&h, &Reg).unwrap();
+                let extra = realtime_orders(&pb, &RegHints);
+                let proved = super::observe::analyse(&pb, &RegHints).0.constraints(&pb);
+                // Without giving up stalled branches, the pass is exact.
+                let limits = Limits {
+                    rules: Rules {
+                        escape: false,
+                        ..Rules::default()
+                    },
+                    ..Limits::default()
+                };
+                let Some((result, _)) = realtime_pass(&pb, &RegHints, &limits, &proved) else {
+                    prop_assert!(extra.is_empty());
+                    return Ok(());
+                };
+                let expect = brute_with(&pb, &extra);
+                match result {
+                    Found::Order(order) => {
+                        prop_assert!(expect, "an order that breaks the pass's orders");
+                        let ids: Vec<usize> =
+                            order.iter().map(|&i| pb.ops[i as usize].id).collect();
+                        prop_assert_eq!(validate(&pb, h.operations.len(), &ids), Ok(()));
+                        found.set(found.get() + 1);
+                    }
+                    Found::Refuted(_) => {
+                        prop_assert!(!expect, "the pass missed an order that keeps its orders");
+                        if brute(&pb) {
+                            stricter.set(stricter.get() + 1);
+                        } else {
+                            refuted.set(refuted.get() + 1);
+                        }
+                    }
+                    Found::GaveUp => prop_assert!(false, "gave up"),
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+    let (found, stricter, refuted) = (found.get(), stricter.get(), refuted.get());
+    assert!(found > 300, "orders found: {found}");
+    assert!(
+        stricter > 30,
+        "consistent, but not keeping real time: {stricter}"
+    );
+    assert!(refuted > 300, "inconsistent: {refuted}");
+}
+
+/// The order the sc generator's construction proves breaks none of the
+/// real-time pass's orders or prunings: guided by it, the pass walks
+/// straight to an order, entering one configuration per op, on histories
+/// of sixteen clients with repeated values (where the pass matters most).
+#[test]
+fn the_generators_witness_breaks_no_rule_of_the_realtime_pass() {
+    use super::engine::realtime_pass;
+    use crate::gen::{GenOptions, Generator, Mode};
+    use crate::model::{CasRegister, KvRegister, ModelKind, ModelOptions};
+    fn walk<M: Model, H: Hints<M>>(h: &History, m: &M, hints: &H, witness: &[u64]) {
+        let pb = Problem::compile(h, m).unwrap();
+        let by_invoke: std::collections::HashMap<usize, usize> = h
+            .operations
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (op.invoke, i))
+            .collect();
+        let mut rank = vec![u64::MAX >> 2; h.operations.len()];
+        for (r, &ix) in witness.iter().enumerate() {
+            rank[by_invoke[&(ix as usize)]] = r as u64;
+        }
+        let guide: Vec<u64> = pb.ops.iter().map(|c| rank[c.id]).collect();
+        let limits = Limits {
+            guide: Some(&guide),
+            ..Limits::default()
+        };
+        let proved = super::observe::analyse(&pb, hints).0.constraints(&pb);
+        let (found, stats) = realtime_pass(&pb, hints, &limits, &proved).expect("real-time orders");
+        assert!(matches!(found, Found::Order(_)), "no order");
+        let required = pb.ops.iter().filter(|c| !c.optional).count() as u64;
+        assert_eq!(stats.nodes, required, "the pass backtracked");
+    }
+    for model in [ModelKind::Kv, ModelKind::CasRegister] {
+        for seed in 0..3 {
+            let o = GenOptions {
+                mode: Mode::SequentiallyConsistent,
+                model,
+                seed,
+                clients: 16,
+                ops: 4000,
+                ..GenOptions::default()
+            };
+            let mut g = Generator::new(&o).unwrap();
+            assert!(g.record_witness());
+            let ops: Vec<Op> = g.by_ref().collect();
+            let witness = g.witness().expect("no fault was injected");
+            let h = History::from_ops(ops).unwrap();
+            let opts = ModelOptions::default();
+            match model {
+                ModelKind::Kv => walk(&h, &KvRegister::new(&opts), &KvHints, &witness),
+                _ => walk(&h, &CasRegister::new(&opts), &RegisterHints, &witness),
+            }
+        }
     }
 }
