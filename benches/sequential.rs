@@ -11,7 +11,7 @@
 //! processes, 10,000 ops in all), `sequential/length` (8 processes,
 //! 1,250 to 20,000 ops in all) and `sequential/repeated` (five values per
 //! key instead of unique ones, valid and broken, 8 processes x 1,250 ops;
-//! and register 16 x 10,000).
+//! and valid register and kv, 16 x 10,000).
 //!
 //! `cargo bench --bench sequential`
 
@@ -145,12 +145,14 @@ fn repeated(c: &mut Criterion) {
             });
         }
     }
-    let h = sc_history_values(ModelKind::Register, 1, 16, 16 * 10_000, false, false);
-    g.bench_with_input(
-        BenchmarkId::new("register-valid", "16x10000"),
-        &h,
-        |b, h| b.iter(|| decide(ModelKind::Register, h, Verdict::Valid)),
-    );
+    for (model, name) in MODELS {
+        let h = sc_history_values(model, 1, 16, 16 * 10_000, false, false);
+        g.bench_with_input(
+            BenchmarkId::new(format!("{name}-valid"), "16x10000"),
+            &h,
+            |b, h| b.iter(|| decide(model, h, Verdict::Valid)),
+        );
+    }
     g.finish();
 }
 
