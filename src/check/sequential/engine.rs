@@ -335,41 +335,31 @@ pub(super) fn realtime_orders<M: Model, H: Hints<M> + ?Sized>(
             )
         })
         .collect();
-    // Per process: its completed updates (response, op), in program order.
-    let done: Vec<Vec<(usize, u32)>> = pb
-        .procs
-        .iter()
-        .map(|seq| {
-            let mut list: Vec<(usize, u32)> = Vec::new();
-            for &i in seq {
-                let c = &pb.ops[i as usize];
-                if update[i as usize] && !c.optional && c.response != usize::MAX {
-                    // Responses grow along a process; keep them sorted
-                    // even if a history says otherwise.
-                    if list.last().is_some_and(|&(r, _)| r > c.response) {
-                        continue;
+    // Per process, in program order, (time, op) for the ops `time` picks:
+    // times grow along a process; keep the lists sorted even if a history
+    // says otherwise.
+    let timeline = |time: &dyn Fn(u32) -> Option<usize>| -> Vec<Vec<(usize, u32)>> {
+        pb.procs
+            .iter()
+            .map(|seq| {
+                let mut list: Vec<(usize, u32)> = Vec::new();
+                for &i in seq {
+                    if let Some(t) = time(i) {
+                        if list.last().is_none_or(|&(last, _)| last <= t) {
+                            list.push((t, i));
+                        }
                     }
-                    list.push((c.response, i));
                 }
-            }
-            list
-        })
-        .collect();
-    // Per process: its updates (invocation, op), in program order.
-    let issued: Vec<Vec<(usize, u32)>> = pb
-        .procs
-        .iter()
-        .map(|seq| {
-            let mut list: Vec<(usize, u32)> = Vec::new();
-            for &i in seq {
-                let c = &pb.ops[i as usize];
-                if update[i as usize] && list.last().is_none_or(|&(v, _)| v <= c.invoke) {
-                    list.push((c.invoke, i));
-                }
-            }
-            list
-        })
-        .collect();
+                list
+            })
+            .collect()
+    };
+    // Completed required updates, by response; updates, by invocation.
+    let done = timeline(&|i| {
+        let c = &pb.ops[i as usize];
+        (update[i as usize] && !c.optional && c.response != usize::MAX).then_some(c.response)
+    });
+    let issued = timeline(&|i| update[i as usize].then_some(pb.ops[i as usize].invoke));
     let mut out = Vec::new();
     for (b, c) in pb.ops.iter().enumerate() {
         if !update[b] {

@@ -1303,6 +1303,24 @@ fn orders_of_the_keys_merge_or_the_global_search_decides() {
     assert!(rep.keys.iter().all(|k| k.valid == Verdict::Valid));
 }
 
+/// The history whose events are the processes' `queues` (each in its
+/// own order), interleaved as `picks` says: the `j`-th event comes from
+/// the `picks[j]`-th (cyclically) process that has events left. So ops of
+/// different processes overlap in time.
+fn interleave(mut queues: Vec<std::collections::VecDeque<Op>>, picks: &[usize]) -> History {
+    let mut events = Vec::new();
+    let mut j = 0;
+    while queues.iter().any(|q| !q.is_empty()) {
+        let live: Vec<usize> = (0..queues.len())
+            .filter(|&p| !queues[p].is_empty())
+            .collect();
+        let p = live[picks[j % picks.len()] % live.len()];
+        j += 1;
+        events.push(queues[p].pop_front().expect("an event"));
+    }
+    History::from_ops(events).expect("well-formed history")
+}
+
 /// A kv history of appends, puts and reads of whole strings over `keys`
 /// keys, in which ops overlap in time (the events of three processes
 /// interleaved as `picks` says), some failed or indeterminate.
@@ -1341,15 +1359,7 @@ fn arb_kv_history(keys: i64) -> impl Strategy<Value = History> {
                 queues[p as usize].push_back(inv);
                 queues[p as usize].push_back(done);
             }
-            let mut events = Vec::new();
-            let mut j = 0;
-            while queues.iter().any(|q| !q.is_empty()) {
-                let live: Vec<usize> = (0..3).filter(|&p| !queues[p].is_empty()).collect();
-                let p = live[picks[j % picks.len()] % live.len()];
-                j += 1;
-                events.push(queues[p].pop_front().expect("an event"));
-            }
-            History::from_ops(events).expect("well-formed history")
+            interleave(queues, &picks)
         })
 }
 
@@ -1454,15 +1464,7 @@ fn arb_overlapping_history(keys: i64) -> impl Strategy<Value = History> {
                 queues[p as usize].push_back(inv);
                 queues[p as usize].push_back(done);
             }
-            let mut events = Vec::new();
-            let mut j = 0;
-            while queues.iter().any(|q| !q.is_empty()) {
-                let live: Vec<usize> = (0..4).filter(|&p| !queues[p].is_empty()).collect();
-                let p = live[picks[j % picks.len()] % live.len()];
-                j += 1;
-                events.push(queues[p].pop_front().expect("an event"));
-            }
-            History::from_ops(events).expect("well-formed history")
+            interleave(queues, &picks)
         })
 }
 
