@@ -19,10 +19,17 @@
 //! a [`Value`] map (no intermediate JSON tree), then [`Op::from_fields`].
 //! Both paths give the same op, and every error comes from the generic
 //! path, so an error's line and column are those of the whole input.
+//!
+//! Large JSON Lines inputs are read in one chunk per thread, split at lines
+//! that begin with `{`. Such a line may lie inside an op that spans lines,
+//! so the chunks are kept only if each one's last op ended exactly where
+//! the next chunk begins; otherwise, and on any error, the whole input is
+//! read again on one thread.
 
 use super::error::{Error, Position, Result};
 use super::op::{Op, OpType, Process};
 use super::value::{Float, Value};
+use rayon::prelude::*;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;
@@ -520,6 +527,12 @@ fn parse_with(input: &str, fast: bool) -> Result<Vec<Op>> {
         return Ok(ops);
     }
     // JSON Lines.
+    let pieces = rayon::current_num_threads().min(input.len() / (CHUNKED_MIN / 2));
+    if fast && input.len() >= CHUNKED_MIN && pieces > 1 {
+        if let Some(ops) = parse_lines_in_chunks(input, pieces) {
+            return Ok(ops);
+        }
+    }
     while c.peek().is_some() {
         if c.peek() != Some(b'{') {
             return Err(Error::at(
@@ -533,9 +546,173 @@ fn parse_with(input: &str, fast: bool) -> Result<Vec<Op>> {
     Ok(ops)
 }
 
+/// JSON Lines inputs at least this long are read in chunks, in parallel.
+const CHUNKED_MIN: usize = 4 << 20;
+
+/// Marks an op's index as its position within its chunk (explicit
+/// indices are non-negative `i64`s, below this bit): rebased when the
+/// chunks are joined.
+const IN_CHUNK: u64 = 1 << 63;
+
+/// Reads JSON Lines in `pieces` chunks, in parallel, split where a line
+/// starts with `{`. A split may fall inside an op that spans lines; the
+/// chunks are therefore joined only when each one's last op ended exactly
+/// where the next chunk begins, so that every chunk began at an op
+/// boundary of the sequential reading and read what it would have read.
+/// `None` (the caller reads the whole input again, on one thread) when a
+/// chunk met anything but well-formed ops, or ended elsewhere: errors and
+/// their positions always come from the sequential reading.
+fn parse_lines_in_chunks(input: &str, pieces: usize) -> Option<Vec<Op>> {
+    let bytes = input.as_bytes();
+    let mut starts = vec![0];
+    for i in 1..pieces {
+        let from = (input.len() / pieces * i).max(starts[starts.len() - 1] + 1);
+        match (from..bytes.len()).find(|&j| bytes[j - 1] == b'\n' && bytes[j] == b'{') {
+            Some(j) => starts.push(j),
+            None => break,
+        }
+    }
+    let ends: Vec<usize> = starts[1..].iter().copied().chain([bytes.len()]).collect();
+    let chunks: Vec<Option<Chunk>> = starts
+        .par_iter()
+        .zip(ends.par_iter())
+        .map(|(&from, &to)| parse_chunk(input, from, to))
+        .collect();
+    let mut ops: Vec<Op> = Vec::new();
+    let mut lines = 0;
+    for (chunk, &to) in chunks.into_iter().zip(&ends) {
+        let chunk = chunk?;
+        if chunk.end != to {
+            return None;
+        }
+        let base = ops.len() as u64;
+        if base == 0 {
+            // The first chunk's ops are already in place (and unmarked):
+            // only the others are moved, into the room it was given.
+            ops = chunk.ops;
+        } else {
+            ops.extend(chunk.ops.into_iter().map(|mut op| {
+                if op.index & IN_CHUNK != 0 {
+                    op.index = base + (op.index & !IN_CHUNK);
+                }
+                op.line += lines;
+                op
+            }));
+        }
+        lines += chunk.newlines;
+    }
+    Some(ops)
+}
+
+/// The ops of one chunk of JSON Lines, where its reading stopped, and the
+/// newlines it passed.
+struct Chunk {
+    ops: Vec<Op>,
+    end: usize,
+    newlines: u32,
+}
+
+/// Reads the ops that begin in `input[from..to]` (`from` at the start of a
+/// line), with lines counted from `from`, and indices marked [`IN_CHUNK`]
+/// except in the first chunk, which is given room for the whole input's
+/// ops. `None` on anything but well-formed ops.
+fn parse_chunk(input: &str, from: usize, to: usize) -> Option<Chunk> {
+    let mut c = Cursor::new(input);
+    (c.pos, c.line_start, c.counted) = (from, from, (from, 1));
+    let (mark, room) = match from {
+        0 => (0, input.len()),
+        _ => (IN_CHUNK, to - from),
+    };
+    let mut ops = Vec::with_capacity(room / 80 + 1);
+    c.skip_ws();
+    while c.pos < to {
+        if c.peek() != Some(b'{') {
+            return None;
+        }
+        ops.push(read_op(&mut c, mark | ops.len() as u64, true).ok()?);
+        c.skip_ws();
+    }
+    Some(Chunk {
+        ops,
+        end: c.pos,
+        newlines: c.line - 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// JSON Lines of `n` ops, one per line: every fourth with its own
+    /// index, some lines ending in CRLF, a blank line now and then.
+    fn lines(n: usize) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            let index = if i % 4 == 0 {
+                format!(r#", "index": {}"#, 1000 + i)
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                r#"{{"type": "invoke", "process": {}, "f": "write", "value": {i}{index}}}"#,
+                i % 7
+            ));
+            text.push_str(match i % 5 {
+                0 => "\r\n",
+                1 => "\n\n",
+                _ => "\n",
+            });
+        }
+        text
+    }
+
+    #[test]
+    fn reading_in_chunks_gives_the_sequential_reading() {
+        let text = lines(300);
+        let whole = parse_with(&text, false).unwrap();
+        assert_eq!(whole[1].index, 1);
+        assert_eq!(whole[4].index, 1004);
+        assert_eq!(whole[299].line, 1 + 299 + 60);
+        for pieces in 2..9 {
+            let chunked = parse_lines_in_chunks(&text, pieces);
+            assert_eq!(chunked.as_ref(), Some(&whole), "{pieces} chunks");
+        }
+    }
+
+    #[test]
+    fn a_split_inside_an_op_defers_to_the_sequential_reading() {
+        // The second op holds lines that start with `{`, and is most of
+        // the input: every split falls inside it.
+        let inner: Vec<String> = (0..40).map(|i| format!("{{\"n\": {i}}}")).collect();
+        let text = format!(
+            "{{\"type\": \"invoke\", \"process\": 0, \"f\": \"read\"}}\n\
+             {{\"type\": \"ok\", \"process\": 0, \"f\": \"read\", \"value\": [\n{}]}}\n",
+            inner.join(",\n")
+        );
+        for pieces in 2..5 {
+            assert_eq!(
+                parse_lines_in_chunks(&text, pieces),
+                None,
+                "{pieces} chunks"
+            );
+        }
+        let ops = parse(&text).unwrap();
+        assert_eq!(ops.len(), 2);
+        assert!(matches!(&ops[1].value, Value::Vector(v) if v.len() == 40));
+    }
+
+    #[test]
+    fn a_large_input_is_read_in_chunks_with_the_same_ops_and_errors() {
+        let n = CHUNKED_MIN / 60;
+        let text = lines(n);
+        assert!(text.len() >= CHUNKED_MIN);
+        assert_eq!(parse(&text), parse_with(&text, false));
+        // A malformed op near the end: the error is the sequential one.
+        let bad = format!("{text}{{\"type\": \"ok\", \"process\": 1,}}\n");
+        let err = parse(&bad).unwrap_err();
+        assert_eq!(err, parse_with(&bad, false).unwrap_err());
+        assert_eq!(err.position.line as usize, text.matches('\n').count() + 1);
+    }
 
     #[test]
     fn reads_an_array() {
@@ -852,6 +1029,24 @@ mod tests {
                     ops.join("\n")
                 };
                 prop_assert_eq!(parse_with(&text, true), parse_with(&text, false));
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+            /// Generated ops span lines and hold `{` at the start of a
+            /// line, so splits fall inside ops: the chunked reading must
+            /// then defer, never read something else.
+            #[test]
+            fn reading_in_chunks_agrees_or_defers(
+                ops in prop::collection::vec(op(), 1..12),
+                pieces in 2usize..6,
+            ) {
+                let text = ops.join("\n");
+                if let Some(chunked) = parse_lines_in_chunks(&text, pieces) {
+                    prop_assert_eq!(Ok(chunked), parse_with(&text, false));
+                }
             }
         }
 
