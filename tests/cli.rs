@@ -343,3 +343,54 @@ fn convergence_options_choose_final_reads_replicas_and_sessions() {
     assert_eq!(code, Some(1));
     assert_eq!(c["valid"], false);
 }
+
+/// Ctrl-C during a long search prints the report of what is known, with
+/// the search's verdict unknown, and exits 3: it does not kill the run.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_prints_what_is_known_and_exits_unknown() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    // 64 clients: a search of minutes (24 million configurations at
+    // 100,000 ops), far from done when interrupted.
+    let g = labrys(&[
+        "gen",
+        "--model",
+        "cas-register",
+        "--clients",
+        "64",
+        "--ops",
+        "100000",
+        "--seed",
+        "1",
+    ]);
+    assert_eq!(g.status.code(), Some(0), "{}", stderr(&g));
+    let path = temp_file("ctrl-c.jsonl", &stdout(&g));
+    let child = Command::new(env!("CARGO_BIN_EXE_labrys"))
+        .args(["check", "--consistency", "linearizable", "--format", "json"])
+        .arg(&path)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run labrys");
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .expect("run sh");
+    assert!(kill.success());
+    let o = child.wait_with_output().expect("wait for labrys");
+    assert!(
+        sent.elapsed() < Duration::from_secs(20),
+        "the run ended {:?} after Ctrl-C",
+        sent.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("a JSON report");
+    let lin = &v["files"][0]["checks"]["linearizable"];
+    assert_eq!(lin["valid"], "unknown", "{lin}");
+    assert_eq!(lin["evidence"]["operations"], 100000, "{lin}");
+}
