@@ -580,13 +580,13 @@ fn parse_lines_in_chunks(input: &str, pieces: usize) -> Option<Vec<Op>> {
         .collect();
     let mut ops: Vec<Op> = Vec::new();
     let mut lines = 0;
-    for (chunk, &to) in chunks.into_iter().zip(&ends) {
+    for (i, (chunk, &to)) in chunks.into_iter().zip(&ends).enumerate() {
         let chunk = chunk?;
         if chunk.end != to {
             return None;
         }
         let base = ops.len() as u64;
-        if base == 0 {
+        if i == 0 {
             // The first chunk's ops are already in place (and unmarked):
             // only the others are moved, into the room it was given.
             ops = chunk.ops;
@@ -674,6 +674,19 @@ mod tests {
         assert_eq!(whole[4].index, 1004);
         assert_eq!(whole[299].line, 1 + 299 + 60);
         for pieces in 2..9 {
+            let chunked = parse_lines_in_chunks(&text, pieces);
+            assert_eq!(chunked.as_ref(), Some(&whole), "{pieces} chunks");
+        }
+    }
+
+    #[test]
+    fn a_first_chunk_of_blank_lines_reads_no_ops() {
+        // Every split falls after the blank lines: the first chunk has no
+        // op, and the second's indices and lines are still rebased.
+        let text = format!("{}{}", "\n".repeat(2000), lines(5));
+        let whole = parse_with(&text, false).unwrap();
+        assert_eq!((whole[1].index, whole[1].line), (1, 2002));
+        for pieces in 2..4 {
             let chunked = parse_lines_in_chunks(&text, pieces);
             assert_eq!(chunked.as_ref(), Some(&whole), "{pieces} chunks");
         }
