@@ -82,6 +82,10 @@ pub(crate) struct Rules {
     pub realtime_always: bool,
     /// That pass gives up branches that stall ([`Engine::escape`]).
     pub escape: bool,
+    /// That pass refuses moves that leave too few periods of a state for
+    /// the ops that consume it ([`Engine::exhausts`]). [`search_with`]
+    /// sets it for a second pass, when the first one finds no order.
+    pub matching: bool,
 }
 
 impl Default for Rules {
@@ -91,6 +95,7 @@ impl Default for Rules {
             realtime: true,
             realtime_always: false,
             escape: true,
+            matching: false,
         }
     }
 }
@@ -240,7 +245,19 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
             max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(100_000 + 50 * n)),
             ..*limits
         };
-        if let Some((found, stats)) = realtime_pass(pb, hints, &budget, proved) {
+        // The matching rule halves the pass's speed, so it is kept for
+        // a second pass, when the first finds no order.
+        for matching in [false, true] {
+            let budget = Limits {
+                rules: Rules {
+                    matching,
+                    ..limits.rules
+                },
+                ..budget
+            };
+            let Some((found, stats)) = realtime_pass(pb, hints, &budget, proved) else {
+                break;
+            };
             nodes += stats.nodes;
             if let Found::Order(order) = found {
                 return (Found::Order(order), Stats { nodes });
@@ -288,6 +305,7 @@ pub(super) fn realtime_pass<M: Model, H: Hints<M> + ?Sized>(
     let rt = proved.with(pb.ops.len(), &extra);
     let mut e = Engine::new(pb, hints, limits, rt);
     e.keep_real_time(hints);
+    e.hall = limits.rules.matching;
     e.stall_budget = limits.rules.escape.then_some(STALL_BUDGET);
     let found = e.run(limits);
     Some((found, Stats { nodes: e.nodes }))
@@ -474,6 +492,11 @@ struct Engine<'p, M: Model> {
     /// Real-time pass only: per key, per state token, per process, the
     /// positions in the process of the required ops that need it.
     needers: Vec<Vec<Vec<Vec<u32>>>>,
+    /// Real-time pass only: the same for the required ops that need the
+    /// state and leave another one (they *consume* it).
+    consumers: Vec<Vec<Vec<Vec<u32>>>>,
+    /// Real-time pass only: whether [`Engine::exhausts`] prunes.
+    hall: bool,
     /// Per op: its rank among moves of its class (see [`Limits::guide`]).
     guide: Option<Vec<u64>>,
     /// Per key: does the unreachable-requirements rule run on it (it has
@@ -639,6 +662,8 @@ impl<'p, M: Model> Engine<'p, M> {
             deadline: Vec::new(),
             setters: Vec::new(),
             needers: Vec::new(),
+            consumers: Vec::new(),
+            hall: false,
             guide: limits
                 .guide
                 .filter(|g| g.len() == pb.ops.len())
@@ -713,7 +738,10 @@ impl<'p, M: Model> Engine<'p, M> {
     /// - *doomed*: a move takes a key out of a state that some unplaced
     ///   required op still needs, and no unplaced op that could come
     ///   before that op sets the state again ([`Engine::dooms`]). The op
-    ///   is not placed yet, so it comes after the move.
+    ///   is not placed yet, so it comes after the move;
+    /// - *exhausted* (second pass only, [`Rules::matching`]): a move
+    ///   leaves too few periods of a state for the unplaced ops that
+    ///   consume it ([`Engine::exhausts`]).
     fn keep_real_time<H: Hints<M> + ?Sized>(&mut self, hints: &H) {
         let pb = self.pb;
         let mut deadline = vec![usize::MAX; pb.ops.len()];
@@ -737,7 +765,7 @@ impl<'p, M: Model> Engine<'p, M> {
             .iter()
             .map(|it| vec![vec![Vec::new(); np]; it.states.len()])
             .collect();
-        let (mut setters, mut needers) = (empty.clone(), empty);
+        let (mut setters, mut needers, mut consumers) = (empty.clone(), empty.clone(), empty);
         // Ops are visited in program order, so every list is sorted.
         for seq in &pb.procs {
             for &i in seq {
@@ -748,12 +776,16 @@ impl<'p, M: Model> Engine<'p, M> {
                 }
                 if self.req_tok[i] != NONE && !c.optional {
                     needers[k][self.req_tok[i] as usize][p].push(at);
+                    if self.eff[i] < UNCHANGED && self.eff[i] != self.req_tok[i] {
+                        consumers[k][self.req_tok[i] as usize][p].push(at);
+                    }
                 }
             }
         }
         self.deadline = deadline;
         self.setters = setters;
         self.needers = needers;
+        self.consumers = consumers;
     }
 
     /// Real-time pass only: is required op `oi` late — it needs a state
@@ -818,6 +850,64 @@ impl<'p, M: Model> Engine<'p, M> {
                 if self.starves(self.pb.procs[q][x as usize]) {
                     return true;
                 }
+            }
+        }
+        false
+    }
+
+    /// Real-time pass only: after process `p`'s next op is placed, could
+    /// the unplaced ops that consume state `s` of key `k` (need it, and
+    /// leave another) no longer each get a period of `s` of their own?
+    /// `now` is whether the key is in `s` after the move.
+    ///
+    /// A period of `s` ends when a consumer is placed, so every consumer
+    /// needs its own period: the current one, or one begun by an unplaced
+    /// op that sets `s`, placed before the consumer and so invoked before
+    /// its deadline (see [`Engine::keep_real_time`]). Hall's condition
+    /// for matching consumers to distinct periods follows: for every
+    /// deadline `d`, the consumers due by `d` are at most the current
+    /// period plus the setters invoked before `d`. Checked on a subset of
+    /// the consumers (each process's first), which is still necessary.
+    fn exhausts(&self, k: usize, s: u32, now: bool, p: usize) -> bool {
+        if self.unknown[k] > 0 {
+            return false;
+        }
+        let Some(per) = self.consumers.get(k).and_then(|t| t.get(s as usize)) else {
+            return false;
+        };
+        let pos = |q: usize| self.pos[q] + (q == p) as u32;
+        let mut due: Vec<usize> = Vec::new();
+        for (q, slots) in per.iter().enumerate() {
+            let j = slots.partition_point(|&x| x < pos(q));
+            if let Some(&x) = slots.get(j) {
+                let d = self.deadline[self.pb.procs[q][x as usize] as usize];
+                if d != usize::MAX {
+                    due.push(d);
+                }
+            }
+        }
+        if due.len() <= now as usize {
+            return false;
+        }
+        due.sort_unstable();
+        let setters = &self.setters[k][s as usize];
+        for (j, &d) in due.iter().enumerate() {
+            let mut have = now as usize;
+            if j < have {
+                continue;
+            }
+            for (q, slots) in setters.iter().enumerate() {
+                let from = slots.partition_point(|&x| x < pos(q));
+                let rest = &slots[from..];
+                have += rest.partition_point(|&x| {
+                    self.pb.ops[self.pb.procs[q][x as usize] as usize].invoke < d
+                });
+                if have > j {
+                    break;
+                }
+            }
+            if have <= j {
+                return true;
             }
         }
         false
@@ -1045,7 +1135,12 @@ impl<'p, M: Model> Engine<'p, M> {
                     });
                     break;
                 }
-                let class = if n != s && self.dooms(k as usize, s, p, i) {
+                // A move that leaves `s`, or that sets `s` again while the
+                // key holds it (spending a setter), may exhaust `s`.
+                let spends = n != s || self.eff[oi as usize] == s;
+                let refused = (n != s && self.dooms(k as usize, s, p, i))
+                    || (self.hall && spends && self.exhausts(k as usize, s, n == s, p));
+                let class = if refused {
                     u64::MAX
                 } else if !optional {
                     1
