@@ -239,7 +239,12 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
     // search of a keyed history), where the full search without it finds
     // its wrong guesses too late; on one object the full search does as
     // well alone.
-    if limits.rules.realtime && (pb.live_keys().len() > 1 || limits.rules.realtime_always) {
+    let wanted =
+        limits.rules.realtime && (pb.live_keys().len() > 1 || limits.rules.realtime_always);
+    if let Some(rt) = wanted
+        .then(|| realtime_constraints(pb, hints, proved))
+        .flatten()
+    {
         let n = pb.ops.len() as u64;
         let budget = Limits {
             max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(100_000 + 50 * n)),
@@ -255,9 +260,7 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
                 },
                 ..budget
             };
-            let Some((found, stats)) = realtime_pass(pb, hints, &budget, proved) else {
-                break;
-            };
+            let (found, stats) = realtime_pass(pb, hints, &budget, &rt);
             nodes += stats.nodes;
             if let Found::Order(order) = found {
                 return (Found::Order(order), Stats { nodes });
@@ -288,27 +291,34 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
 /// deeper before it gives up the branch it is in ([`Engine::escape`]).
 const STALL_BUDGET: u64 = 4096;
 
-/// The search that keeps [`realtime_orders`] (see [`search_with`]), within
-/// `limits`; `None` when those orders add nothing to program order. It
-/// gives up branches that stall ([`Engine::escape`]), so its failure
-/// decides nothing, even without a bound.
+/// The orders the real-time pass keeps: those `proved`, and
+/// [`realtime_orders`]; `None` when the latter add nothing to program
+/// order.
+pub(super) fn realtime_constraints<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    proved: &Constraints,
+) -> Option<Constraints> {
+    let extra = realtime_orders(pb, hints);
+    (!extra.is_empty()).then(|| proved.with(pb.ops.len(), &extra))
+}
+
+/// The search that keeps the orders `rt` ([`realtime_constraints`]; see
+/// [`search_with`]), within `limits`. It gives up branches that stall
+/// ([`Engine::escape`]), so its failure decides nothing, even without a
+/// bound.
 pub(super) fn realtime_pass<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
     limits: &Limits<'_>,
-    proved: &Constraints,
-) -> Option<(Found<M::State>, Stats)> {
-    let extra = realtime_orders(pb, hints);
-    if extra.is_empty() {
-        return None;
-    }
-    let rt = proved.with(pb.ops.len(), &extra);
-    let mut e = Engine::new(pb, hints, limits, rt);
+    rt: &Constraints,
+) -> (Found<M::State>, Stats) {
+    let mut e = Engine::new(pb, hints, limits, rt.clone());
     e.keep_real_time(hints);
     e.hall = limits.rules.matching;
     e.stall_budget = limits.rules.escape.then_some(STALL_BUDGET);
     let found = e.run(limits);
-    Some((found, Stats { nodes: e.nodes }))
+    (found, Stats { nodes: e.nodes })
 }
 
 /// The real-time order of updates, and of reads before later updates, as
@@ -497,6 +507,8 @@ struct Engine<'p, M: Model> {
     consumers: Vec<Vec<Vec<Vec<u32>>>>,
     /// Real-time pass only: whether [`Engine::exhausts`] prunes.
     hall: bool,
+    /// Scratch space for [`Engine::exhausts`].
+    due: Vec<usize>,
     /// Per op: its rank among moves of its class (see [`Limits::guide`]).
     guide: Option<Vec<u64>>,
     /// Per key: does the unreachable-requirements rule run on it (it has
@@ -664,6 +676,7 @@ impl<'p, M: Model> Engine<'p, M> {
             needers: Vec::new(),
             consumers: Vec::new(),
             hall: false,
+            due: Vec::new(),
             guide: limits
                 .guide
                 .filter(|g| g.len() == pb.ops.len())
@@ -868,7 +881,8 @@ impl<'p, M: Model> Engine<'p, M> {
     /// deadline `d`, the consumers due by `d` are at most the current
     /// period plus the setters invoked before `d`. Checked on a subset of
     /// the consumers (each process's first), which is still necessary.
-    fn exhausts(&self, k: usize, s: u32, now: bool, p: usize) -> bool {
+    /// `due` is scratch space, to spare an allocation per move.
+    fn exhausts(&self, k: usize, s: u32, now: bool, p: usize, due: &mut Vec<usize>) -> bool {
         if self.unknown[k] > 0 {
             return false;
         }
@@ -876,7 +890,7 @@ impl<'p, M: Model> Engine<'p, M> {
             return false;
         };
         let pos = |q: usize| self.pos[q] + (q == p) as u32;
-        let mut due: Vec<usize> = Vec::new();
+        due.clear();
         for (q, slots) in per.iter().enumerate() {
             let j = slots.partition_point(|&x| x < pos(q));
             if let Some(&x) = slots.get(j) {
@@ -1105,6 +1119,7 @@ impl<'p, M: Model> Engine<'p, M> {
         self.blocked.clear();
         let mut forced = None;
         let mut late = false;
+        let mut due = std::mem::take(&mut self.due);
         for p in 0..self.pos.len() {
             let i = self.pos[p];
             if i >= self.lens[p] {
@@ -1139,7 +1154,7 @@ impl<'p, M: Model> Engine<'p, M> {
                 // key holds it (spending a setter), may exhaust `s`.
                 let spends = n != s || self.eff[oi as usize] == s;
                 let refused = (n != s && self.dooms(k as usize, s, p, i))
-                    || (self.hall && spends && self.exhausts(k as usize, s, n == s, p));
+                    || (self.hall && spends && self.exhausts(k as usize, s, n == s, p, &mut due));
                 let class = if refused {
                     u64::MAX
                 } else if !optional {
@@ -1171,6 +1186,7 @@ impl<'p, M: Model> Engine<'p, M> {
                 });
             }
         }
+        self.due = due;
         if late {
             self.moves.truncate(lo);
             return (lo as u32, lo as u32);

@@ -158,40 +158,7 @@ fn both(h: &History) -> (SequentialReport, SequentialReport) {
 /// Every order that keeps program order, each indeterminate op placed or
 /// left out: does one obey the model?
 fn brute<M: Model>(pb: &Problem<M>) -> bool {
-    fn go<M: Model>(pb: &Problem<M>, pos: &mut Vec<usize>, st: &mut Vec<M::State>) -> bool {
-        if pos.iter().zip(&pb.procs).all(|(&i, s)| i == s.len()) {
-            return true;
-        }
-        for p in 0..pos.len() {
-            let Some(&oi) = pb.procs[p].get(pos[p]) else {
-                continue;
-            };
-            let c = &pb.ops[oi as usize];
-            let k = c.key as usize;
-            if let Some(next) = pb.models[k].step(&st[k], &c.op) {
-                let old = std::mem::replace(&mut st[k], next);
-                pos[p] += 1;
-                let ok = go(pb, pos, st);
-                pos[p] -= 1;
-                st[k] = old;
-                if ok {
-                    return true;
-                }
-            }
-            if c.optional {
-                pos[p] += 1;
-                let ok = go(pb, pos, st);
-                pos[p] -= 1;
-                if ok {
-                    return true;
-                }
-            }
-        }
-        false
-    }
-    let mut pos = vec![0; pb.procs.len()];
-    let mut st = pb.models.iter().map(|m| m.init()).collect();
-    go(pb, &mut pos, &mut st)
+    brute_with(pb, &[])
 }
 
 #[test]
@@ -1536,7 +1503,7 @@ fn brute_with<M: Model>(pb: &Problem<M>, extra: &[(u32, u32)]) -> bool {
 /// complete), and refutes inconsistent ones.
 #[test]
 fn realtime_pass_finds_an_order_exactly_when_one_keeps_its_orders() {
-    use super::engine::{realtime_orders, realtime_pass};
+    use super::engine::{realtime_constraints, realtime_orders, realtime_pass};
     let (found, stricter, refuted) = (Cell::new(0), Cell::new(0), Cell::new(0));
     for (keys, matching) in [(1, false), (2, false), (1, true), (2, true)] {
         let mut runner = TestRunner::new(Config {
@@ -1557,10 +1524,11 @@ fn realtime_pass_finds_an_order_exactly_when_one_keeps_its_orders() {
                     },
                     ..Limits::default()
                 };
-                let Some((result, _)) = realtime_pass(&pb, &RegHints, &limits, &proved) else {
+                let Some(rt) = realtime_constraints(&pb, &RegHints, &proved) else {
                     prop_assert!(extra.is_empty());
                     return Ok(());
                 };
+                let (result, _) = realtime_pass(&pb, &RegHints, &limits, &rt);
                 let expect = brute_with(&pb, &extra);
                 match result {
                     Found::Order(order) => {
@@ -1599,7 +1567,7 @@ fn realtime_pass_finds_an_order_exactly_when_one_keeps_its_orders() {
 /// of sixteen clients with repeated values (where the pass matters most).
 #[test]
 fn the_generators_witness_breaks_no_rule_of_the_realtime_pass() {
-    use super::engine::realtime_pass;
+    use super::engine::{realtime_constraints, realtime_pass};
     use crate::gen::{GenOptions, Generator, Mode};
     use crate::model::{CasRegister, KvRegister, ModelKind, ModelOptions};
     fn walk<M: Model, H: Hints<M>>(h: &History, m: &M, hints: &H, witness: &[u64]) {
@@ -1625,8 +1593,8 @@ fn the_generators_witness_breaks_no_rule_of_the_realtime_pass() {
                 },
                 ..Limits::default()
             };
-            let (found, stats) =
-                realtime_pass(&pb, hints, &limits, &proved).expect("real-time orders");
+            let rt = realtime_constraints(&pb, hints, &proved).expect("real-time orders");
+            let (found, stats) = realtime_pass(&pb, hints, &limits, &rt);
             assert!(matches!(found, Found::Order(_)), "no order");
             let required = pb.ops.iter().filter(|c| !c.optional).count() as u64;
             assert_eq!(stats.nodes, required, "the pass backtracked");
