@@ -171,21 +171,302 @@ fn stats_over_the_corpus() {
     }
 }
 
+/// `labrys check --format json` with `args`: the exit status and the report.
+fn check_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let o = labrys(&[&["check", "--format", "json"][..], args].concat());
+    let v = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr: {}", stderr(&o)));
+    (o.status.code(), v)
+}
+
+const FAILED_WRITE: &str = "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":1}\n\
+                            {\"type\":\"fail\",\"process\":0,\"f\":\"write\",\"value\":1}\n";
+const CRASHED_WRITES: &str = "{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":1}\n\
+                              {\"type\":\"info\",\"process\":0,\"f\":\"write\",\"value\":1}\n\
+                              {\"type\":\"invoke\",\"process\":1,\"f\":\"write\",\"value\":2}\n";
+
 #[test]
-fn an_empty_history_is_trivially_linearizable() {
-    let path = temp_file("empty.edn", "");
-    let o = labrys(&[
-        "check",
-        "--consistency",
-        "linearizable,sequential",
-        "--format",
-        "json",
-        path.to_str().unwrap(),
-    ]);
+fn a_history_with_nothing_to_judge_is_unknown_unless_allowed() {
+    let empty = temp_file("empty.edn", "");
+    let failed = temp_file("failed.jsonl", FAILED_WRITE);
+    let crashed = temp_file("crashed.jsonl", CRASHED_WRITES);
+    for path in [&empty, &failed, &crashed] {
+        let file = path.to_str().unwrap();
+        let (code, v) = check_json(&[file]);
+        assert_eq!(code, Some(3), "{file}: {v}");
+        assert_eq!(v["valid"], "unknown", "{file}");
+        let f = &v["files"][0];
+        assert_eq!(f["valid"], "unknown", "{file}");
+        for c in ["linearizable", "sequential", "convergence"] {
+            assert_eq!(f["checks"][c]["judged"], false, "{file} {c}: {f}");
+            assert_eq!(f["checks"][c]["counts"], false, "{file} {c}");
+            let summary = f["checks"][c]["summary"].as_str().unwrap();
+            assert!(summary.starts_with("not judged: "), "{file}: {summary}");
+        }
+        // Named, each checker with nothing to judge is unknown.
+        let (code, v) = check_json(&["--consistency", "linearizable,sequential", file]);
+        assert_eq!(code, Some(3), "{file}");
+        let lin = &v["files"][0]["checks"]["linearizable"];
+        assert_eq!(
+            (&lin["valid"], &lin["counts"]),
+            (&"unknown".into(), &true.into())
+        );
+        assert!(lin["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing to judge: "));
+        // The vacuous verdict only when asked for.
+        for args in [
+            &["--allow-empty", file][..],
+            &["--allow-empty", "--consistency", "linearizable", file],
+        ] {
+            let (code, v) = check_json(args);
+            assert_eq!(code, Some(0), "{args:?}: {v}");
+            assert_eq!(v["valid"], true, "{args:?}");
+        }
+    }
+    // An empty history has no model to infer, and none is made up.
+    let (_, v) = check_json(&[empty.to_str().unwrap()]);
+    assert_eq!(v["files"][0]["model"], serde_json::Value::Null);
+    assert_eq!(v["files"][0]["model_source"], "none");
+    let reason = &v["files"][0]["checks"]["linearizable"]["summary"];
+    assert_eq!(reason, "not judged: the history has no client operations");
+    let (_, v) = check_json(&[failed.to_str().unwrap()]);
+    let reason = &v["files"][0]["checks"]["sequential"]["summary"];
+    assert_eq!(
+        reason,
+        "not judged: no client operation completed ok (1 failed, 0 crashed or never completed)"
+    );
+    let o = labrys(&["check", crashed.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert!(text.contains("linearizable  NOT JUDGED"), "{text}");
+    assert!(
+        text.contains("(0 failed, 2 crashed or never completed)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_empty_mutex_history_exits_unknown() {
+    let empty = temp_file("empty-mutex.edn", "");
+    let (code, v) = check_json(&["--model", "mutex", empty.to_str().unwrap()]);
+    assert_eq!(code, Some(3), "{v}");
+    let f = &v["files"][0];
+    assert_eq!(
+        (&f["model"], &f["model_source"]),
+        (&"mutex".into(), &"given".into())
+    );
+    assert_eq!(f["checks"]["linearizable"]["judged"], false);
+    // Convergence has no analysis for a mutex: not judged.
+    assert_eq!(f["checks"]["convergence"]["counts"], false, "{f}");
+    let (code, _) = check_json(&["--model", "mutex", "--allow-empty", empty.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn convergence_without_final_reads_is_not_judged_unless_named() {
+    let file = histories().join("generated/cas-register-linearizable.jsonl");
+    let file = file.to_str().unwrap();
+    let (code, v) = check_json(&[file]);
+    assert_eq!(code, Some(0), "a good history passes a plain run: {v}");
+    let f = &v["files"][0];
+    assert_eq!(f["valid"], true);
+    assert_eq!(f["checks"]["linearizable"]["judged"], true);
+    let conv = &f["checks"]["convergence"];
+    assert_eq!(
+        (&conv["judged"], &conv["counts"]),
+        (&false.into(), &false.into())
+    );
+    assert_eq!(conv["valid"], "unknown");
+    assert!(
+        conv["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not judged: no ok read began after the last update"),
+        "{conv}"
+    );
+    let o = labrys(&["check", file]);
+    assert!(
+        stdout(&o).contains("convergence   NOT JUDGED"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("(cas-register model, inferred; 60 operations)"),
+        "{}",
+        stdout(&o)
+    );
+    // Named, it is unknown.
+    let (code, v) = check_json(&["--consistency", "convergence", file]);
+    assert_eq!(code, Some(3), "{v}");
+    assert_eq!(v["files"][0]["checks"]["convergence"]["counts"], true);
+}
+
+#[test]
+fn a_history_of_reads_alone_asks_for_the_model() {
+    let path = temp_file(
+        "reads.jsonl",
+        "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n\
+         {\"type\":\"ok\",\"process\":0,\"f\":\"read\",\"value\":0}\n",
+    );
+    let file = path.to_str().unwrap();
+    let o = labrys(&["check", file]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("candidates: register, cas-register, kv, set, counter"),
+        "{err}"
+    );
+    assert!(err.contains("--model"), "{err}");
+    // Each model judges the read of 0 its own way, and says it was given.
+    let (code, v) = check_json(&["--model", "counter", file]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["files"][0]["model_source"], "given");
+    let (code, _) = check_json(&["--model", "register", file]);
+    assert_eq!(code, Some(1));
+    // A model the names decide is inferred, and says so.
+    let stale = histories().join("register/stale-read.json");
+    let (_, v) = check_json(&[stale.to_str().unwrap()]);
+    assert_eq!(v["files"][0]["model"], "register");
+    assert_eq!(v["files"][0]["model_source"], "inferred");
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("labrys-cli-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_jepsen_run_directory_is_read_once() {
+    let good = std::fs::read_to_string(histories().join("register/concurrent-read.edn")).unwrap();
+    let store = temp_dir("store");
+    let both = store.join("run-both");
+    std::fs::create_dir_all(both.join("n1")).unwrap();
+    std::fs::write(both.join("history.edn"), &good).unwrap();
+    // The text history of the same run: never read when the EDN is there.
+    std::fs::write(both.join("history.txt"), "not a history\n").unwrap();
+    std::fs::write(
+        both.join("results.edn"),
+        "{:valid? true, :results {:x 1}}\n",
+    )
+    .unwrap();
+    std::fs::write(both.join("jepsen.log"), "INFO jepsen.core - Run complete\n").unwrap();
+    std::fs::write(both.join("n1/db.log"), "server started\n").unwrap();
+    let (code, v) = check_json(&[both.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{v}");
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{v}");
+    assert!(files[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("run-both/history.edn"));
+    let o = labrys(&["stats", "--format", "json", both.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["valid"], true);
-    assert_eq!(v["files"][0]["operations"], 0);
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(stats.as_array().unwrap().len(), 1);
+
+    // A run that crashed before writing its history: Jepsen's other files
+    // are not histories, and the run is an error of its own.
+    let none = store.join("run-none");
+    std::fs::create_dir_all(&none).unwrap();
+    std::fs::write(none.join("results.edn"), "{:valid? :unknown}\n").unwrap();
+    std::fs::write(none.join("jepsen.log"), "ERROR jepsen.core - crashed\n").unwrap();
+    let (code, v) = check_json(&[store.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{v}");
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{v}");
+    assert!(files[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("run-both/history.edn"));
+    assert!(
+        files[1]["path"].as_str().unwrap().ends_with("run-none"),
+        "{v}"
+    );
+    let message = files[1]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("without a history file"), "{message}");
+}
+
+#[test]
+fn an_input_error_quotes_a_short_excerpt() {
+    let token = "9".repeat(100_000);
+    let path = temp_file(
+        "long-token.edn",
+        &format!("{{:type :invoke, :process 0, :f :read, :value {token}}}\n"),
+    );
+    let o = labrys(&["check", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.len() < 300, "{} bytes on stderr", err.len());
+    assert!(err.contains("long-token.edn:1:"), "{err}");
+    assert!(err.contains("... (100000 characters)"), "{err}");
+}
+
+#[test]
+fn every_file_appears_with_its_outcome() {
+    let good = histories().join("register/concurrent-read.edn");
+    let bad = temp_file(
+        "bad-value.edn",
+        "{:type :invoke, :process 0, :f :read, :value nil}\n{:type :ok, :process 0, :f :read, :value [1 2}\n",
+    );
+    let (good, bad) = (good.to_str().unwrap(), bad.to_str().unwrap());
+    let (code, v) = check_json(&[good, bad]);
+    assert_eq!(code, Some(2));
+    assert_eq!(v["valid"], "unknown", "never true when a file failed: {v}");
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(
+        (&files[0]["path"], &files[0]["valid"]),
+        (&good.into(), &true.into())
+    );
+    assert_eq!(files[1]["path"], bad);
+    assert_eq!(files[1]["valid"], "unknown");
+    assert_eq!(files[1]["error"]["line"], 2);
+    assert!(
+        files[1]["error"]["column"].as_u64().is_some(),
+        "{}",
+        files[1]
+    );
+    let o = labrys(&["check", good, bad]);
+    let text = stdout(&o);
+    assert!(text.contains("bad-value.edn  ERROR"), "{text}");
+    assert!(
+        text.contains("2 files: UNKNOWN (1 could not be checked)"),
+        "{text}"
+    );
+    // A missing file is a file's outcome too.
+    let (code, v) = check_json(&[good, "/nonexistent/history.edn"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(v["files"][1]["path"], "/nonexistent/history.edn");
+}
+
+#[test]
+fn an_anomaly_wins_the_exit_status_then_an_input_error_then_unknown() {
+    let invalid = histories().join("register/stale-read.json");
+    let valid = histories().join("register/concurrent-read.edn");
+    let bad = temp_file(
+        "bad-type.jsonl",
+        "{\"type\":\"done\",\"process\":0,\"f\":\"read\"}\n",
+    );
+    let empty = temp_file("empty-precedence.edn", "");
+    let [invalid, valid, bad, empty] =
+        [&invalid, &valid, &bad, &empty].map(|p| p.to_str().unwrap().to_string());
+    for (files, code, top) in [
+        (vec![&bad, &invalid], 1, serde_json::json!(false)),
+        (vec![&empty, &bad], 2, "unknown".into()),
+        (vec![&valid, &bad], 2, "unknown".into()),
+        (vec![&valid, &empty], 3, "unknown".into()),
+        (vec![&invalid, &empty], 1, false.into()),
+    ] {
+        let args: Vec<&str> = files.iter().map(|s| s.as_str()).collect();
+        let (got, v) = check_json(&args);
+        assert_eq!(got, Some(code), "{files:?}");
+        assert_eq!(v["valid"], top, "{files:?}");
+    }
 }
 
 #[test]

@@ -8,6 +8,19 @@
 //!
 //! Verdicts are three-valued, as in Knossos and Porcupine: a search that
 //! runs out of time or memory says [`Verdict::Unknown`], never a guess.
+//!
+//! # Nothing to judge
+//!
+//! A history in which no client operation completed `ok` (an empty one,
+//! or one of only failed, crashed or never-completed operations) gives
+//! linearizability and sequential consistency nothing to judge: every
+//! order of it is trivially legal, and a harness that recorded nothing
+//! must not pass for a correct database. As Jepsen's `stats` checker fails
+//! a history with no `ok` operation, those checkers then say
+//! [`Verdict::Unknown`] with the reason [`nothing_to_judge`] gives, or
+//! valid when [`CheckOptions::allow_empty`] asks for the vacuous verdict.
+//! Their reports keep the reason either way, so that a caller can tell a
+//! check that judged nothing from one that ran out of time.
 
 pub mod convergence;
 pub mod evidence;
@@ -15,6 +28,7 @@ pub mod linearizable;
 pub mod run;
 pub mod sequential;
 
+use crate::history::{History, Outcome};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,6 +77,32 @@ impl serde::Serialize for Verdict {
     }
 }
 
+/// Why `history` gives linearizability and sequential consistency nothing
+/// to judge, or `None` when some client operation completed `ok`.
+pub fn nothing_to_judge(history: &History) -> Option<String> {
+    let ops = &history.operations;
+    if ops.iter().any(|o| o.outcome == Outcome::Ok) {
+        return None;
+    }
+    if ops.is_empty() {
+        return Some("the history has no client operations".into());
+    }
+    let failed = ops.iter().filter(|o| o.outcome == Outcome::Fail).count();
+    Some(format!(
+        "no client operation completed ok ({failed} failed, {} crashed or never completed)",
+        ops.len() - failed
+    ))
+}
+
+/// The verdict of a checker that had nothing to judge.
+pub fn empty_verdict(options: &CheckOptions) -> Verdict {
+    if options.allow_empty {
+        Verdict::Valid
+    } else {
+        Verdict::Unknown
+    }
+}
+
 /// The consistency models labrys checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Consistency {
@@ -104,6 +144,9 @@ pub struct CheckOptions {
     pub report_all: bool,
     /// Search for a minimal counterexample when a history is invalid.
     pub shrink: bool,
+    /// A checker with nothing to judge says valid instead of unknown (see
+    /// [Nothing to judge](self#nothing-to-judge)).
+    pub allow_empty: bool,
     /// Set to stop every search early (Ctrl-C); unfinished work is unknown.
     pub cancel: Arc<AtomicBool>,
     /// Counters the command line reads to draw a progress bar.
@@ -145,6 +188,7 @@ impl Default for CheckOptions {
             partition: true,
             report_all: false,
             shrink: true,
+            allow_empty: false,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
         }

@@ -1,10 +1,31 @@
 //! Running several checkers on one history, in parallel.
 //!
-//! `labrys check FILE` runs every checker that applies to the model at
-//! once (rayon), each with its own time budget, and combines their verdicts
-//! as Jepsen does: invalid beats unknown beats valid. Convergence does not
-//! apply to the mutex and multi-register models; it is left out of a plain
-//! run on those, and says unknown when asked for by name.
+//! `labrys check FILE` runs every checker at once (rayon), each with its
+//! own time budget, and combines their verdicts as Jepsen does: invalid
+//! beats unknown beats valid, under the contract below.
+//!
+//! # The verdict contract
+//!
+//! A checker may have nothing to judge: linearizability and sequential
+//! consistency when no client operation completed `ok` (see
+//! [Nothing to judge](super#nothing-to-judge)), convergence when no read
+//! was final (none followed the last update, say) or the model has no
+//! convergence analysis (mutex, multi-register). How that counts depends
+//! on whether the user named the checker ([`Plan::checks`]):
+//!
+//! - a checker that judged something counts with its verdict;
+//! - a checker the user named, with nothing to judge, is unknown (valid
+//!   with [`CheckOptions::allow_empty`]);
+//! - a checker not named, with nothing to judge, is *not judged*: reported
+//!   with its reason, and left out of the file's verdict, so that a plain
+//!   run over a good history whose reads all precede its last write still
+//!   passes;
+//! - a file in which no checker judged anything is unknown (valid with
+//!   [`CheckOptions::allow_empty`]): a harness that recorded nothing never
+//!   passes for a correct database.
+//!
+//! [`Results::standings`] applies the contract; [`file_verdict`] combines
+//! the standings.
 //!
 //! # A linearization is a witness
 //!
@@ -23,7 +44,7 @@
 use super::convergence::{self, ConvergenceOptions, ConvergenceReport};
 use super::linearizable::{self, LinearizableReport};
 use super::sequential::{self, SequentialReport};
-use super::{CheckOptions, Consistency, Verdict};
+use super::{empty_verdict, CheckOptions, Consistency, Verdict};
 use crate::history::{Error, History};
 use crate::model::{ModelKind, ModelOptions};
 use crate::with_model;
@@ -67,20 +88,88 @@ pub struct Results {
     pub convergence: Option<Timed<ConvergenceReport>>,
 }
 
+/// How one checker's result stands in its file's verdict (see
+/// [the verdict contract](self#the-verdict-contract)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// The checker's verdict, as reported.
+    pub verdict: Verdict,
+    /// Whether it had anything to judge.
+    pub judged: bool,
+    /// Whether its verdict is part of the file's verdict: false for a
+    /// checker not named that had nothing to judge ("not judged").
+    pub counts: bool,
+    /// Why it had nothing to judge, when so.
+    pub reason: Option<String>,
+}
+
 impl Results {
-    /// The combined verdict: invalid beats unknown beats valid.
-    pub fn verdict(&self) -> Verdict {
-        let mut v = Verdict::Valid;
+    /// The standing of every checker that ran, in report order.
+    pub fn standings(&self, plan: &Plan) -> Vec<(Consistency, Standing)> {
+        let mut out = Vec::new();
         if let Some(l) = &self.linearizable {
-            v = v.and(l.report.verdict);
+            let r = &l.report;
+            let s = plan.standing(Consistency::Linearizable, r.verdict, &r.nothing_to_judge);
+            out.push((Consistency::Linearizable, s));
         }
-        if let Some(s) = &self.sequential {
-            v = v.and(s.report.valid);
+        if let Some(t) = &self.sequential {
+            let empty = match &t.report.decision {
+                sequential::Decision::NothingToJudge { reason } => Some(reason.clone()),
+                _ => None,
+            };
+            let s = plan.standing(Consistency::Sequential, t.report.valid, &empty);
+            out.push((Consistency::Sequential, s));
         }
         if let Some(c) = &self.convergence {
-            v = v.and(c.report.valid);
+            let s = plan.standing(
+                Consistency::Convergence,
+                c.report.valid,
+                &convergence_nothing_to_judge(&c.report),
+            );
+            out.push((Consistency::Convergence, s));
         }
-        v
+        out
+    }
+
+    /// The file's verdict under the contract: see [`file_verdict`].
+    pub fn verdict(&self, plan: &Plan) -> Verdict {
+        let standings = self.standings(plan);
+        file_verdict(standings.iter().map(|(_, s)| s), &plan.options)
+    }
+}
+
+/// Why the convergence checker had nothing to judge: it found no final
+/// read at all (nor, for a queue, the queue drained), so no key was judged.
+/// A history some of whose keys had final reads was judged, and a key
+/// without them makes it unknown.
+fn convergence_nothing_to_judge(r: &ConvergenceReport) -> Option<String> {
+    (r.valid == Verdict::Unknown && r.stats.final_reads == 0).then(|| {
+        r.reasons
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "no final read".into())
+    })
+}
+
+/// Combines the standings of one file's checkers: invalid beats unknown
+/// beats valid among those that count; when none judged anything, the
+/// file is unknown, or valid with [`CheckOptions::allow_empty`].
+pub fn file_verdict<'a>(
+    standings: impl IntoIterator<Item = &'a Standing>,
+    options: &CheckOptions,
+) -> Verdict {
+    let mut verdict = Verdict::Valid;
+    let mut judged = false;
+    for s in standings {
+        if s.counts {
+            verdict = verdict.and(s.verdict);
+        }
+        judged |= s.judged;
+    }
+    if judged {
+        verdict
+    } else {
+        verdict.and(empty_verdict(options))
     }
 }
 
@@ -90,15 +179,42 @@ pub fn convergence_applies(model: ModelKind) -> bool {
 }
 
 impl Plan {
-    /// The checkers this plan runs, in report order.
+    /// The checkers this plan runs, in report order: the ones named, or
+    /// all three.
     pub fn checks(&self) -> Vec<Consistency> {
         if self.checks.is_empty() {
-            Consistency::ALL
-                .into_iter()
-                .filter(|c| *c != Consistency::Convergence || convergence_applies(self.model))
-                .collect()
+            Consistency::ALL.to_vec()
         } else {
             self.checks.clone()
+        }
+    }
+
+    /// Did the user name checker `c`?
+    pub fn named(&self, c: Consistency) -> bool {
+        self.checks.contains(&c)
+    }
+
+    /// The standing of checker `c`, whose verdict is `verdict`, and which
+    /// had nothing to judge for the reason `empty`, if given.
+    pub fn standing(&self, c: Consistency, verdict: Verdict, empty: &Option<String>) -> Standing {
+        let Some(reason) = empty else {
+            return Standing {
+                verdict,
+                judged: true,
+                counts: true,
+                reason: None,
+            };
+        };
+        let named = self.named(c);
+        Standing {
+            verdict: if named {
+                empty_verdict(&self.options)
+            } else {
+                Verdict::Unknown
+            },
+            judged: false,
+            counts: named,
+            reason: Some(reason.clone()),
         }
     }
 }
@@ -222,7 +338,7 @@ fn witness(
 /// indeterminate operations the merge always succeeds, and any merge keeps
 /// each key's order (so every step is legal) and each process's order.
 fn linearization(history: &History, report: &LinearizableReport) -> Option<Vec<usize>> {
-    if report.verdict != Verdict::Valid {
+    if report.verdict != Verdict::Valid || report.nothing_to_judge.is_some() {
         return None;
     }
     let orders: Vec<&Vec<usize>> = report
@@ -341,6 +457,77 @@ mod tests {
             assert_eq!(alone.valid, Verdict::Valid);
             assert_eq!(kind(&alone), "ordered");
         }
+    }
+
+    /// A write that failed, then a crashed one: no op completed ok.
+    fn nothing_ok() -> History {
+        use crate::history::{Op, OpType::*, Value};
+        let ev = |t, p, v: i64| Op::new(t, p, "write", Value::Int(v));
+        History::from_ops(vec![
+            ev(Invoke, 0, 1),
+            ev(Fail, 0, 1),
+            ev(Invoke, 1, 2),
+            ev(Info, 1, 2),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn a_checker_with_nothing_to_judge_counts_only_when_named() {
+        let h = nothing_ok();
+        let all = plan(ModelKind::Register, &[]);
+        let r = run(&h, &all).unwrap();
+        assert_eq!(
+            r.linearizable.as_ref().unwrap().report.verdict,
+            Verdict::Unknown
+        );
+        let standings = r.standings(&all);
+        assert_eq!(standings.len(), 3);
+        for (c, s) in &standings {
+            assert!(!s.judged && !s.counts, "{c:?}: {s:?}");
+            assert!(s.reason.is_some(), "{c:?}");
+        }
+        assert_eq!(r.verdict(&all), Verdict::Unknown, "nothing judged");
+        let named = plan(ModelKind::Register, &[Consistency::Sequential]);
+        let r = run(&h, &named).unwrap();
+        let [(_, s)] = &r.standings(&named)[..] else {
+            panic!("one checker")
+        };
+        assert_eq!((s.verdict, s.counts), (Verdict::Unknown, true));
+        // Allowed, the empty verdict is valid, and no empty linearization
+        // stands in for a sequential order.
+        let mut allowed = plan(ModelKind::Register, &[]);
+        allowed.options.allow_empty = true;
+        let r = run(&h, &allowed).unwrap();
+        assert_eq!(r.verdict(&allowed), Verdict::Valid);
+        let seq = r.sequential.unwrap().report;
+        assert!(matches!(
+            seq.decision,
+            sequential::Decision::NothingToJudge { .. }
+        ));
+    }
+
+    #[test]
+    fn a_checker_not_named_with_nothing_to_judge_leaves_the_verdict_alone() {
+        use crate::history::{Op, OpType::*, Value};
+        // A write, then a read that began before it ended: no final read.
+        let h = History::from_ops(vec![
+            Op::new(Invoke, 0, "write", Value::Int(1)),
+            Op::new(Invoke, 1, "read", Value::Nil),
+            Op::new(Ok, 0, "write", Value::Int(1)),
+            Op::new(Ok, 1, "read", Value::Int(1)),
+        ])
+        .unwrap();
+        let all = plan(ModelKind::Register, &[]);
+        let r = run(&h, &all).unwrap();
+        assert_eq!(
+            r.convergence.as_ref().unwrap().report.valid,
+            Verdict::Unknown
+        );
+        assert_eq!(r.verdict(&all), Verdict::Valid);
+        let named = plan(ModelKind::Register, &[Consistency::Convergence]);
+        let r = run(&h, &named).unwrap();
+        assert_eq!(r.verdict(&named), Verdict::Unknown);
     }
 
     #[test]

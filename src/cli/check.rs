@@ -8,10 +8,12 @@ use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
 use labrys::check::run::{self as runner, Plan};
-use labrys::check::{CheckOptions, Consistency, Verdict};
-use labrys::history::{History, Value};
+use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
+use labrys::history::{Error, History, Value};
 use labrys::model::{ModelKind, ModelOptions};
-use labrys::report::{self, style::Style, CheckSection, FileReport, RunReport};
+use labrys::report::{
+    self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
+};
 use rayon::prelude::*;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,9 +30,17 @@ pub struct CheckArgs {
     #[arg(long, value_parser = parse_model, value_name = "MODEL")]
     model: Option<ModelKind>,
 
-    /// Which consistency models to check (repeat or comma-separate).
+    /// Which consistency models to check (repeat or comma-separate). A
+    /// checker named here that has nothing to judge is unknown; one not
+    /// named is then reported as not judged.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     consistency: Vec<ConsistencyArg>,
+
+    /// A checker with nothing to judge (no client operation completed ok;
+    /// no final read), and a file in which nothing was judged, are valid
+    /// instead of unknown.
+    #[arg(long)]
+    allow_empty: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
@@ -192,6 +202,7 @@ impl CheckArgs {
             partition: !self.one_object,
             report_all: self.report_all,
             shrink: !self.no_shrink,
+            allow_empty: self.allow_empty,
             ..CheckOptions::default()
         })
     }
@@ -220,26 +231,45 @@ fn check_file(
     path: &std::path::Path,
     args: &CheckArgs,
     template: &Plan,
-) -> Result<FileReport, String> {
-    let history = History::load(path, &args.input.load_options()).map_err(|e| e.to_string())?;
-    let model = match args.model {
-        Some(m) => m,
-        // An empty history is trivially valid under any model.
-        None if history.operations.is_empty() => ModelKind::Register,
-        None => ModelKind::infer(&history).map_err(|e| format!("{}: {e}", path.display()))?,
+) -> Result<FileReport, Error> {
+    let history = History::load(path, &args.input.load_options()).map_err(|e| e.in_file(path))?;
+    let (model, source) = match args.model {
+        Some(m) => (Some(m), ModelSource::Given),
+        None => match ModelKind::infer(&history) {
+            Ok(m) => (Some(m), ModelSource::Inferred),
+            // Under any model, nothing would be judged.
+            Err(_) if nothing_to_judge(&history).is_some() => (None, ModelSource::None),
+            Err(e) => return Err(Error::msg(e.to_string()).in_file(path)),
+        },
+    };
+    let path_name = path.display().to_string();
+    let operations = history.operations.len();
+    let Some(model) = model else {
+        let reason = nothing_to_judge(&history).unwrap_or_default();
+        let checks = CheckSection::none_ran(template, &reason);
+        return Ok(FileReport::new(
+            path_name,
+            None,
+            source,
+            operations,
+            checks,
+            &template.options,
+        ));
     };
     let plan = Plan {
         model,
         ..template.clone()
     };
-    let results = runner::run(&history, &plan).map_err(|e| e.in_file(path).to_string())?;
-    let report = FileReport {
-        path: path.display().to_string(),
-        valid: results.verdict(),
-        model: model.name().to_string(),
-        operations: history.operations.len(),
-        checks: CheckSection::all(&results, model),
-    };
+    let results = runner::run(&history, &plan).map_err(|e| e.in_file(path))?;
+    let checks = CheckSection::all(&results, &plan);
+    let report = FileReport::new(
+        path_name,
+        Some(model),
+        source,
+        operations,
+        checks,
+        &plan.options,
+    );
     // A history of millions of events takes a moment to free: free it
     // beside the rendering (the process may end before it is done).
     if history.ops.len() > 100_000 {
@@ -248,8 +278,23 @@ fn check_file(
     Ok(report)
 }
 
+/// The exit status of a run. An anomaly found wins over everything
+/// (1), so that a file that could not be read never hides one; then a
+/// file that could not be checked (2); then an inconclusive file (3).
+fn exit_status(run: &RunReport) -> u8 {
+    if run.valid == Verdict::Invalid {
+        EXIT_INVALID
+    } else if run.failed() > 0 {
+        EXIT_ERROR
+    } else if run.valid == Verdict::Unknown {
+        EXIT_UNKNOWN
+    } else {
+        EXIT_VALID
+    }
+}
+
 pub fn run(args: CheckArgs) -> Result<u8> {
-    let files = inputs::expand(&args.input.files)?;
+    let files = inputs::expand(&args.input.files);
     let options = args.options()?;
     let template = Plan {
         model: ModelKind::Register,
@@ -261,27 +306,30 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     progress::on_interrupt(template.options.cancel.clone());
     let done = Arc::new(AtomicUsize::new(0));
     let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
-    let results: Vec<Result<FileReport, String>> = files
+    let results: Vec<Result<FileReport, Error>> = files
         .par_iter()
-        .map(|path| {
-            let r = check_file(path, &args, &template);
+        .map(|input| {
+            let r = match input {
+                Ok(path) => check_file(path, &args, &template),
+                Err(e) => Err(e.clone()),
+            };
             done.fetch_add(1, Ordering::Relaxed);
             r
         })
         .collect();
     drop(bar);
-    let mut reports = Vec::new();
-    let mut input_error = false;
-    for r in results {
-        match r {
-            Ok(f) => reports.push(f),
+    let outcomes = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(f) => FileOutcome::Checked(f),
             Err(e) => {
                 eprintln!("labrys: {e}");
-                input_error = true;
+                let path = e.path.as_deref().unwrap_or(std::path::Path::new(""));
+                FileOutcome::Failed(FileFailure::new(path.display().to_string(), &e))
             }
-        }
-    }
-    let run = RunReport::new(reports);
+        })
+        .collect();
+    let run = RunReport::new(outcomes);
     let text = match args.format {
         OutputFormat::Json => report::json::render(&run),
         OutputFormat::Text => {
@@ -289,13 +337,5 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         }
     };
     print(&text)?;
-    Ok(if input_error {
-        EXIT_ERROR
-    } else {
-        match run.valid {
-            Verdict::Valid => EXIT_VALID,
-            Verdict::Invalid => EXIT_INVALID,
-            Verdict::Unknown => EXIT_UNKNOWN,
-        }
-    })
+    Ok(exit_status(&run))
 }

@@ -28,20 +28,21 @@ struct FileStats {
 }
 
 pub fn run(args: StatsArgs) -> Result<u8> {
-    let files = inputs::expand(&args.input.files)?;
+    let files = inputs::expand(&args.input.files);
     let options = args.input.load_options();
     let results: Vec<_> = files
         .par_iter()
-        .map(|path| History::load(path, &options).map(|h| Stats::of(&h)))
+        .map(|input| -> Result<_, labrys::history::Error> {
+            let path = input.as_ref().map_err(Clone::clone)?;
+            let stats = Stats::of(&History::load(path, &options)?);
+            Ok((path.display().to_string(), stats))
+        })
         .collect();
     let mut failed = false;
     let mut found = Vec::new();
-    for (path, result) in files.iter().zip(results) {
+    for result in results {
         match result {
-            Ok(stats) => found.push(FileStats {
-                path: path.display().to_string(),
-                stats,
-            }),
+            Ok((path, stats)) => found.push(FileStats { path, stats }),
             Err(e) => {
                 eprintln!("labrys: {e}");
                 failed = true;

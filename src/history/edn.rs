@@ -19,7 +19,7 @@
 //! without escapes are copied once into their final box, and numbers are
 //! parsed in place.
 
-use super::error::{Error, Position, Result};
+use super::error::{excerpt, Error, Position, Result};
 use super::op::{Op, OpType, Process};
 use super::value::{Float, Value};
 
@@ -273,7 +273,10 @@ impl<'a> Reader<'a> {
         if is_int {
             return Err(self.error_at(
                 start,
-                format!("expected an integer that fits in 64 bits, found {tok}"),
+                format!(
+                    "expected an integer that fits in 64 bits, found {}",
+                    excerpt(tok)
+                ),
             ));
         }
         let ftok = tok.strip_suffix('M').unwrap_or(tok);
@@ -285,7 +288,10 @@ impl<'a> Reader<'a> {
                 return Ok(Value::Float(Float(x)));
             }
         }
-        Err(self.error_at(start, format!("expected a number, found {tok:?}")))
+        Err(self.error_at(
+            start,
+            format!("expected a number, found {}", excerpt(format!("{tok:?}"))),
+        ))
     }
 
     fn read_string(&mut self) -> Result<Box<str>> {
@@ -431,7 +437,7 @@ impl<'a> Reader<'a> {
                     self.pos = rest_start;
                     return Err(self.error_at(
                         start,
-                        format!("expected a character literal, found \\{name}"),
+                        format!("expected a character literal, found \\{}", excerpt(name)),
                     ));
                 }
             }
@@ -623,7 +629,7 @@ impl<'a> Reader<'a> {
                     format!(
                         "expected a map (an op) at top level, found {}: {}",
                         v.kind(),
-                        clip(&v)
+                        excerpt(&v)
                     ),
                 ));
             }
@@ -703,17 +709,6 @@ impl Reader<'_> {
 /// "line L, column C".
 fn describe(p: Position) -> String {
     format!("line {}, column {}", p.line, p.column)
-}
-
-/// A value's EDN text, shortened for messages.
-fn clip(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 40 {
-        let cut: String = s.chars().take(40).collect();
-        format!("{cut}...")
-    } else {
-        s
-    }
 }
 
 /// Parses a whole history.

@@ -5,6 +5,11 @@
 //! an unknown op type, a completion with no pending invocation, a value of
 //! the wrong shape for the model, or an I/O failure. Its message names the
 //! file, the line and (where it applies) the column, then what was expected.
+//!
+//! A message quotes the offending input only as an [`excerpt`]: at most
+//! [`EXCERPT_CHARS`] characters of it, so that a 100 KB token does not go
+//! whole to standard error. As a last resort, a message longer than
+//! [`MAX_MESSAGE_CHARS`] is cut there.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,6 +35,27 @@ impl Position {
     }
 }
 
+/// The most characters of input an error message quotes.
+pub const EXCERPT_CHARS: usize = 60;
+
+/// The most characters of an error message.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+/// `text` as an error message quotes it: whole when it is short, else its
+/// first [`EXCERPT_CHARS`] characters, an ellipsis and its length.
+pub fn excerpt(text: impl fmt::Display) -> String {
+    let text = text.to_string();
+    cut(&text, EXCERPT_CHARS)
+}
+
+/// `text` cut to `max` characters, saying how long it was.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}... ({} characters)", &text[..end], text.chars().count()),
+    }
+}
+
 /// An input error: bad syntax, a malformed op, or trouble reading a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -44,10 +70,11 @@ pub struct Error {
 impl Error {
     /// A new error at a position, without a file name yet.
     pub fn at(position: Position, message: impl Into<String>) -> Self {
+        let message: String = message.into();
         Error {
             path: None,
             position,
-            message: message.into(),
+            message: cut(&message, MAX_MESSAGE_CHARS),
         }
     }
 
@@ -100,5 +127,19 @@ mod tests {
         assert_eq!(e.to_string(), "h.edn:3:14: expected a map");
         let e = Error::at(Position::line(7), "no pending invocation");
         assert_eq!(e.to_string(), "line 7: no pending invocation");
+    }
+
+    #[test]
+    fn quotes_only_an_excerpt() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(100_000);
+        let e = excerpt(&long);
+        assert_eq!(e, format!("{}... (100000 characters)", "é".repeat(60)));
+        let e = Error::at(Position::line(1), long);
+        assert!(
+            e.message.chars().count() < MAX_MESSAGE_CHARS + 30,
+            "{}",
+            e.message.len()
+        );
     }
 }

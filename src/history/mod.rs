@@ -28,7 +28,7 @@ mod text;
 mod value;
 pub mod write;
 
-pub use error::{Error, Position, Result};
+pub use error::{excerpt, Error, Position, Result};
 pub use op::{Op, OpType, Process};
 pub use value::{Float, Value};
 
@@ -216,7 +216,7 @@ impl History {
                             Position::line(op.line),
                             format!(
                                 "process {p} invoked :{} while its :{} invoked on line {} is still pending: expected a completion (ok, fail or info) first",
-                                op.f, ops[first.invoke].f, ops[first.invoke].line
+                                excerpt(&op.f), excerpt(&ops[first.invoke].f), ops[first.invoke].line
                             ),
                         ));
                     }
@@ -234,7 +234,7 @@ impl History {
                             Position::line(op.line),
                             format!(
                                 "process {p} completed :{} ({t}) with no pending invocation: expected an :invoke by process {p} first",
-                                op.f
+                                excerpt(&op.f)
                             ),
                         ));
                     };
@@ -310,7 +310,8 @@ fn split_independent(ops: &mut [Op]) -> Result<()> {
                 return Err(Error::at(
                     Position::line(op.line),
                     format!(
-                        "expected an independent [key value] tuple as the value, found {other}"
+                        "expected an independent [key value] tuple as the value, found {}",
+                        excerpt(other)
                     ),
                 ))
             }

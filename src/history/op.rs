@@ -1,6 +1,6 @@
 //! One history event: an invocation or a completion, in Jepsen's terms.
 
-use super::error::{Error, Position, Result};
+use super::error::{excerpt, Error, Position, Result};
 use super::value::Value;
 use std::fmt;
 use std::sync::Arc;
@@ -156,7 +156,10 @@ impl Op {
                 other => {
                     return Err(Error::at(
                         position,
-                        format!("expected op field names to be keywords or strings, found {other}"),
+                        format!(
+                            "expected op field names to be keywords or strings, found {}",
+                            excerpt(other)
+                        ),
                     ))
                 }
             };
@@ -165,7 +168,10 @@ impl Op {
                     let t = v.as_name().and_then(OpType::parse).ok_or_else(|| {
                         Error::at(
                             position,
-                            format!("unknown op type {v}: expected invoke, ok, fail or info"),
+                            format!(
+                                "unknown op type {}: expected invoke, ok, fail or info",
+                                excerpt(&v)
+                            ),
                         )
                     })?;
                     op_type = Some(t);
@@ -180,7 +186,8 @@ impl Op {
                             return Err(Error::at(
                                 position,
                                 format!(
-                                    "expected process to be an integer or a name, found {other}"
+                                    "expected process to be an integer or a name, found {}",
+                                    excerpt(other)
                                 ),
                             ))
                         }
@@ -192,7 +199,10 @@ impl Op {
                         other => {
                             return Err(Error::at(
                                 position,
-                                format!("expected f to be a keyword or string, found {other}"),
+                                format!(
+                                    "expected f to be a keyword or string, found {}",
+                                    excerpt(other)
+                                ),
                             ))
                         }
                     })
@@ -205,7 +215,7 @@ impl Op {
                     other => {
                         return Err(Error::at(
                             position,
-                            format!("expected time to be an integer, found {other}"),
+                            format!("expected time to be an integer, found {}", excerpt(other)),
                         ))
                     }
                 },
@@ -215,7 +225,10 @@ impl Op {
                     other => {
                         return Err(Error::at(
                             position,
-                            format!("expected index to be a non-negative integer, found {other}"),
+                            format!(
+                                "expected index to be a non-negative integer, found {}",
+                                excerpt(other)
+                            ),
                         ))
                     }
                 },

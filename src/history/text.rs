@@ -30,7 +30,7 @@
 //! `:timed-out`); pairing takes the op's input from its invocation.
 
 use super::edn::Reader;
-use super::error::{Error, Result};
+use super::error::{excerpt, Error, Result};
 use super::op::{Op, OpType, Process};
 use super::value::Value;
 
@@ -205,7 +205,7 @@ fn shown(s: &str) -> String {
     if s.is_empty() {
         "the end of the line".to_string()
     } else {
-        format!("{s:?}")
+        excerpt(format!("{s:?}"))
     }
 }
 

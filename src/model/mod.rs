@@ -42,6 +42,7 @@ mod cas_register;
 mod corpus_tests;
 mod counter;
 mod infer;
+pub use infer::Ambiguous;
 mod intern;
 mod keyed;
 mod kv;

@@ -7,15 +7,24 @@
 //! ```json
 //! {"valid": false,
 //!  "files": [{"path": "h.edn", "valid": false, "model": "cas-register",
-//!             "operations": 12,
+//!             "model_source": "inferred", "operations": 12,
 //!             "checks": {
-//!               "linearizable": {"valid": false, "elapsed_ms": 0.2,
-//!                                "summary": "...", "evidence": {...}},
+//!               "linearizable": {"valid": false, "judged": true, "counts": true,
+//!                                "elapsed_ms": 0.2, "summary": "...",
+//!                                "evidence": {...}},
 //!               "sequential":   {"valid": true, ...},
-//!               "convergence":  {"valid": "unknown", ...}}}]}
+//!               "convergence":  {"valid": "unknown", "judged": false,
+//!                                "counts": false, ...}}},
+//!            {"path": "bad.edn", "valid": "unknown",
+//!             "error": {"message": "...", "line": 3, "column": 14}}]}
 //! ```
 //!
-//! `valid` is `true`, `false` or `"unknown"` at every level.
+//! `valid` is `true`, `false` or `"unknown"` at every level. A section's
+//! `judged` says whether the checker had anything to judge, and `counts`
+//! whether its verdict is part of the file's (see
+//! [the verdict contract](crate::check::run#the-verdict-contract)). Every
+//! file named appears, in order: one that could not be checked carries an
+//! `error` instead of checks, and the run's `valid` is then never `true`.
 
 pub mod json;
 pub mod style;
@@ -23,9 +32,10 @@ pub mod text;
 
 use crate::check::convergence::ConvergenceReport;
 use crate::check::linearizable::LinearizableReport;
-use crate::check::run::Results;
+use crate::check::run::{self, Plan, Results, Standing};
 use crate::check::sequential::SequentialReport;
-use crate::check::{Consistency, Verdict};
+use crate::check::{CheckOptions, Consistency, Verdict};
+use crate::history::Error;
 use crate::model::ModelKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,6 +45,11 @@ use std::collections::BTreeMap;
 pub struct CheckSection {
     /// The checker's verdict.
     pub valid: Verdict,
+    /// Whether the checker had anything to judge.
+    pub judged: bool,
+    /// Whether its verdict is part of the file's verdict: false when it is
+    /// *not judged* (nothing to judge, and not named by the user).
+    pub counts: bool,
     /// Wall-clock time the checker took, in milliseconds.
     pub elapsed_ms: f64,
     /// The outcome in one sentence.
@@ -63,40 +78,33 @@ pub enum Evidence {
 
 impl CheckSection {
     /// The sections of every checker that ran, keyed by checker name.
-    pub fn all(results: &Results, model: ModelKind) -> BTreeMap<&'static str, CheckSection> {
+    pub fn all(results: &Results, plan: &Plan) -> BTreeMap<&'static str, CheckSection> {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        let model = plan.model;
         let mut out = BTreeMap::new();
-        if let Some(t) = &results.linearizable {
-            out.insert(
-                Consistency::Linearizable.name(),
-                CheckSection {
-                    valid: t.report.verdict,
-                    elapsed_ms: ms(t.elapsed),
-                    summary: text::linearizable_summary(&t.report),
-                    evidence: Evidence::Linearizable(Box::new(t.report.clone())),
-                },
-            );
-        }
-        if let Some(t) = &results.sequential {
-            out.insert(
-                Consistency::Sequential.name(),
-                CheckSection {
-                    valid: t.report.valid,
-                    elapsed_ms: ms(t.elapsed),
-                    summary: t.report.summary.clone(),
-                    evidence: Evidence::Sequential(Box::new(t.report.clone())),
-                },
-            );
-        }
-        if let Some(t) = &results.convergence {
-            let applies = crate::check::run::convergence_applies(model);
-            out.insert(
-                Consistency::Convergence.name(),
-                CheckSection {
-                    valid: t.report.valid,
-                    elapsed_ms: ms(t.elapsed),
-                    summary: text::convergence_summary(&t.report),
-                    evidence: if applies {
+        for (c, standing) in results.standings(plan) {
+            let (elapsed, summary, evidence) = match c {
+                Consistency::Linearizable => {
+                    let t = results.linearizable.as_ref().expect("ran");
+                    let summary = text::linearizable_summary(&t.report);
+                    (
+                        t.elapsed,
+                        summary,
+                        Evidence::Linearizable(Box::new(t.report.clone())),
+                    )
+                }
+                Consistency::Sequential => {
+                    let t = results.sequential.as_ref().expect("ran");
+                    let summary = t.report.summary.clone();
+                    (
+                        t.elapsed,
+                        summary,
+                        Evidence::Sequential(Box::new(t.report.clone())),
+                    )
+                }
+                Consistency::Convergence => {
+                    let t = results.convergence.as_ref().expect("ran");
+                    let evidence = if run::convergence_applies(model) {
                         Evidence::Convergence(Box::new(t.report.clone()))
                     } else {
                         Evidence::Skipped {
@@ -105,11 +113,88 @@ impl CheckSection {
                                 model.name()
                             ),
                         }
-                    },
-                },
+                    };
+                    (t.elapsed, text::convergence_summary(&t.report), evidence)
+                }
+            };
+            out.insert(
+                c.name(),
+                CheckSection::new(standing, ms(elapsed), summary, evidence),
             );
         }
         out
+    }
+
+    /// The sections of `plan`'s checkers when none could run: the history
+    /// has no client operations and no model was given or inferred.
+    pub fn none_ran(plan: &Plan, reason: &str) -> BTreeMap<&'static str, CheckSection> {
+        plan.checks()
+            .into_iter()
+            .map(|c| {
+                let standing = plan.standing(c, Verdict::Unknown, &Some(reason.to_string()));
+                let evidence = Evidence::Skipped {
+                    skipped: reason.to_string(),
+                };
+                (
+                    c.name(),
+                    CheckSection::new(standing, 0.0, String::new(), evidence),
+                )
+            })
+            .collect()
+    }
+
+    /// A section from a checker's standing; when it had nothing to judge,
+    /// the summary says so and why.
+    fn new(standing: Standing, elapsed_ms: f64, summary: String, evidence: Evidence) -> Self {
+        let summary = match (&standing.reason, standing.counts, standing.verdict) {
+            (None, ..) => summary,
+            (Some(why), false, _) => format!("not judged: {why}"),
+            (Some(why), true, Verdict::Valid) => {
+                format!("nothing to judge: {why}; valid as asked (--allow-empty)")
+            }
+            (Some(why), true, _) => format!("nothing to judge: {why}"),
+        };
+        CheckSection {
+            valid: standing.verdict,
+            judged: standing.judged,
+            counts: standing.counts,
+            elapsed_ms,
+            summary,
+            evidence,
+        }
+    }
+
+    /// This section's standing, back from its fields.
+    fn standing(&self) -> Standing {
+        Standing {
+            verdict: self.valid,
+            judged: self.judged,
+            counts: self.counts,
+            reason: None,
+        }
+    }
+}
+
+/// Where the model came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelSource {
+    /// Given with `--model`.
+    Given,
+    /// Inferred from the ops' `f` names (and the shapes of reads).
+    Inferred,
+    /// None: the history has no client operations, and none was given.
+    None,
+}
+
+impl ModelSource {
+    /// The word used in reports.
+    pub fn word(self) -> &'static str {
+        match self {
+            ModelSource::Given => "given",
+            ModelSource::Inferred => "inferred",
+            ModelSource::None => "none",
+        }
     }
 }
 
@@ -118,10 +203,14 @@ impl CheckSection {
 pub struct FileReport {
     /// The file, as given (or as found under a directory argument).
     pub path: String,
-    /// The combined verdict of this file's checks.
+    /// The combined verdict of this file's checks (see
+    /// [`run::file_verdict`]).
     pub valid: Verdict,
-    /// The model checked against.
-    pub model: String,
+    /// The model checked against; `None` when there was none to use (no
+    /// client operations, and no `--model`).
+    pub model: Option<String>,
+    /// Whether the model was given or inferred.
+    pub model_source: ModelSource,
     /// Client operations in the history.
     pub operations: usize,
     /// One section per checker that ran, keyed `linearizable`,
@@ -129,19 +218,119 @@ pub struct FileReport {
     pub checks: BTreeMap<&'static str, CheckSection>,
 }
 
+impl FileReport {
+    /// The report of a file whose checks ran, with its sections.
+    pub fn new(
+        path: String,
+        model: Option<ModelKind>,
+        model_source: ModelSource,
+        operations: usize,
+        checks: BTreeMap<&'static str, CheckSection>,
+        options: &CheckOptions,
+    ) -> FileReport {
+        let standings: Vec<Standing> = checks.values().map(CheckSection::standing).collect();
+        FileReport {
+            path,
+            valid: run::file_verdict(&standings, options),
+            model: model.map(|m| m.name().to_string()),
+            model_source,
+            operations,
+            checks,
+        }
+    }
+}
+
+/// A file that could not be checked: its input error.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileFailure {
+    /// The file, as given (or as found under a directory argument).
+    pub path: String,
+    /// Always unknown: nothing was checked.
+    pub valid: Verdict,
+    /// What was wrong, and where.
+    pub error: InputError,
+}
+
+/// An input error, for the report.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputError {
+    /// What was wrong, and what was expected.
+    pub message: String,
+    /// The 1-based line, when known.
+    pub line: Option<u32>,
+    /// The 1-based column, when known.
+    pub column: Option<u32>,
+}
+
+impl FileFailure {
+    /// The failure of the file at `path` with error `e`.
+    pub fn new(path: String, e: &Error) -> FileFailure {
+        let known = |n: u32| (n > 0).then_some(n);
+        FileFailure {
+            path,
+            valid: Verdict::Unknown,
+            error: InputError {
+                message: e.message.clone(),
+                line: known(e.position.line),
+                column: known(e.position.column),
+            },
+        }
+    }
+}
+
+/// One file's outcome: checked, or not readable as a history.
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum FileOutcome {
+    /// The file was checked.
+    Checked(FileReport),
+    /// The file could not be checked.
+    Failed(FileFailure),
+}
+
+impl FileOutcome {
+    /// The file's verdict; unknown for a file that could not be checked.
+    pub fn valid(&self) -> Verdict {
+        match self {
+            FileOutcome::Checked(f) => f.valid,
+            FileOutcome::Failed(f) => f.valid,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &str {
+        match self {
+            FileOutcome::Checked(f) => &f.path,
+            FileOutcome::Failed(f) => &f.path,
+        }
+    }
+}
+
 /// Everything found in one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
     /// The combined verdict of every file.
     pub valid: Verdict,
-    /// One report per file, in the order the files were named.
-    pub files: Vec<FileReport>,
+    /// One outcome per file, in the order the files were named.
+    pub files: Vec<FileOutcome>,
 }
 
 impl RunReport {
-    /// Combines file reports: invalid beats unknown beats valid.
-    pub fn new(files: Vec<FileReport>) -> RunReport {
-        let valid = files.iter().fold(Verdict::Valid, |acc, f| acc.and(f.valid));
+    /// Combines file outcomes: invalid beats unknown beats valid, and a
+    /// file that could not be checked is unknown, so the run is never
+    /// valid then.
+    pub fn new(files: Vec<FileOutcome>) -> RunReport {
+        let valid = files
+            .iter()
+            .fold(Verdict::Valid, |acc, f| acc.and(f.valid()));
         RunReport { valid, files }
+    }
+
+    /// How many files could not be checked.
+    pub fn failed(&self) -> usize {
+        self.files
+            .iter()
+            .filter(|f| matches!(f, FileOutcome::Failed(_)))
+            .count()
     }
 }

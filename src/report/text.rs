@@ -1,7 +1,7 @@
 //! Text rendering: reports a person reads in a terminal.
 
 use super::style::Style;
-use super::{CheckSection, Evidence, FileReport, RunReport};
+use super::{CheckSection, Evidence, FileFailure, FileOutcome, FileReport, RunReport};
 use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
 use crate::check::evidence::OpView;
 use crate::check::linearizable::{LinearizableReport, PartitionReport, StuckIn};
@@ -69,7 +69,10 @@ pub fn stats(path: &str, s: &Stats, style: &Style) -> String {
 pub fn run(report: &RunReport, style: &Style) -> String {
     let mut out = String::new();
     for f in &report.files {
-        out.push_str(&file(f, style));
+        match f {
+            FileOutcome::Checked(f) => out.push_str(&file(f, style)),
+            FileOutcome::Failed(f) => out.push_str(&failure(f, style)),
+        }
         out.push('\n');
     }
     if report.files.len() > 1 {
@@ -81,14 +84,28 @@ pub fn run(report: &RunReport, style: &Style) -> String {
 /// Renders one file's checks.
 pub fn file(f: &FileReport, style: &Style) -> String {
     let mut out = String::new();
+    let model = match &f.model {
+        Some(m) => format!("{m} model, {}", f.model_source.word()),
+        None => "no model".to_string(),
+    };
     let _ = writeln!(
         out,
-        "{}  {}  ({} model, {} operations)",
+        "{}  {}  ({model}; {} operations)",
         style.bold(&f.path),
         style.verdict(f.valid),
-        f.model,
         f.operations
     );
+    if !f.checks.values().any(|c| c.judged) {
+        let _ = writeln!(
+            out,
+            "  nothing was judged: {}",
+            if f.valid == Verdict::Valid {
+                "valid as asked (--allow-empty)"
+            } else {
+                "a run that recorded nothing to judge is not passed (--allow-empty passes it)"
+            }
+        );
+    }
     for c in crate::check::Consistency::ALL {
         if let Some(section) = f.checks.get(c.name()) {
             out.push_str(&check(c.name(), section, style));
@@ -97,13 +114,41 @@ pub fn file(f: &FileReport, style: &Style) -> String {
     out
 }
 
+/// Renders a file that could not be checked.
+pub fn failure(f: &FileFailure, style: &Style) -> String {
+    let mut place = String::new();
+    if let Some(line) = f.error.line {
+        let _ = write!(place, ":{line}");
+        if let Some(column) = f.error.column {
+            let _ = write!(place, ":{column}");
+        }
+    }
+    format!(
+        "{}  {}  (not checked)\n  {}{place}: {}\n",
+        style.bold(&f.path),
+        style.bad("ERROR"),
+        f.path,
+        f.error.message
+    )
+}
+
+/// A section's verdict word: its verdict, or NOT JUDGED when it does not
+/// count.
+fn standing(c: &CheckSection, style: &Style) -> String {
+    if c.counts {
+        style.verdict(c.valid)
+    } else {
+        style.dim("NOT JUDGED")
+    }
+}
+
 fn check(name: &str, c: &CheckSection, style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "  {:<13} {}  {}",
         name,
-        style.verdict(c.valid),
+        standing(c, style),
         style.dim(&format!("{:.1} ms", c.elapsed_ms))
     );
     let _ = writeln!(out, "    {}", c.summary);
@@ -154,6 +199,9 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
         .iter()
         .filter(|p| p.verdict == Verdict::Unknown)
         .count();
+    if let Some(why) = &r.nothing_to_judge {
+        return format!("nothing to judge: {why}");
+    }
     let keys = if r.partitioned {
         format!(" ({} keys checked one by one)", r.partitions.len())
     } else {
@@ -535,36 +583,59 @@ pub fn summary(report: &RunReport, style: &Style) -> String {
     let width = report
         .files
         .iter()
-        .map(|f| f.path.len())
+        .map(|f| f.path().len())
         .max()
         .unwrap_or(4)
         .max(4);
-    let _ = writeln!(
-        out,
-        "{:<width$}  {:<9} {:<13} {:<13} {:<13}",
-        "file", "verdict", "linearizable", "sequential", "convergence"
-    );
-    for f in &report.files {
-        let cell = |name: &str| {
-            f.checks
-                .get(name)
-                .map_or("-".to_string(), |c| c.valid.word().to_string())
-        };
+    let row = |out: &mut String, cells: [&str; 5]| {
         let _ = writeln!(
             out,
             "{:<width$}  {:<9} {:<13} {:<13} {:<13}",
-            f.path,
-            f.valid.word(),
-            cell("linearizable"),
-            cell("sequential"),
-            cell("convergence")
+            cells[0], cells[1], cells[2], cells[3], cells[4]
+        );
+    };
+    row(
+        &mut out,
+        [
+            "file",
+            "verdict",
+            "linearizable",
+            "sequential",
+            "convergence",
+        ],
+    );
+    for f in &report.files {
+        let FileOutcome::Checked(f) = f else {
+            row(&mut out, [f.path(), "error", "-", "-", "-"]);
+            continue;
+        };
+        let cell = |name: &str| match f.checks.get(name) {
+            None => "-",
+            Some(c) if !c.counts => "not judged",
+            Some(c) => c.valid.word(),
+        };
+        row(
+            &mut out,
+            [
+                &f.path,
+                f.valid.word(),
+                cell("linearizable"),
+                cell("sequential"),
+                cell("convergence"),
+            ],
         );
     }
+    let failed = report.failed();
     let _ = writeln!(
         out,
-        "{} files: {}",
+        "{} files: {}{}",
         report.files.len(),
-        style.verdict(report.valid)
+        style.verdict(report.valid),
+        if failed > 0 {
+            format!(" ({failed} could not be checked)")
+        } else {
+            String::new()
+        }
     );
     out
 }

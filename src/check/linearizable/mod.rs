@@ -106,6 +106,11 @@ pub struct LinearizableReport {
     /// was found are `unknown`, and only the first failing partition (in
     /// key order) has evidence.
     pub partitions: Vec<PartitionReport>,
+    /// Why there was nothing to judge (no client operation completed
+    /// `ok`), when so: then there are no partitions, and the verdict is
+    /// unknown, or valid when [`CheckOptions::allow_empty`] asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nothing_to_judge: Option<String>,
 }
 
 /// The verdict on one partition (one key, or the whole history).
@@ -223,6 +228,16 @@ pub fn check<M: Model>(
             }
         }
         compiled.push((key, m, items));
+    }
+    if let Some(reason) = crate::check::nothing_to_judge(history) {
+        return Ok(LinearizableReport {
+            verdict: crate::check::empty_verdict(options),
+            model: model.name(),
+            partitioned: false,
+            operations: history.operations.len(),
+            partitions: Vec::new(),
+            nothing_to_judge: Some(reason),
+        });
     }
     let progress = &options.progress;
     progress
@@ -353,6 +368,7 @@ pub fn check<M: Model>(
         partitioned,
         operations: history.operations.len(),
         partitions,
+        nothing_to_judge: None,
     })
 }
 

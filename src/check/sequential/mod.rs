@@ -118,6 +118,13 @@ pub enum Decision {
     GlobalRefuted,
     /// No order exists (a single object, or keys not checked alone).
     Refuted,
+    /// No client operation completed `ok`: nothing to judge (see
+    /// [Nothing to judge](crate::check#nothing-to-judge)). The verdict is
+    /// unknown, or valid when [`CheckOptions::allow_empty`] asks for it.
+    NothingToJudge {
+        /// Why.
+        reason: String,
+    },
     /// The search gave up.
     Unknown {
         /// Why: time ran out, the run was cancelled, or the search was
@@ -334,6 +341,17 @@ fn hinted<M: Model, H: Hints<M>>(
     stop: Option<&AtomicBool>,
 ) -> Result<SequentialReport, Error> {
     let pb = Problem::compile(history, model)?;
+    if let Some(reason) = crate::check::nothing_to_judge(history) {
+        return Ok(SequentialReport {
+            valid: crate::check::empty_verdict(options),
+            summary: format!("nothing to judge: {reason}"),
+            decision: Decision::NothingToJudge { reason },
+            order: None,
+            keys: Vec::new(),
+            counterexample: None,
+            configurations: 0,
+        });
+    }
     run(history, pb, hints, options, stop)
 }
 

@@ -144,8 +144,13 @@ fn on(mut s: Spec<'static>, k: i64) -> Spec<'static> {
     s
 }
 
+/// The options of the comparisons with brute force, which calls a history
+/// with nothing to judge valid.
 fn quiet() -> CheckOptions {
-    CheckOptions::default()
+    CheckOptions {
+        allow_empty: true,
+        ..CheckOptions::default()
+    }
 }
 
 fn both(h: &History) -> (SequentialReport, SequentialReport) {
@@ -412,8 +417,11 @@ fn cancelled_search_is_unknown() {
 #[test]
 fn empty_history_is_consistent() {
     let h = History::default();
+    let a = check(&h, &Reg, &CheckOptions::default()).unwrap();
+    assert_eq!(a.valid, Verdict::Unknown, "nothing to judge");
+    assert!(matches!(a.decision, Decision::NothingToJudge { .. }));
     let a = check(&h, &Reg, &quiet()).unwrap();
-    assert_eq!(a.valid, Verdict::Valid);
+    assert_eq!(a.valid, Verdict::Valid, "allowed");
 }
 
 /// A random small register history: `(process, kind, value, outcome, key)`.
@@ -466,6 +474,7 @@ fn agree_with_brute_force(keys: i64, cas: bool) {
             for hinted in [false, true] {
                 let opts = CheckOptions {
                     shrink: false,
+                    allow_empty: true,
                     ..CheckOptions::default()
                 };
                 let rep = if hinted {
@@ -549,6 +558,7 @@ fn agree_on_crate_model<M: Model + 'static>(make: fn() -> M, keys: i64, cas: boo
             let expect = brute(&pb);
             let opts = CheckOptions {
                 shrink: !expect,
+                allow_empty: true,
                 ..CheckOptions::default()
             };
             let hinted = check(&h, &model, &opts).unwrap();
@@ -964,6 +974,7 @@ fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
             for shrink in [false, true] {
                 let opts = CheckOptions {
                     shrink,
+                    allow_empty: true,
                     ..CheckOptions::default()
                 };
                 let rep = check_with_hints(&h, &Reg, &RegHints, &opts).unwrap();
@@ -1010,6 +1021,7 @@ fn observed_write_orders_agree_with_brute_force() {
                 }
                 let opts = CheckOptions {
                     shrink: false,
+                    allow_empty: true,
                     ..CheckOptions::default()
                 };
                 let rep = check_with_hints(&h, &Reg, &RegHints, &opts).unwrap();
