@@ -55,6 +55,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
+    /// How far the clocks that stamped the events may be off, in the
+    /// history's time unit (ns) or with a suffix (ns, us, ms, s): each op's
+    /// interval widens by it on both sides, so an op precedes another only
+    /// when it certainly completed before the other began.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
+    clock_uncertainty: i64,
+
     /// Check keyed histories as one object instead of key by key.
     #[arg(long)]
     one_object: bool,
@@ -144,6 +151,25 @@ fn parse_model(name: &str) -> Result<ModelKind, String> {
     })
 }
 
+/// Parses a duration in nanoseconds: a non-negative number with an optional
+/// unit (ns, us, ms, s).
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == 'µ');
+    let scale = match &text[digits.len()..] {
+        "" | "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        unit => return Err(format!("unknown unit {unit:?}: expected ns, us, ms or s")),
+    };
+    match digits.parse::<f64>() {
+        Ok(n) if n >= 0.0 && (n * scale) < i64::MAX as f64 => Ok((n * scale).round() as i64),
+        _ => Err(format!(
+            "expected a non-negative duration such as 500, 2ms or 0.5s, found {text:?}"
+        )),
+    }
+}
+
 /// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
     Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
@@ -221,7 +247,9 @@ fn check_file(
     args: &CheckArgs,
     template: &Plan,
 ) -> Result<FileReport, String> {
-    let history = History::load(path, &args.input.load_options()).map_err(|e| e.to_string())?;
+    let history = History::load(path, &args.input.load_options())
+        .and_then(|h| h.widen(args.clock_uncertainty))
+        .map_err(|e| e.in_file(path).to_string())?;
     let model = match args.model {
         Some(m) => m,
         // An empty history is trivially valid under any model.
@@ -238,6 +266,9 @@ fn check_file(
         valid: results.verdict(),
         model: model.name().to_string(),
         operations: history.operations.len(),
+        fault_events: history.nemesis.len(),
+        fault_processes: history.fault_processes.clone(),
+        clock_uncertainty: args.clock_uncertainty,
         checks: CheckSection::all(&results, model),
     };
     // A history of millions of events takes a moment to free: free it

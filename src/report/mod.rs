@@ -26,6 +26,7 @@ use crate::check::linearizable::LinearizableReport;
 use crate::check::run::Results;
 use crate::check::sequential::SequentialReport;
 use crate::check::{Consistency, Verdict};
+use crate::history::Process;
 use crate::model::ModelKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -124,6 +125,14 @@ pub struct FileReport {
     pub model: String,
     /// Client operations in the history.
     pub operations: usize,
+    /// Events taken as fault events (not client operations).
+    pub fault_events: usize,
+    /// The processes whose events were taken as fault events, as written,
+    /// in order of first appearance.
+    pub fault_processes: Vec<Process>,
+    /// The clock uncertainty every operation's interval was widened by,
+    /// in the history's time unit (0: times taken as exact).
+    pub clock_uncertainty: i64,
     /// One section per checker that ran, keyed `linearizable`,
     /// `sequential`, `convergence`.
     pub checks: BTreeMap<&'static str, CheckSection>,
