@@ -4,7 +4,7 @@
 //! Checkers fill these in (with the model's plain-words descriptions);
 //! renderers only draw them.
 
-use crate::history::{History, Operation, Outcome};
+use crate::history::{History, Operation, Outcome, Process};
 use serde::Serialize;
 
 /// An operation as a report shows it.
@@ -12,8 +12,8 @@ use serde::Serialize;
 pub struct OpView {
     /// Index of the operation in [`History::operations`].
     pub id: usize,
-    /// The client process.
-    pub process: i64,
+    /// The client process, as the history wrote it.
+    pub process: Process,
     /// The op in the model's words, e.g. `write 3` or `read 2`.
     pub op: String,
     /// What became of it: ok, fail or info.
@@ -34,7 +34,7 @@ impl OpView {
         let o: &Operation = &history.operations[id];
         OpView {
             id,
-            process: o.process,
+            process: history.process(o).clone(),
             op,
             outcome: o.outcome,
             invoke_index: o.invoke,

@@ -65,6 +65,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
+    /// How far the clocks that stamped the events may be off, in the
+    /// history's time unit (ns) or with a suffix (ns, us, ms, s): each op's
+    /// interval widens by it on both sides, so an op precedes another only
+    /// when it certainly completed before the other began.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
+    clock_uncertainty: i64,
+
     /// Check keyed histories as one object instead of key by key.
     #[arg(long)]
     one_object: bool,
@@ -154,6 +161,25 @@ fn parse_model(name: &str) -> Result<ModelKind, String> {
     })
 }
 
+/// Parses a duration in nanoseconds: a non-negative number with an optional
+/// unit (ns, us, ms, s).
+fn parse_duration(text: &str) -> Result<i64, String> {
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == 'µ');
+    let scale = match &text[digits.len()..] {
+        "" | "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        unit => return Err(format!("unknown unit {unit:?}: expected ns, us, ms or s")),
+    };
+    match digits.parse::<f64>() {
+        Ok(n) if n >= 0.0 && (n * scale) < i64::MAX as f64 => Ok((n * scale).round() as i64),
+        _ => Err(format!(
+            "expected a non-negative duration such as 500, 2ms or 0.5s, found {text:?}"
+        )),
+    }
+}
+
 /// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
     Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
@@ -232,7 +258,9 @@ fn check_file(
     args: &CheckArgs,
     template: &Plan,
 ) -> Result<FileReport, Error> {
-    let history = History::load(path, &args.input.load_options()).map_err(|e| e.in_file(path))?;
+    let history = History::load(path, &args.input.load_options())
+        .and_then(|h| h.widen(args.clock_uncertainty))
+        .map_err(|e| e.in_file(path))?;
     let (model, source) = match args.model {
         Some(m) => (Some(m), ModelSource::Given),
         None => match ModelKind::infer(&history) {
@@ -254,7 +282,8 @@ fn check_file(
             operations,
             checks,
             &template.options,
-        ));
+        )
+        .with_faults(&history, args.clock_uncertainty));
     };
     let plan = Plan {
         model,
@@ -269,7 +298,8 @@ fn check_file(
         operations,
         checks,
         &plan.options,
-    );
+    )
+    .with_faults(&history, args.clock_uncertainty);
     // A history of millions of events takes a moment to free: free it
     // beside the rendering (the process may end before it is done).
     if history.ops.len() > 100_000 {

@@ -62,6 +62,13 @@ pub struct InputArgs {
     /// Read values as Jepsen `independent` tuples [key value].
     #[arg(long)]
     pub independent: bool,
+
+    /// Take this process's events as fault events, not client operations
+    /// (repeatable): an integer id, or a name with or without its colon.
+    /// Processes named nemesis, and those that log only info events, are
+    /// always fault processes.
+    #[arg(long, value_name = "PROCESS")]
+    pub nemesis: Vec<String>,
 }
 
 impl InputArgs {
@@ -74,6 +81,7 @@ impl InputArgs {
                 InputFormat::Json => Format::Json,
             }),
             independent: self.independent,
+            nemesis: self.nemesis.clone(),
         }
     }
 }

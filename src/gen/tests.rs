@@ -890,7 +890,7 @@ fn replicated_runs_heal_and_converge() {
         let named = |f: &str| {
             g.ops
                 .iter()
-                .filter(|op| !op.is_client() && &*op.f == f)
+                .filter(|op| op.process.client().is_none() && &*op.f == f)
                 .count()
         };
         assert_eq!(named("start-partition"), 4, "{model}");

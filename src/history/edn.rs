@@ -683,6 +683,7 @@ impl Reader<'_> {
                     op.process = match self.read_value(1).ok()? {
                         Value::Int(p) => Process::Client(p),
                         Value::Keyword(n) => Process::Named(n),
+                        Value::Str(n) => Process::Str(n),
                         _ => return None,
                     };
                     has_process = true;

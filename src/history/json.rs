@@ -237,7 +237,7 @@ impl<'a> Cursor<'a> {
                     "process" => {
                         op.process = match self.value(1)? {
                             Value::Int(p) => Process::Client(p),
-                            Value::Str(n) => Process::Named(n),
+                            Value::Str(n) => Process::Str(n),
                             _ => return None,
                         };
                         has_process = true;
@@ -757,7 +757,7 @@ mod tests {
                 )])
             )]
         );
-        assert_eq!(ops[2].process, Process::Named("nemesis".into()));
+        assert_eq!(ops[2].process, Process::Str("nemesis".into()));
         assert_eq!(ops[2].value, Value::Int(-1));
         assert!(parse("[]").unwrap().is_empty());
         assert!(parse("").unwrap().is_empty());

@@ -12,13 +12,18 @@
 //! - for an `info` completion the op's input comes from the invocation (the
 //!   completion's value often holds an error, as in `:info :write
 //!   :timed-out`); a read's result comes from its `ok` completion;
-//! - ops of named processes (`:nemesis`) are fault events, kept for reports
-//!   and ignored by checkers.
+//! - a process is a *client* when it invokes operations, whatever its id:
+//!   an integer, a keyword (`:c1`) or a string (`"worker-3"`); *fault
+//!   events* (kept for reports, ignored by checkers) are the events of
+//!   Jepsen's nemesis (a process named `nemesis`), of the processes
+//!   [`LoadOptions::nemesis`] names, and of a process that never invokes
+//!   and logs only `info` events (the way Jepsen's nemesis logs its ops).
 //!
 //! Formats are detected from content ([`Format::detect`]): Jepsen's
 //! `history.edn`, Jepsen's text logs (`history.txt` and `jepsen.util` log
 //! lines), and JSON (an array of ops, or JSON Lines).
 
+mod clock;
 mod edn;
 mod error;
 mod json;
@@ -106,6 +111,9 @@ pub struct LoadOptions {
     pub format: Option<Format>,
     /// Read `value`s as Jepsen `independent` tuples `[key value]`.
     pub independent: bool,
+    /// Processes whose events are fault events, not client operations, as
+    /// [`Process::is_named`] matches them (`nemesis`, `7`, `chaos`).
+    pub nemesis: Vec<String>,
 }
 
 /// What became of a client operation.
@@ -124,7 +132,10 @@ pub enum Outcome {
 /// A client operation: an invocation paired with its completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Operation {
-    /// The client process.
+    /// The client's number: its id for an integer client; a named client
+    /// gets one of the smallest non-negative numbers no integer client
+    /// uses, in order of first appearance (so the numbers never collide).
+    /// Reports show the id as written ([`History::process`]).
     pub process: i64,
     /// Index of the invocation in [`History::ops`].
     pub invoke: usize,
@@ -155,23 +166,23 @@ pub struct History {
     pub ops: Vec<Op>,
     /// Client operations, in invocation order.
     pub operations: Vec<Operation>,
-    /// Indices in [`History::ops`] of the nemesis (named-process) events.
+    /// Indices in [`History::ops`] of the fault events (the nemesis's).
     pub nemesis: Vec<usize>,
+    /// The processes whose events are fault events, in order of first
+    /// appearance.
+    pub fault_processes: Vec<Process>,
 }
 
 impl History {
     /// Parses a history from text, detecting its format unless forced.
     pub fn parse(input: &str, options: &LoadOptions) -> Result<History> {
         let format = options.format.unwrap_or_else(|| Format::detect(input));
-        let mut ops = match format {
+        let ops = match format {
             Format::Edn => edn::parse(input)?,
             Format::Text => text::parse(input)?,
             Format::Json => json::parse(input)?,
         };
-        if options.independent {
-            split_independent(&mut ops)?;
-        }
-        History::from_ops(ops)
+        History::build(ops, options)
     }
 
     /// Reads and parses a history file. Errors name the file.
@@ -191,36 +202,47 @@ impl History {
         History::parse(text, options).map_err(|e| e.in_file(path))
     }
 
-    /// Builds a history from events, pairing invocations with completions.
+    /// Builds a history from events, pairing invocations with completions
+    /// (every process but `nemesis` and those that only log `info` events
+    /// is a client).
     ///
     /// Errors: a completion whose process has no pending invocation, or a
     /// second invocation while the process still has one pending.
     pub fn from_ops(ops: Vec<Op>) -> Result<History> {
+        History::build(ops, &LoadOptions::default())
+    }
+
+    /// Builds a history from events as `options` say (the format is
+    /// ignored): classifies processes, splits `independent` tuples, pairs.
+    pub fn build(mut ops: Vec<Op>, options: &LoadOptions) -> Result<History> {
+        let roles = Roles::of(&ops, &options.nemesis);
+        if options.independent {
+            split_independent(&mut ops, &roles)?;
+        }
         let mut operations = Vec::new();
         let mut nemesis = Vec::new();
-        // process -> index into `operations` of its pending invocation
-        let mut pending: HashMap<i64, usize> = HashMap::new();
+        // per process slot: index into `operations` of its pending invocation
+        let mut pending = vec![usize::MAX; roles.slots.len()];
         for (i, op) in ops.iter().enumerate() {
-            let p = match op.process {
-                Process::Client(p) => p,
-                Process::Named(_) => {
-                    nemesis.push(i);
-                    continue;
-                }
+            let slot = roles.slot_of[i] as usize;
+            let Some(p) = roles.slots[slot].client else {
+                nemesis.push(i);
+                continue;
             };
+            let who = &op.process;
             match op.op_type {
                 OpType::Invoke => {
-                    if let Some(&prev) = pending.get(&p) {
-                        let first: &Operation = &operations[prev];
+                    if let Some(first) = operations.get(pending[slot]) {
+                        let first: &Operation = first;
                         return Err(Error::at(
                             Position::line(op.line),
                             format!(
-                                "process {p} invoked :{} while its :{} invoked on line {} is still pending: expected a completion (ok, fail or info) first",
+                                "process {who} invoked :{} while its :{} invoked on line {} is still pending: expected a completion (ok, fail or info) first",
                                 excerpt(&op.f), excerpt(&ops[first.invoke].f), ops[first.invoke].line
                             ),
                         ));
                     }
-                    pending.insert(p, operations.len());
+                    pending[slot] = operations.len();
                     operations.push(Operation {
                         process: p,
                         invoke: i,
@@ -229,16 +251,16 @@ impl History {
                     });
                 }
                 t => {
-                    let Some(slot) = pending.remove(&p) else {
+                    let Some(o) = operations.get_mut(pending[slot]) else {
                         return Err(Error::at(
                             Position::line(op.line),
                             format!(
-                                "process {p} completed :{} ({t}) with no pending invocation: expected an :invoke by process {p} first",
+                                "process {who} completed :{} ({t}) with no pending invocation: expected an :invoke by process {who} first",
                                 excerpt(&op.f)
                             ),
                         ));
                     };
-                    let o = &mut operations[slot];
+                    pending[slot] = usize::MAX;
                     o.complete = Some(i);
                     o.outcome = match t {
                         OpType::Ok => Outcome::Ok,
@@ -248,11 +270,35 @@ impl History {
                 }
             }
         }
+        let fault_processes = roles
+            .slots
+            .into_iter()
+            .filter(|s| s.client.is_none())
+            .map(|s| ops[s.first].process.clone())
+            .collect();
         Ok(History {
             ops,
             operations,
             nemesis,
+            fault_processes,
         })
+    }
+
+    /// The process of a client operation, as the history wrote it.
+    pub fn process(&self, op: &Operation) -> &Process {
+        &self.ops[op.invoke].process
+    }
+
+    /// The number of the operation's client that Jepsen's `process mod N`
+    /// assigns replicas by: an integer id itself; for a named client, the
+    /// number its name ends with (`worker-3`: 3), else its
+    /// [`Operation::process`] number.
+    pub fn client_number(&self, op: &Operation) -> i64 {
+        let Some(name) = self.process(op).name() else {
+            return op.process;
+        };
+        let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        name[name.len() - digits..].parse().unwrap_or(op.process)
     }
 
     /// The invocation of a client operation.
@@ -292,10 +338,79 @@ impl History {
     }
 }
 
+/// Who each process is: a client (with its number) or a fault injector.
+struct Roles {
+    /// One per distinct process, in order of first appearance.
+    slots: Vec<Role>,
+    /// The slot of each event's process.
+    slot_of: Vec<u32>,
+}
+
+/// One process's role.
+struct Role {
+    /// Index of its first event.
+    first: usize,
+    /// Its number ([`Operation::process`]) if it is a client, `None` if its
+    /// events are fault events.
+    client: Option<i64>,
+}
+
+impl Roles {
+    /// Classifies the processes of `ops`: a process is a fault injector
+    /// when it is named `nemesis`, is named in `nemesis`, or never invokes
+    /// and logs only `info` events; every other process is a client.
+    fn of(ops: &[Op], nemesis: &[String]) -> Roles {
+        let mut index: HashMap<&Process, u32> = HashMap::new();
+        // per slot: (first event, does it invoke, does it log only info)
+        let mut seen: Vec<(usize, bool, bool)> = Vec::new();
+        let mut slot_of = Vec::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let slot = *index.entry(&op.process).or_insert_with(|| {
+                seen.push((i, false, true));
+                (seen.len() - 1) as u32
+            });
+            let s = &mut seen[slot as usize];
+            s.1 |= op.op_type == OpType::Invoke;
+            s.2 &= op.op_type == OpType::Info;
+            slot_of.push(slot);
+        }
+        let is_fault = |&(first, invokes, only_info): &(usize, bool, bool)| {
+            let p = &ops[first].process;
+            p.name() == Some("nemesis")
+                || nemesis.iter().any(|n| p.is_named(n))
+                || (!invokes && only_info)
+        };
+        let used: std::collections::HashSet<i64> = seen
+            .iter()
+            .filter(|s| !is_fault(s))
+            .filter_map(|s| ops[s.0].process.client())
+            .collect();
+        let mut free = (0..).filter(|n| !used.contains(n));
+        let slots = seen
+            .iter()
+            .map(|s| Role {
+                first: s.0,
+                client: (!is_fault(s)).then(|| {
+                    ops[s.0]
+                        .process
+                        .client()
+                        .unwrap_or_else(|| free.next().unwrap_or(i64::MAX))
+                }),
+            })
+            .collect();
+        Roles { slots, slot_of }
+    }
+
+    /// Is event `i` a client's?
+    fn is_client(&self, i: usize) -> bool {
+        self.slots[self.slot_of[i] as usize].client.is_some()
+    }
+}
+
 /// Rewrites `[key value]` tuples (Jepsen `independent`) into `key` + `value`.
-fn split_independent(ops: &mut [Op]) -> Result<()> {
-    for op in ops.iter_mut() {
-        if !op.is_client() {
+fn split_independent(ops: &mut [Op], roles: &Roles) -> Result<()> {
+    for (i, op) in ops.iter_mut().enumerate() {
+        if !roles.is_client(i) {
             continue;
         }
         match std::mem::replace(&mut op.value, Value::Nil) {
@@ -393,6 +508,147 @@ mod tests {
         assert!(e.message.contains("still pending"), "{e}");
     }
 
+    fn named(t: OpType, p: Process, f: &str, v: Value) -> Op {
+        let mut o = Op::new(t, 0, f, v);
+        o.process = p;
+        o
+    }
+
+    fn s(name: &str) -> Process {
+        Process::Str(name.into())
+    }
+
+    #[test]
+    fn clients_named_by_strings_are_paired_not_dropped() {
+        let h = History::from_ops(vec![
+            named(OpType::Invoke, s("c1"), "write", Value::Int(1)),
+            named(OpType::Ok, s("c1"), "write", Value::Int(1)),
+            named(
+                OpType::Invoke,
+                Process::Named("c2".into()),
+                "read",
+                Value::Nil,
+            ),
+            named(
+                OpType::Ok,
+                Process::Named("c2".into()),
+                "read",
+                Value::Int(7),
+            ),
+        ])
+        .unwrap();
+        assert_eq!(h.operations.len(), 2);
+        assert!(h.nemesis.is_empty() && h.fault_processes.is_empty());
+        assert_eq!(h.process(&h.operations[1]), &Process::Named("c2".into()));
+        assert_ne!(h.operations[0].process, h.operations[1].process);
+    }
+
+    #[test]
+    fn named_clients_are_numbered_apart_from_integer_ones() {
+        let h = History::from_ops(vec![
+            named(OpType::Invoke, s("a"), "read", Value::Nil),
+            op(OpType::Invoke, 0, "read", Value::Nil, 2),
+            op(OpType::Invoke, 2, "read", Value::Nil, 3),
+            named(OpType::Invoke, s("worker-7"), "read", Value::Nil),
+            named(OpType::Invoke, s("b"), "read", Value::Nil),
+        ])
+        .unwrap();
+        let numbers: Vec<i64> = h.operations.iter().map(|o| o.process).collect();
+        assert_eq!(numbers, vec![1, 0, 2, 3, 4]);
+        // Replicas: an integer id, else the number a name ends with, else
+        // the client's number.
+        let replicas: Vec<i64> = h.operations.iter().map(|o| h.client_number(o)).collect();
+        assert_eq!(replicas, vec![1, 0, 2, 7, 4]);
+    }
+
+    #[test]
+    fn fault_processes_are_the_nemesis_the_named_and_those_that_only_log_info() {
+        let ops = vec![
+            op(OpType::Invoke, 0, "write", Value::Int(1), 1),
+            named(
+                OpType::Info,
+                Process::Named("nemesis".into()),
+                "start",
+                Value::Nil,
+            ),
+            named(OpType::Info, s("chaos"), "kill", Value::Nil),
+            op(OpType::Ok, 0, "write", Value::Int(1), 4),
+            named(OpType::Invoke, s("killer"), "pause", Value::Nil),
+            named(OpType::Info, s("killer"), "pause", Value::Nil),
+            op(OpType::Invoke, 7, "pause", Value::Nil, 7),
+            op(OpType::Ok, 7, "pause", Value::Nil, 8),
+        ];
+        let h = History::from_ops(ops.clone()).unwrap();
+        assert_eq!(h.nemesis, vec![1, 2]);
+        assert_eq!(
+            h.fault_processes,
+            vec![Process::Named("nemesis".into()), s("chaos")]
+        );
+        assert_eq!(h.operations.len(), 3);
+        let options = LoadOptions {
+            nemesis: vec!["killer".into(), "7".into()],
+            ..LoadOptions::default()
+        };
+        let h = History::build(ops, &options).unwrap();
+        assert_eq!(h.nemesis, vec![1, 2, 4, 5, 6, 7]);
+        assert_eq!(h.operations.len(), 1);
+        assert_eq!(h.fault_processes.len(), 4);
+    }
+
+    #[test]
+    fn jepsen_nemesis_beside_integer_clients_is_as_it_was() {
+        let nemesis = |f: &str| {
+            named(
+                OpType::Info,
+                Process::Named("nemesis".into()),
+                f,
+                Value::Nil,
+            )
+        };
+        let h = History::from_ops(vec![
+            op(OpType::Invoke, 0, "write", Value::Int(1), 1),
+            nemesis("start"),
+            op(OpType::Invoke, 1, "read", Value::Nil, 3),
+            nemesis("start"),
+            op(OpType::Info, 0, "write", Value::Nil, 5),
+            op(OpType::Ok, 1, "read", Value::Int(1), 6),
+            nemesis("stop"),
+            nemesis("stop"),
+            op(OpType::Invoke, 5, "read", Value::Nil, 9),
+        ])
+        .unwrap();
+        assert_eq!(h.nemesis, vec![1, 3, 6, 7]);
+        let ops: Vec<(i64, usize, Option<usize>)> = h
+            .operations
+            .iter()
+            .map(|o| (o.process, o.invoke, o.complete))
+            .collect();
+        assert_eq!(ops, vec![(0, 0, Some(4)), (1, 2, Some(5)), (5, 8, None)]);
+    }
+
+    #[test]
+    fn pairing_errors_name_the_process_as_written() {
+        let e =
+            History::from_ops(vec![named(OpType::Ok, s("c1"), "read", Value::Nil)]).unwrap_err();
+        assert!(e.message.contains(r#"process "c1" completed"#), "{e}");
+        let e = History::from_ops(vec![
+            named(
+                OpType::Invoke,
+                Process::Named("w".into()),
+                "read",
+                Value::Nil,
+            ),
+            named(
+                OpType::Invoke,
+                Process::Named("w".into()),
+                "read",
+                Value::Nil,
+            ),
+        ])
+        .unwrap_err();
+        assert!(e.message.contains("process :w invoked"), "{e}");
+    }
+
     #[test]
     fn detects_formats_from_content() {
         assert_eq!(Format::detect("{\"type\": \"invoke\"}"), Format::Json);
@@ -426,7 +682,8 @@ mod tests {
             Value::Vector(vec![Value::Int(7), Value::Int(3)]),
             1,
         )];
-        split_independent(&mut ops).unwrap();
+        let roles = Roles::of(&ops, &[]);
+        split_independent(&mut ops, &roles).unwrap();
         assert_eq!(ops[0].key, Some(Value::Int(7)));
         assert_eq!(ops[0].value, Value::Int(3));
     }
@@ -449,7 +706,7 @@ mod tests {
             for format in [Format::Edn, Format::Text, Format::Json] {
                 let options = LoadOptions {
                     format: Some(format),
-                    independent: false,
+                    ..LoadOptions::default()
                 };
                 if let Err(e) = History::parse(text, &options) {
                     assert!(!e.message.is_empty());

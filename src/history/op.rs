@@ -54,22 +54,46 @@ impl fmt::Display for OpType {
     }
 }
 
-/// Who performed an op: an integer client, or a named process such as
-/// Jepsen's `:nemesis`, whose ops are fault events.
+/// Who performed an op, as the history wrote it: an integer, a keyword or
+/// a string. Whether a process is a client or a fault injector is not told
+/// by its id's type: [`History`](super::History) decides it from what the
+/// process did (see its docs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Process {
-    /// A client process.
+    /// An integer id, as Jepsen numbers its clients.
     Client(i64),
-    /// A named process (the nemesis); checkers ignore its ops.
+    /// A keyword (or symbol) id, such as Jepsen's `:nemesis`.
     Named(Box<str>),
+    /// A string id, such as `"c1"` or `"worker-3"` (JSON histories name
+    /// every non-integer process this way).
+    Str(Box<str>),
 }
 
 impl Process {
-    /// The client number, if this is a client.
+    /// The integer id, if the process has one.
     pub fn client(&self) -> Option<i64> {
         match self {
             Process::Client(p) => Some(*p),
-            Process::Named(_) => None,
+            Process::Named(_) | Process::Str(_) => None,
+        }
+    }
+
+    /// The name of a keyword or string id.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Process::Client(_) => None,
+            Process::Named(n) | Process::Str(n) => Some(n),
+        }
+    }
+
+    /// Is this the id `text` names? An integer matches its decimal form; a
+    /// keyword or string matches its name, with or without a leading colon.
+    pub fn is_named(&self, text: &str) -> bool {
+        match self {
+            Process::Client(p) => text.parse::<i64>() == Ok(*p),
+            Process::Named(n) | Process::Str(n) => {
+                **n == *text || text.strip_prefix(':') == Some(&**n)
+            }
         }
     }
 }
@@ -79,6 +103,7 @@ impl fmt::Display for Process {
         match self {
             Process::Client(p) => write!(f, "{p}"),
             Process::Named(n) => write!(f, ":{n}"),
+            Process::Str(n) => write!(f, "{n:?}"),
         }
     }
 }
@@ -87,7 +112,7 @@ impl serde::Serialize for Process {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self {
             Process::Client(p) => s.serialize_i64(*p),
-            Process::Named(n) => s.serialize_str(n),
+            Process::Named(n) | Process::Str(n) => s.serialize_str(n),
         }
     }
 }
@@ -179,9 +204,8 @@ impl Op {
                 "process" => {
                     process = Some(match &v {
                         Value::Int(p) => Process::Client(*p),
-                        Value::Keyword(n) | Value::Str(n) | Value::Symbol(n) => {
-                            Process::Named(n.clone())
-                        }
+                        Value::Keyword(n) | Value::Symbol(n) => Process::Named(n.clone()),
+                        Value::Str(n) => Process::Str(n.clone()),
                         other => {
                             return Err(Error::at(
                                 position,
@@ -249,11 +273,6 @@ impl Op {
             .ok_or_else(|| Error::at(position, "op has no f: expected an :f field"))?
             .into();
         Ok(op)
-    }
-
-    /// Is this op from a client (not the nemesis)?
-    pub fn is_client(&self) -> bool {
-        matches!(self.process, Process::Client(_))
     }
 }
 

@@ -1,8 +1,8 @@
 //! A summary of a history: what `labrys stats` prints.
 //!
 //! Counts events by type and by `f`, client processes, crashed (`info`) and
-//! never-completed operations, keys, nemesis (fault) events and the span of
-//! recorded time. Pure: the renderers in [`report`](crate::report) draw it.
+//! never-completed operations, keys, fault (nemesis) events and the
+//! processes that logged them, and the span of recorded time. Pure: the renderers in [`report`](crate::report) draw it.
 
 use super::{History, OpType, Outcome, Process, Value};
 use serde::Serialize;
@@ -46,7 +46,7 @@ pub struct TimeSpan {
 /// A history's summary.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Every event (invocations and completions, nemesis included).
+    /// Every event (invocations and completions, fault events included).
     pub events: usize,
     /// Client events by type.
     pub client: TypeCounts,
@@ -62,10 +62,13 @@ pub struct Stats {
     pub processes: usize,
     /// Distinct keys (0 for histories without keys).
     pub keys: usize,
-    /// Nemesis (named-process) events.
-    pub nemesis_events: usize,
-    /// Nemesis events by `f`.
-    pub nemesis_by_f: BTreeMap<String, usize>,
+    /// Fault events: the events of the processes that are not clients.
+    pub fault_events: usize,
+    /// Fault events by `f`.
+    pub fault_by_f: BTreeMap<String, usize>,
+    /// The processes whose events were taken as fault events, as written,
+    /// in order of first appearance.
+    pub fault_processes: Vec<Process>,
     /// The span of recorded time, when events carry `time`.
     pub time: Option<TimeSpan>,
 }
@@ -77,24 +80,24 @@ impl Stats {
         let mut by_f: BTreeMap<String, TypeCounts> = BTreeMap::new();
         let mut processes = BTreeSet::new();
         let mut keys: BTreeSet<&Value> = BTreeSet::new();
-        let mut nemesis_by_f: BTreeMap<String, usize> = BTreeMap::new();
+        let mut fault_by_f: BTreeMap<String, usize> = BTreeMap::new();
         let mut first = i64::MAX;
         let mut last = i64::MIN;
-        for op in &history.ops {
+        let mut faults = history.nemesis.iter().peekable();
+        for (i, op) in history.ops.iter().enumerate() {
             if let Some(t) = op.time {
                 first = first.min(t);
                 last = last.max(t);
             }
-            match &op.process {
-                Process::Client(p) => {
-                    processes.insert(*p);
-                    client.add(op.op_type);
-                    by_f.entry(op.f.to_string()).or_default().add(op.op_type);
-                    if let Some(k) = &op.key {
-                        keys.insert(k);
-                    }
-                }
-                Process::Named(_) => *nemesis_by_f.entry(op.f.to_string()).or_default() += 1,
+            if faults.next_if_eq(&&i).is_some() {
+                *fault_by_f.entry(op.f.to_string()).or_default() += 1;
+                continue;
+            }
+            processes.insert(&op.process);
+            client.add(op.op_type);
+            by_f.entry(op.f.to_string()).or_default().add(op.op_type);
+            if let Some(k) = &op.key {
+                keys.insert(k);
             }
         }
         let crashed = history
@@ -116,8 +119,9 @@ impl Stats {
             pending,
             processes: processes.len(),
             keys: keys.len(),
-            nemesis_events: history.nemesis.len(),
-            nemesis_by_f,
+            fault_events: history.nemesis.len(),
+            fault_by_f,
+            fault_processes: history.fault_processes.clone(),
             time: (first <= last).then(|| TimeSpan {
                 first_ns: first,
                 last_ns: last,
@@ -160,8 +164,9 @@ mod tests {
         assert_eq!(s.pending, 1);
         assert_eq!(s.processes, 3);
         assert_eq!(s.keys, 2);
-        assert_eq!(s.nemesis_events, 1);
-        assert_eq!(s.nemesis_by_f["start-partition"], 1);
+        assert_eq!(s.fault_events, 1);
+        assert_eq!(s.fault_by_f["start-partition"], 1);
+        assert_eq!(s.fault_processes, vec![Process::Named("nemesis".into())]);
         assert_eq!(s.time.unwrap().span_ns, 500);
     }
 }

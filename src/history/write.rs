@@ -69,6 +69,7 @@ pub fn edn_op(op: &Op, out: &mut String) {
     match &op.process {
         Process::Client(p) => push_int(*p, out),
         Process::Named(n) => edn_name(n, out),
+        Process::Str(n) => edn_str(n, out),
     }
     if let Some(t) = op.time {
         out.push_str(", :time ");
@@ -108,7 +109,7 @@ pub fn json_op(op: &Op, out: &mut String) {
     out.push_str(",\"process\":");
     match &op.process {
         Process::Client(p) => push_int(*p, out),
-        Process::Named(n) => json_str(n, out),
+        Process::Named(n) | Process::Str(n) => json_str(n, out),
     }
     if let Some(t) = op.time {
         out.push_str(",\"time\":");

@@ -35,7 +35,7 @@ use crate::check::linearizable::LinearizableReport;
 use crate::check::run::{self, Plan, Results, Standing};
 use crate::check::sequential::SequentialReport;
 use crate::check::{CheckOptions, Consistency, Verdict};
-use crate::history::Error;
+use crate::history::{Error, History, Process};
 use crate::model::ModelKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -213,6 +213,14 @@ pub struct FileReport {
     pub model_source: ModelSource,
     /// Client operations in the history.
     pub operations: usize,
+    /// Events taken as fault events (not client operations).
+    pub fault_events: usize,
+    /// The processes whose events were taken as fault events, as written,
+    /// in order of first appearance.
+    pub fault_processes: Vec<Process>,
+    /// The clock uncertainty every operation's interval was widened by,
+    /// in the history's time unit (0: times taken as exact).
+    pub clock_uncertainty: i64,
     /// One section per checker that ran, keyed `linearizable`,
     /// `sequential`, `convergence`.
     pub checks: BTreeMap<&'static str, CheckSection>,
@@ -235,8 +243,20 @@ impl FileReport {
             model: model.map(|m| m.name().to_string()),
             model_source,
             operations,
+            fault_events: 0,
+            fault_processes: Vec::new(),
+            clock_uncertainty: 0,
             checks,
         }
+    }
+
+    /// Adds what the history says of its fault events, and the clock
+    /// uncertainty its intervals were widened by.
+    pub fn with_faults(mut self, history: &History, clock_uncertainty: i64) -> FileReport {
+        self.fault_events = history.nemesis.len();
+        self.fault_processes = history.fault_processes.clone();
+        self.clock_uncertainty = clock_uncertainty;
+        self
     }
 }
 

@@ -8,7 +8,7 @@ use crate::check::linearizable::{LinearizableReport, PartitionReport, StuckIn};
 use crate::check::sequential::SequentialReport;
 use crate::check::Verdict;
 use crate::history::stats::Stats;
-use crate::history::Value;
+use crate::history::{Process, Value};
 use std::fmt::Write;
 
 /// Renders one file's statistics.
@@ -39,16 +39,16 @@ pub fn stats(path: &str, s: &Stats, style: &Style) -> String {
             );
         }
     }
-    if s.nemesis_events > 0 {
+    if s.fault_events > 0 {
         let by: Vec<String> = s
-            .nemesis_by_f
+            .fault_by_f
             .iter()
             .map(|(f, n)| format!("{f} {n}"))
             .collect();
         let _ = writeln!(
             out,
-            "  nemesis     {} events ({})",
-            s.nemesis_events,
+            "  faults      {} ({})",
+            faults(s.fault_events, &s.fault_processes),
             by.join(", ")
         );
     }
@@ -62,6 +62,14 @@ pub fn stats(path: &str, s: &Stats, style: &Style) -> String {
         );
     }
     out
+}
+
+/// `4 fault events from :nemesis`: how many events were taken as fault
+/// events, and whose.
+fn faults(events: usize, processes: &[Process]) -> String {
+    let from: Vec<String> = processes.iter().map(Process::to_string).collect();
+    let s = if events == 1 { "" } else { "s" };
+    format!("{events} fault event{s} from {}", from.join(", "))
 }
 
 /// Renders a whole run: one block per file, then a summary table when
@@ -88,12 +96,22 @@ pub fn file(f: &FileReport, style: &Style) -> String {
         Some(m) => format!("{m} model, {}", f.model_source.word()),
         None => "no model".to_string(),
     };
+    let mut about = format!("{model}; {} operations", f.operations);
+    if f.fault_events > 0 {
+        about += &format!(", {}", faults(f.fault_events, &f.fault_processes));
+    }
+    if f.clock_uncertainty > 0 {
+        let u = duration(
+            f.clock_uncertainty,
+            crate::check::convergence::TimeUnit::Nanoseconds,
+        );
+        about += &format!(", clock uncertainty {u}");
+    }
     let _ = writeln!(
         out,
-        "{}  {}  ({model}; {} operations)",
+        "{}  {}  ({about})",
         style.bold(&f.path),
         style.verdict(f.valid),
-        f.operations
     );
     if !f.checks.values().any(|c| c.judged) {
         let _ = writeln!(

@@ -611,8 +611,10 @@ impl<'a> Ctx<'a> {
             .or(self.h.ops[o.invoke].node.as_ref());
         match (node, self.opts.nodes) {
             (Some(n), _) => n.as_name().map_or_else(|| n.to_string(), str::to_string),
-            (None, Some(n)) if n > 0 => format!("n{}", o.process.rem_euclid(n as i64)),
-            _ => format!("process {}", o.process),
+            (None, Some(n)) if n > 0 => {
+                format!("n{}", self.h.client_number(o).rem_euclid(n as i64))
+            }
+            _ => format!("process {}", self.h.process(o)),
         }
     }
 
@@ -685,7 +687,7 @@ impl<'a> Ctx<'a> {
             .or(self.h.ops[o.invoke].node.as_ref());
         match (node, self.opts.nodes) {
             (Some(n), _) => (Some(n), 0),
-            (None, Some(n)) if n > 0 => (None, o.process.rem_euclid(n as i64)),
+            (None, Some(n)) if n > 0 => (None, self.h.client_number(o).rem_euclid(n as i64)),
             _ => (None, o.process),
         }
     }

@@ -705,7 +705,10 @@ mod tests {
         let s = &r.sessions;
         assert_eq!(s.valid, Verdict::Invalid);
         assert_eq!(s.read_your_writes.violations, 1);
-        assert_eq!(s.read_your_writes.examples[0].process, 0);
+        assert_eq!(
+            s.read_your_writes.examples[0].process,
+            crate::history::Process::Client(0)
+        );
         assert_eq!(s.monotonic_reads.violations, 1);
         assert_eq!(s.monotonic_reads.examples[0].first.id, 3);
         assert_eq!(s.monotonic_reads.examples[0].second.id, 4);

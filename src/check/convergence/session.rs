@@ -29,7 +29,7 @@
 use super::{Ctx, SessionMode};
 use crate::check::evidence::OpView;
 use crate::check::Verdict;
-use crate::history::Value;
+use crate::history::{Process, Value};
 use serde::Serialize;
 
 /// The guarantees judged.
@@ -47,8 +47,8 @@ pub enum Guarantee {
 pub struct SessionViolation {
     /// Which guarantee.
     pub guarantee: Guarantee,
-    /// The process (session).
-    pub process: i64,
+    /// The process (session), as the history wrote it.
+    pub process: Process,
     /// The key.
     pub key: Option<Value>,
     /// The earlier read (monotonic reads) or the acknowledged write (read
@@ -184,6 +184,7 @@ pub(crate) fn check_scalar(
     // completed, so invocation order is enough within one process.
     for &(id, level) in events {
         let p = ctx.op(id).process;
+        let who = || ctx.h.process(ctx.op(id)).clone();
         match level {
             Level::Wrote(l) => {
                 let e = owed.entry(p).or_insert((i64::MIN, id));
@@ -199,12 +200,13 @@ pub(crate) fn check_scalar(
                         out.monotonic_reads.violation(
                             SessionViolation {
                                 guarantee: Guarantee::MonotonicReads,
-                                process: p,
+                                process: who(),
                                 key: key.cloned(),
                                 first: ctx.view(prev, format!("read ({what} {b})")),
                                 second: ctx.view(id, format!("read ({what} {l})")),
                                 detail: format!(
-                                    "process {p} read {what} {l} after it had read {what} {b}"
+                                    "process {} read {what} {l} after it had read {what} {b}",
+                                    who()
                                 ),
                             },
                             max,
@@ -216,12 +218,13 @@ pub(crate) fn check_scalar(
                         out.read_your_writes.violation(
                             SessionViolation {
                                 guarantee: Guarantee::ReadYourWrites,
-                                process: p,
+                                process: who(),
                                 key: key.cloned(),
                                 first: ctx.view(wid, format!("update (requires {what} {w})")),
                                 second: ctx.view(id, format!("read ({what} {l})")),
                                 detail: format!(
-                                    "process {p} read {what} {l}, but its own acknowledged updates require at least {w}"
+                                    "process {} read {what} {l}, but its own acknowledged updates require at least {w}",
+                                    who()
                                 ),
                             },
                             max,

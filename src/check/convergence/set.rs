@@ -639,7 +639,7 @@ fn sessions_grow_only<'r>(
                     g.violation(
                         SessionViolation {
                             guarantee,
-                            process: p,
+                            process: ctx.h.process(o).clone(),
                             key: key.cloned(),
                             first: ctx.view(prev, first_desc),
                             second: ctx.view(
@@ -647,7 +647,8 @@ fn sessions_grow_only<'r>(
                                 format!("read {}", super::short(ctx.output(id).unwrap_or(&Value::Nil))),
                             ),
                             detail: format!(
-                                "process {p}'s read misses {value} ({} missing in all), though {what}",
+                                "process {}'s read misses {value} ({} missing in all), though {what}",
+                                ctx.h.process(o),
                                 map.len() - hits
                             ),
                         },

@@ -20,6 +20,7 @@
 use super::hints::Hints;
 use super::observe::{analyse, CoEdge, Observed, Tokens, Why, INIT, NO, UNCHANGED};
 use super::problem::Problem;
+use crate::history::Process;
 use crate::model::Model;
 use std::collections::VecDeque;
 
@@ -211,8 +212,8 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
         self.pb.keys[k].as_ref().map(|v| format!("key {v}"))
     }
 
-    fn process(&self, i: u32) -> i64 {
-        self.pb.process_ids[self.pb.ops[i as usize].process as usize]
+    fn process(&self, i: u32) -> &Process {
+        &self.pb.process_ids[self.pb.ops[i as usize].process as usize]
     }
 
     /// What op `i` did, in the past tense: `read 1 from key x`.

@@ -81,7 +81,7 @@ pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
-use crate::history::{Error, History, Value};
+use crate::history::{Error, History, Process, Value};
 use crate::model::{CasRegister, Keyed, Kv, KvRegister, Model, Register};
 use engine::{search, Found, Frontier, Limits};
 use observe::{analyse, Proof};
@@ -147,8 +147,8 @@ pub struct KeyReport {
 /// How far one process got in the deepest prefix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Prefix {
-    /// The process.
-    pub process: i64,
+    /// The process, as the history wrote it.
+    pub process: Process,
     /// Ops of this process placed (or left out, if indeterminate).
     pub placed: usize,
     /// Ops of this process in the search.
@@ -830,7 +830,7 @@ fn stuck<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -
         .enumerate()
         .filter(|(_, s)| !s.is_empty())
         .map(|(p, s)| Prefix {
-            process: pb.process_ids[p],
+            process: pb.process_ids[p].clone(),
             placed: f.pos[p] as usize,
             total: s.len(),
         })

@@ -1,7 +1,7 @@
 //! A history compiled for the search: per key a model, per process its ops
 //! in program order.
 
-use crate::history::{Error, History, Outcome, Position, Value};
+use crate::history::{Error, History, Outcome, Position, Process, Value};
 use crate::model::{Call, Model};
 use std::collections::HashMap;
 
@@ -37,8 +37,8 @@ pub(crate) struct Problem<M: Model> {
     pub ops: Vec<Cop<M::Op>>,
     /// Per process, indices into `ops` in program order.
     pub procs: Vec<Vec<u32>>,
-    /// The process number of each dense process index.
-    pub process_ids: Vec<i64>,
+    /// The process of each dense process index, as the history wrote it.
+    pub process_ids: Vec<Process>,
 }
 
 impl<M: Model> Problem<M> {
@@ -65,13 +65,13 @@ impl<M: Model> Problem<M> {
             let compiled = models[k as usize].compile(&call).map_err(|m| {
                 Error::at(
                     Position::line(inv.line),
-                    format!("process {} :{}: {m}", o.process, inv.f),
+                    format!("process {} :{}: {m}", inv.process, inv.f),
                 )
             })?;
             let Some(op) = compiled else { continue };
             let p = *proc_index.entry(o.process).or_insert_with(|| {
                 procs.push(Vec::new());
-                process_ids.push(o.process);
+                process_ids.push(inv.process.clone());
                 (procs.len() - 1) as u32
             });
             procs[p as usize].push(ops.len() as u32);
