@@ -294,3 +294,35 @@ mod cli {
         }
     }
 }
+
+#[test]
+fn named_clients_are_assigned_replicas_by_their_trailing_number() {
+    use labrys::check::convergence::ConvergenceOptions;
+    use labrys::check::Consistency;
+    let text = r#"{"type":"invoke","process":"w-0","f":"write","value":1,"time":1}
+{"type":"ok","process":"w-0","f":"write","value":1,"time":2}
+{"type":"invoke","process":"reader-4","f":"read","value":null,"time":3}
+{"type":"ok","process":"reader-4","f":"read","value":1,"time":4}
+{"type":"invoke","process":"x","f":"read","value":null,"time":5}
+{"type":"ok","process":"x","f":"read","value":1,"time":6}
+"#;
+    let h = History::parse(text, &Default::default()).unwrap();
+    let plan = Plan {
+        model: ModelKind::Register,
+        model_options: ModelOptions::default(),
+        checks: vec![Consistency::Convergence],
+        options: CheckOptions::default(),
+        convergence: ConvergenceOptions {
+            nodes: Some(3),
+            ..ConvergenceOptions::default()
+        },
+    };
+    let report = run::run(&h, &plan).unwrap().convergence.unwrap().report;
+    let json = serde_json::to_value(&report).unwrap();
+    // reader-4 ends with 4 (replica 1); x is the third named client
+    // (number 2, replica 2).
+    assert_eq!(
+        json["keys"][0]["final_values"][0]["replicas"],
+        serde_json::json!(["n1", "n2"])
+    );
+}

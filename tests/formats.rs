@@ -132,7 +132,7 @@ fn summary(h: &History) -> Vec<(String, OpType, String, String)> {
         .map(|o| {
             let p = match &o.process {
                 Process::Client(p) => p.to_string(),
-                Process::Named(n) => n.to_string(),
+                Process::Named(n) | Process::Str(n) => n.to_string(),
             };
             (p, o.op_type, o.f.to_string(), norm(&o.value))
         })
