@@ -106,6 +106,11 @@ pub struct LinearizableReport {
     /// was found are `unknown`, and only the first failing partition (in
     /// key order) has evidence.
     pub partitions: Vec<PartitionReport>,
+    /// Why undecided partitions were left undecided, when it was the
+    /// memory budget (`memory budget of 512 MiB exceeded`); absent when
+    /// time ran out or the run was cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
 }
 
 /// The verdict on one partition (one key, or the whole history).
@@ -236,6 +241,7 @@ pub fn check<M: Model>(
     let limits = Limits {
         deadline,
         cancel: [Some(&options.cancel), Some(&stop)],
+        memory: options.memory.as_ref(),
         progress: Some(progress),
         ..Limits::default()
     };
@@ -353,6 +359,11 @@ pub fn check<M: Model>(
         partitioned,
         operations: history.operations.len(),
         partitions,
+        undecided: options
+            .memory
+            .as_ref()
+            .filter(|m| verdict == Verdict::Unknown && m.exceeded())
+            .map(|m| m.reason()),
     })
 }
 
