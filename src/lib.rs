@@ -15,5 +15,6 @@
 pub mod check;
 pub mod gen;
 pub mod history;
+pub mod memory;
 pub mod model;
 pub mod report;

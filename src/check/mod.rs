@@ -151,6 +151,9 @@ pub struct CheckOptions {
     pub cancel: Arc<AtomicBool>,
     /// Counters the command line reads to draw a progress bar.
     pub progress: Arc<Progress>,
+    /// Give up (verdict unknown) once the bytes in use pass this budget;
+    /// the searches' tables grow only within it.
+    pub memory: Option<crate::memory::Budget>,
 }
 
 /// Live counters of a running check, written by the checkers with relaxed
@@ -179,6 +182,11 @@ impl CheckOptions {
     pub fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+
+    /// Has the run passed its memory budget?
+    pub fn out_of_memory(&self) -> bool {
+        crate::memory::exceeded(self.memory.as_ref())
+    }
 }
 
 impl Default for CheckOptions {
@@ -191,6 +199,7 @@ impl Default for CheckOptions {
             allow_empty: false,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
+            memory: None,
         }
     }
 }

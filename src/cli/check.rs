@@ -1,6 +1,6 @@
 //! `labrys check`: check histories and report anomalies.
 
-use super::progress;
+use super::{alloc, progress};
 use super::{
     inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID,
 };
@@ -9,7 +9,8 @@ use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
 use labrys::check::run::{self as runner, Plan};
 use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
-use labrys::history::{Error, History, Value};
+use labrys::history::{self, Error, History, Value};
+use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{
     self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
@@ -71,6 +72,14 @@ pub struct CheckArgs {
     /// when it certainly completed before the other began.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0")]
     clock_uncertainty: i64,
+
+    /// The memory budget (bytes, or with a unit: 512M, 2G): a search past
+    /// it ends unknown, and a file too large to load within it is an input
+    /// error. By default the least of half the address-space limit
+    /// (ulimit -v), three quarters of the cgroup's memory.max and three
+    /// quarters of MemAvailable.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
 
     /// Check keyed histories as one object instead of key by key.
     #[arg(long)]
@@ -180,6 +189,11 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
+fn parse_size(text: &str) -> Result<usize, String> {
+    labrys::memory::parse_bytes(text)
+        .ok_or_else(|| format!("{text:?}: expected a size such as 512M or 2G"))
+}
+
 /// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
     Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
@@ -229,6 +243,10 @@ impl CheckArgs {
             report_all: self.report_all,
             shrink: !self.no_shrink,
             allow_empty: self.allow_empty,
+            memory: self
+                .max_memory
+                .or_else(alloc::default_budget)
+                .map(|limit| Budget::new(limit, alloc::in_use)),
             ..CheckOptions::default()
         })
     }
@@ -252,12 +270,38 @@ impl CheckArgs {
     }
 }
 
+/// Refuses, before reading it, a file whose loading may take more than
+/// what is left of the memory budget (see [`history::LOAD_FACTOR`]).
+fn fits(path: &std::path::Path, budget: &Budget) -> Result<(), Error> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // the loader says why it cannot read it
+    };
+    let need = usize::try_from(meta.len())
+        .unwrap_or(usize::MAX)
+        .saturating_mul(history::LOAD_FACTOR);
+    if budget.room_for(need) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "the file is {}, and loading it may take up to {} ({} times its size): \
+         more than the memory budget of {} has room for (--max-memory)",
+        memory::bytes(meta.len() as usize),
+        memory::bytes(need),
+        history::LOAD_FACTOR,
+        memory::bytes(budget.limit()),
+    ))
+    .in_file(path))
+}
+
 /// Loads and checks one file.
 fn check_file(
     path: &std::path::Path,
     args: &CheckArgs,
     template: &Plan,
 ) -> Result<FileReport, Error> {
+    if let Some(budget) = &template.options.memory {
+        fits(path, budget)?;
+    }
     let history = History::load(path, &args.input.load_options())
         .and_then(|h| h.widen(args.clock_uncertainty))
         .map_err(|e| e.in_file(path))?;
@@ -325,6 +369,7 @@ fn exit_status(run: &RunReport) -> u8 {
 
 pub fn run(args: CheckArgs) -> Result<u8> {
     let files = inputs::expand(&args.input.files);
+    alloc::fit_address_space();
     let options = args.options()?;
     let template = Plan {
         model: ModelKind::Register,

@@ -1,5 +1,6 @@
 //! Command-line parsing and the subcommands.
 
+mod alloc;
 mod check;
 mod gen;
 mod inputs;

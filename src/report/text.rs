@@ -243,8 +243,11 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
             format!("{} is not linearizable{what}{more}", key_name(&first.key))
         }
         Verdict::Unknown => format!(
-            "no anomaly found, but {unknown} of {} partitions were not decided in time",
-            r.partitions.len()
+            "no anomaly found, but {unknown} of {} partitions were not decided {}",
+            r.partitions.len(),
+            r.undecided
+                .as_ref()
+                .map_or("in time".to_string(), |why| format!("({why})"))
         ),
     }
 }

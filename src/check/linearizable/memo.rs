@@ -36,6 +36,8 @@
 //! the table is kept small: the search records only the configurations
 //! it left exhausted, not every one it entered.
 
+use crate::memory::{self, Budget};
+
 /// SplitMix64: a small, well-mixed generator for the per-operation words.
 pub(crate) struct SplitMix64(pub u64);
 
@@ -179,19 +181,23 @@ pub(crate) struct Memo {
     max_buckets: usize,
     /// How many entries were forgotten to make room.
     pub(crate) evictions: usize,
+    /// The table doubles only within this budget (see [`Memo::grow`]).
+    budget: Option<Budget>,
 }
 
 impl Memo {
     /// A memo that holds about `cap` entries at most (its slots are the
     /// next power of two of `cap`, at least 1024) before it starts to
-    /// forget the oldest entry of a full bucket.
-    pub(crate) fn new(cap: usize) -> Memo {
+    /// forget the oldest entry of a full bucket; it doubles only while
+    /// `budget` has room for the doubled table.
+    pub(crate) fn new(cap: usize, budget: Option<&Budget>) -> Memo {
         let max_buckets = (cap.max(1024).next_power_of_two() / WAYS).max(1);
         Memo {
             buckets: vec![Bucket([FREE; WAYS]); 256.min(max_buckets)],
             len: 0,
             max_buckets,
             evictions: 0,
+            budget: budget.cloned(),
         }
     }
 
@@ -269,10 +275,19 @@ impl Memo {
         self.len = 0;
     }
 
+    /// Doubles the table; when the budget has no room for the doubled
+    /// one (or the system refuses it), the table stays as it is and its
+    /// size becomes its bound: the memo only forgets more, which costs
+    /// time, never a verdict.
     #[cold]
     #[inline(never)]
     fn grow(&mut self) {
-        let doubled = vec![Bucket([FREE; WAYS]); self.buckets.len() * 2];
+        let n = self.buckets.len() * 2;
+        let Some(doubled) = memory::try_filled(self.budget.as_ref(), n, Bucket([FREE; WAYS]))
+        else {
+            self.max_buckets = self.buckets.len();
+            return;
+        };
         let old = std::mem::replace(&mut self.buckets, doubled);
         self.len = 0;
         // Each bucket's entries in order, so their order of age is kept.
@@ -362,7 +377,7 @@ mod tests {
 
     #[test]
     fn inserts_once_and_grows() {
-        let mut m = Memo::new(1 << 20);
+        let mut m = Memo::new(1 << 20, None);
         let mut g = SplitMix64(1);
         let keys: Vec<_> = (0..10_000)
             .map(|i| (Fingerprint(g.next_u64(), g.next_u64()), i % 7))
@@ -387,7 +402,7 @@ mod tests {
 
     #[test]
     fn forgets_the_oldest_when_full() {
-        let mut m = Memo::new(1024);
+        let mut m = Memo::new(1024, None);
         let mut g = SplitMix64(2);
         let keys: Vec<_> = (0..5000)
             .map(|_| Fingerprint(g.next_u64(), g.next_u64()))

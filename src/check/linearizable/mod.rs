@@ -111,6 +111,11 @@ pub struct LinearizableReport {
     /// unknown, or valid when [`CheckOptions::allow_empty`] asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nothing_to_judge: Option<String>,
+    /// Why undecided partitions were left undecided, when it was the
+    /// memory budget (`memory budget of 512 MiB exceeded`); absent when
+    /// time ran out or the run was cancelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecided: Option<String>,
 }
 
 /// The verdict on one partition (one key, or the whole history).
@@ -237,6 +242,7 @@ pub fn check<M: Model>(
             operations: history.operations.len(),
             partitions: Vec::new(),
             nothing_to_judge: Some(reason),
+            undecided: None,
         });
     }
     let progress = &options.progress;
@@ -251,6 +257,7 @@ pub fn check<M: Model>(
     let limits = Limits {
         deadline,
         cancel: [Some(&options.cancel), Some(&stop)],
+        memory: options.memory.as_ref(),
         progress: Some(progress),
         ..Limits::default()
     };
@@ -369,6 +376,11 @@ pub fn check<M: Model>(
         operations: history.operations.len(),
         partitions,
         nothing_to_judge: None,
+        undecided: options
+            .memory
+            .as_ref()
+            .filter(|m| verdict == Verdict::Unknown && m.exceeded())
+            .map(|m| m.reason()),
     })
 }
 

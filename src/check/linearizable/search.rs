@@ -238,6 +238,7 @@ mod objects;
 
 use super::memo::{Fingerprint, FxBuild, Latest, Memo, SplitMix64};
 use crate::check::Progress;
+use crate::memory::{self, Budget};
 use crate::model::Model;
 use future::Future;
 use objects::Lookahead;
@@ -289,6 +290,8 @@ pub(crate) struct Limits<'a> {
     pub max_configurations: Option<u64>,
     /// Give up when any of these is set.
     pub cancel: [Option<&'a AtomicBool>; 2],
+    /// Give up once this budget is exceeded; the memo grows only within it.
+    pub memory: Option<&'a Budget>,
     /// Progress counters to update.
     pub progress: Option<&'a Progress>,
     /// Memo entries kept: past about this many, the memo forgets its
@@ -305,6 +308,7 @@ impl Default for Limits<'_> {
             deadline: None,
             max_configurations: None,
             cancel: [None, None],
+            memory: None,
             progress: None,
             memo_cap: DEFAULT_MEMO_CAP,
             state_bytes_cap: DEFAULT_STATE_BYTES_CAP,
@@ -329,6 +333,7 @@ impl Limits<'_> {
             .iter()
             .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
             || self.deadline.is_some_and(|d| Instant::now() >= d)
+            || memory::exceeded(self.memory)
     }
 
     /// The same limits, with at most `d` from now left.
@@ -1298,7 +1303,7 @@ impl<'a, M: Model> Engine<'a, M> {
                 }
             }
         }
-        let mut memo = Memo::new(limits.memo_cap);
+        let mut memo = Memo::new(limits.memo_cap, limits.memory);
         let mut fp = Fingerprint::default();
         for &i in placed {
             fp.toggle(self.words[i as usize]);
@@ -1620,6 +1625,14 @@ impl<'a, M: Model> Engine<'a, M> {
 
     /// Decides whether the items can be linearized.
     pub(crate) fn search(&mut self, limits: &Limits<'_>) -> Found {
+        // Compiling the ops (interning their values) may already have
+        // passed the memory budget: then the search does not begin.
+        if memory::exceeded(limits.memory) {
+            return Found::Unknown {
+                stuck: None,
+                depth: 0,
+            };
+        }
         self.run(limits, None, 0, &mut Vec::new())
     }
 

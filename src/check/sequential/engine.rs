@@ -40,6 +40,7 @@ use super::memo::{state_word, FxMap, Memo, Zobrist};
 use super::observe::{analyse, Constraints, UNCHANGED, UNKNOWN};
 use super::problem::Problem;
 use crate::check::Progress;
+use crate::memory::{self, Budget};
 use crate::model::Model;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -54,6 +55,9 @@ pub(crate) struct Limits<'a> {
     pub deadline: Option<Instant>,
     /// Stop with `Unknown` when any of these is set.
     pub cancel: [Option<&'a AtomicBool>; 3],
+    /// Stop with `Unknown` once this budget is exceeded; the memo grows
+    /// only within it.
+    pub memory: Option<&'a Budget>,
     /// Counters to update.
     pub progress: Option<&'a Progress>,
     /// Stop with `Unknown` after this many configurations.
@@ -105,6 +109,7 @@ impl Default for Limits<'_> {
         Limits {
             deadline: None,
             cancel: [None, None, None],
+            memory: None,
             progress: None,
             max_nodes: None,
             memo_entries: 1 << 22,
@@ -468,6 +473,8 @@ struct Engine<'p, M: Model> {
     zob: Zobrist,
     interners: Vec<Interner<M::State>>,
     trans: FxMap<u64, u32>,
+    /// The budget the transition cache grows within.
+    memory: Option<Budget>,
     pos: Vec<u32>,
     cur: Vec<u32>,
     hash: u128,
@@ -657,6 +664,7 @@ impl<'p, M: Model> Engine<'p, M> {
             zob,
             interners,
             trans: FxMap::default(),
+            memory: limits.memory.cloned(),
             cur,
             hash,
             required_left,
@@ -684,7 +692,7 @@ impl<'p, M: Model> Engine<'p, M> {
             reach,
             targets,
             enablers,
-            memo: Memo::new(limits.memo_entries),
+            memo: Memo::new(limits.memo_entries, limits.memory),
             moves: Vec::new(),
             frames: Vec::new(),
             blocked: Vec::new(),
@@ -712,7 +720,12 @@ impl<'p, M: Model> Engine<'p, M> {
             Some(next) => it.intern(next),
             None => NONE,
         };
-        if self.trans.len() >= 1 << 23 {
+        // A cache: cleared at its bound, or when doubling it (a table of
+        // about 16 bytes an entry) would pass the memory budget.
+        let full = self.trans.len() == self.trans.capacity();
+        if self.trans.len() >= 1 << 23
+            || full && !memory::room_for(self.memory.as_ref(), 32 * self.trans.capacity())
+        {
             self.trans.clear();
         }
         self.trans.insert(key, n);
@@ -1267,6 +1280,16 @@ impl<'p, M: Model> Engine<'p, M> {
         out
     }
 
+    /// Is there room for the moves of one more level? The stack of moves
+    /// is the search's own memory: before it doubles, the memory budget
+    /// is asked ([`memory::claim`]), since its polls would see the doubled
+    /// stack only after it was made.
+    fn room_to_grow(&self) -> bool {
+        let (len, cap) = (self.moves.len(), self.moves.capacity());
+        cap - len >= self.pb.procs.len()
+            || memory::claim(self.memory.as_ref(), 2 * cap.max(64) * size_of::<Move>())
+    }
+
     fn stopped(&self, limits: &Limits<'_>) -> bool {
         if let Some(p) = limits.progress {
             p.reach(self.best);
@@ -1278,6 +1301,7 @@ impl<'p, M: Model> Engine<'p, M> {
             .any(|c| c.load(Ordering::Relaxed))
             || limits.deadline.is_some_and(|d| Instant::now() >= d)
             || limits.max_nodes.is_some_and(|n| self.nodes >= n)
+            || memory::exceeded(limits.memory)
     }
 
     /// Real-time pass only: gives up the branch being explored when it
@@ -1386,6 +1410,9 @@ impl<'p, M: Model> Engine<'p, M> {
                 self.best = self.consumed;
                 self.since_best = 0;
                 self.stall_lo = self.frames.len() + 1;
+            }
+            if !self.room_to_grow() {
+                return Found::GaveUp;
             }
             let (lo, hi) = self.generate();
             self.frames.push(Frame {

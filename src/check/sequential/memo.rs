@@ -22,6 +22,7 @@
 //! key is overwritten: forgetting that a configuration failed only costs
 //! time (it may be explored again), never correctness.
 
+use crate::memory::{self, Budget};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// splitmix64: a fast, well-mixed 64-bit permutation (Steele et al. 2014).
@@ -84,12 +85,15 @@ pub(crate) struct Memo {
     mask: usize,
     len: usize,
     cap_slots: usize,
+    /// The table doubles only within this budget (see [`Memo::grow`]).
+    budget: Option<Budget>,
 }
 
 impl Memo {
     /// An empty table that grows up to `max_entries` keys (a power of two
-    /// is used), then evicts.
-    pub(crate) fn new(max_entries: usize) -> Memo {
+    /// is used), then evicts; it doubles only while `budget` has room
+    /// for the doubled table.
+    pub(crate) fn new(max_entries: usize, budget: Option<&Budget>) -> Memo {
         let cap_slots = max_entries.max(1 << 10).next_power_of_two();
         let start = (1 << 12).min(cap_slots);
         Memo {
@@ -97,6 +101,7 @@ impl Memo {
             mask: start / BUCKET - 1,
             len: 0,
             cap_slots,
+            budget: budget.cloned(),
         }
     }
 
@@ -153,10 +158,17 @@ impl Memo {
         }
     }
 
+    /// Doubles the table; when the budget has no room for the doubled
+    /// one (or the system refuses it), the table stays as it is and its
+    /// size becomes its cap: it only evicts more, which costs time, never
+    /// a verdict.
     fn grow(&mut self) {
-        let old = std::mem::take(&mut self.slots);
-        let n = old.len() * 2;
-        self.slots = vec![0; n];
+        let n = self.slots.len() * 2;
+        let Some(doubled) = memory::try_filled(self.budget.as_ref(), n, 0) else {
+            self.cap_slots = self.slots.len();
+            return;
+        };
+        let old = std::mem::replace(&mut self.slots, doubled);
         self.mask = n / BUCKET - 1;
         self.len = 0;
         for k in old.into_iter().filter(|&k| k != 0) {
@@ -226,7 +238,7 @@ mod tests {
 
     #[test]
     fn memo_remembers_and_stays_bounded() {
-        let mut m = Memo::new(1 << 10);
+        let mut m = Memo::new(1 << 10, None);
         for i in 0..200u64 {
             m.insert(word(i, 7));
         }

@@ -340,7 +340,10 @@ fn hinted<M: Model, H: Hints<M>>(
     options: &CheckOptions,
     stop: Option<&AtomicBool>,
 ) -> Result<SequentialReport, Error> {
-    let pb = Problem::compile(history, model)?;
+    let pb = Problem {
+        memory: options.memory.clone(),
+        ..Problem::compile(history, model)?
+    };
     if let Some(reason) = crate::check::nothing_to_judge(history) {
         return Ok(SequentialReport {
             valid: crate::check::empty_verdict(options),
@@ -436,6 +439,7 @@ fn run<M: Model, H: Hints<M>>(
     let limits = Limits {
         deadline,
         cancel: [Some(&*options.cancel), None, stop],
+        memory: options.memory.as_ref(),
         progress: Some(progress),
         ..Limits::default()
     };
@@ -590,6 +594,8 @@ fn run<M: Model, H: Hints<M>>(
         Found::GaveUp => {
             let reason = if options.cancelled() {
                 "cancelled".to_string()
+            } else if let Some(m) = options.memory.as_ref().filter(|m| m.exceeded()) {
+                m.reason()
             } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 "stopped".to_string()
             } else {
@@ -763,6 +769,10 @@ fn decide<M: Model, H: Hints<M>>(
     hints: &H,
     limits: &Limits<'_>,
 ) -> (Found<M::State>, u64, Option<Proof>) {
+    // Compiling the ops may already have passed the memory budget.
+    if crate::memory::exceeded(limits.memory) {
+        return (Found::GaveUp, 0, None);
+    }
     let (observed, _) = analyse(pb, hints);
     let proved = observed.constraints(pb);
     if let Some(proof) = observed.proof() {
@@ -893,6 +903,7 @@ fn counterexample<M: Model, H: Hints<M>>(
             .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
         let limits = Limits {
             cancel: [Some(&*options.cancel), None, None],
+            memory: options.memory.as_ref(),
             max_nodes: Some(200_000),
             memo_entries: 1 << 20,
             // The histories shrinking tries are mostly refuted: a first

@@ -388,7 +388,10 @@ fn saturate<M: Model>(
     }
     let mut known: std::collections::HashSet<(u32, u32)> =
         co.iter().map(|e| (e.from, e.to)).collect();
-    let mut reach = vec![u32::MAX; n * np];
+    // The largest table of the analysis: without room for it in the
+    // memory budget (or when the system refuses it), the orders it would
+    // prove are left unproved.
+    let mut reach = crate::memory::try_filled(pb.memory.as_ref(), n * np, u32::MAX)?;
     for _ in 0..ROUNDS {
         let graph = Observed::graph(pb, src, write, reads, co);
         let order = match topological(n, &graph) {

@@ -2,6 +2,7 @@
 //! in program order.
 
 use crate::history::{Error, History, Outcome, Position, Process, Value};
+use crate::memory::Budget;
 use crate::model::{Call, Model};
 use std::collections::HashMap;
 
@@ -39,6 +40,8 @@ pub(crate) struct Problem<M: Model> {
     pub procs: Vec<Vec<u32>>,
     /// The process of each dense process index, as the history wrote it.
     pub process_ids: Vec<Process>,
+    /// The memory budget the analysis's tables are made within.
+    pub memory: Option<Budget>,
 }
 
 impl<M: Model> Problem<M> {
@@ -91,6 +94,7 @@ impl<M: Model> Problem<M> {
             ops,
             procs,
             process_ids,
+            memory: None,
         })
     }
 
@@ -114,6 +118,7 @@ impl<M: Model> Problem<M> {
             ops,
             procs,
             process_ids: self.process_ids.clone(),
+            memory: self.memory.clone(),
         }
     }
 

@@ -1,0 +1,153 @@
+//! The memory budget: searches past it end unknown with the reason, a
+//! file too large to load within it is an input error, and under a real
+//! address-space limit (`ulimit -v`) a run ends with a report, never an
+//! abort.
+
+use labrys::check::run::{self, Plan};
+use labrys::check::{CheckOptions, Consistency, Verdict};
+use labrys::history::{History, LoadOptions};
+use labrys::memory::Budget;
+use labrys::model::{ModelKind, ModelOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const BIN: &str = env!("CARGO_BIN_EXE_labrys");
+
+fn labrys(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run labrys")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A cas-register history of 20,000 ops by 32 clients with 5% crashed
+/// ops (3.2 MiB of JSON Lines), written once: loading it takes about 15
+/// MiB, deciding its sequential consistency about 85 MiB.
+fn history() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("labrys-memory-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cas-20000.jsonl");
+        let o = labrys(&[
+            "gen",
+            "--model",
+            "cas-register",
+            "--ops",
+            "20000",
+            "--clients",
+            "32",
+            "--seed",
+            "1",
+            "--crash-rate",
+            "0.05",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        std::fs::write(&path, &o.stdout).unwrap();
+        path
+    })
+}
+
+/// A probe that always reads more than any budget.
+fn everything() -> usize {
+    usize::MAX
+}
+
+#[test]
+fn every_search_past_the_budget_ends_unknown_with_the_reason() {
+    let h = History::load(history(), &LoadOptions::default()).unwrap();
+    let plan = Plan {
+        model: ModelKind::CasRegister,
+        model_options: ModelOptions::default(),
+        checks: vec![Consistency::Linearizable, Consistency::Sequential],
+        options: CheckOptions {
+            memory: Some(Budget::new(64 << 20, everything)),
+            ..CheckOptions::default()
+        },
+        convergence: Default::default(),
+    };
+    let r = run::run(&h, &plan).unwrap();
+    let lin = r.linearizable.unwrap().report;
+    assert_eq!(lin.verdict, Verdict::Unknown);
+    assert_eq!(
+        lin.undecided.as_deref(),
+        Some("memory budget of 64 MiB exceeded")
+    );
+    let seq = r.sequential.unwrap().report;
+    assert_eq!(seq.valid, Verdict::Unknown);
+    let json = serde_json::to_value(&seq).unwrap();
+    assert_eq!(
+        json["decision"]["reason"], "memory budget of 64 MiB exceeded",
+        "{json}"
+    );
+}
+
+#[test]
+fn a_search_that_needs_more_than_max_memory_is_unknown() {
+    let file = history().to_str().unwrap();
+    let o = labrys(&[
+        "check",
+        "--consistency",
+        "sequential",
+        "--max-memory",
+        "40M",
+        "--format",
+        "json",
+        file,
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seq = &v["files"][0]["checks"]["sequential"];
+    assert_eq!(seq["valid"], "unknown", "{seq}");
+    assert_eq!(
+        seq["summary"],
+        "undecided: memory budget of 40 MiB exceeded"
+    );
+}
+
+#[test]
+fn a_file_too_large_for_the_budget_is_an_input_error_before_it_is_read() {
+    let file = history().to_str().unwrap();
+    let o = labrys(&["check", "--max-memory", "2M", file]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(file) && err.contains("memory budget of 2 MiB") && err.contains("3.2 MiB"),
+        "{err}"
+    );
+    assert!(o.stdout.is_empty());
+    let o = labrys(&["check", "--max-memory", "lots", file]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("expected a size such as 512M"));
+}
+
+/// Under `ulimit -v` (100,000 KiB: the binary maps about 30 MiB before
+/// it reads anything, and the default budget is half of what is left,
+/// about 40 MiB), the sequential search, which needs about 85 MiB, ends
+/// unknown at the default budget instead of being aborted by a failed
+/// allocation (exit 134).
+#[test]
+fn under_an_address_space_limit_the_run_ends_with_a_report() {
+    let script = format!(
+        "ulimit -v 100000 && exec '{BIN}' check --consistency sequential '{}'",
+        history().display()
+    );
+    let o = Command::new("sh")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sh");
+    let (out, err) = (text(&o.stdout), text(&o.stderr));
+    assert!(!err.contains("memory allocation"), "{err}");
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    assert!(
+        out.contains("undecided: memory budget of") && out.contains("MiB exceeded"),
+        "{out}"
+    );
+}
