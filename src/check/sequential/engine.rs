@@ -100,6 +100,17 @@ impl Default for Rules {
     }
 }
 
+impl Limits<'_> {
+    /// Has the user's time run out, or the run been cancelled?
+    pub(crate) fn expired(&self) -> bool {
+        self.cancel
+            .iter()
+            .flatten()
+            .any(|c| c.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
 impl Default for Limits<'_> {
     fn default() -> Self {
         Limits {
@@ -1271,13 +1282,7 @@ impl<'p, M: Model> Engine<'p, M> {
         if let Some(p) = limits.progress {
             p.reach(self.best);
         }
-        limits
-            .cancel
-            .iter()
-            .flatten()
-            .any(|c| c.load(Ordering::Relaxed))
-            || limits.deadline.is_some_and(|d| Instant::now() >= d)
-            || limits.max_nodes.is_some_and(|n| self.nodes >= n)
+        limits.expired() || limits.max_nodes.is_some_and(|n| self.nodes >= n)
     }
 
     /// Real-time pass only: gives up the branch being explored when it
