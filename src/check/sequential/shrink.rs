@@ -116,6 +116,10 @@ fn illegal_alone<M: Model>(pb: &Problem<M>) -> bool {
     thin_air(pb) || orphan(pb)
 }
 
+/// The states some ops can produce from the initial state, in any order,
+/// and those ops.
+type Closure<'a, M> = (Vec<<M as Model>::State>, Vec<&'a <M as Model>::Op>);
+
 /// Is some required op that needs a state only its own process sets
 /// ([`Model::needs_own_process`]: a lock's release) impossible in every
 /// state its process's earlier ops on its key can produce, in any order?
@@ -130,7 +134,7 @@ pub(crate) fn orphan<M: Model>(pb: &Problem<M>) -> bool {
     for seq in &pb.procs {
         // Per key: the states the process's ops so far can produce, and
         // those ops.
-        let mut closures: Vec<Option<(Vec<M::State>, Vec<&M::Op>)>> = vec![None; pb.keys.len()];
+        let mut closures: Vec<Option<Closure<'_, M>>> = vec![None; pb.keys.len()];
         for &i in seq {
             let c = &pb.ops[i as usize];
             let m = &pb.models[c.key as usize];
