@@ -630,6 +630,21 @@ fn convergence_options_choose_final_reads_replicas_and_sessions() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_prints_what_is_known_and_exits_unknown() {
+    interrupted_run_reports("INT", "ctrl-c.jsonl");
+}
+
+/// SIGTERM (what `timeout` and CI runners send) gets what Ctrl-C gets:
+/// the report of what is known, exit 3.
+#[cfg(unix)]
+#[test]
+fn sigterm_prints_what_is_known_and_exits_unknown() {
+    interrupted_run_reports("TERM", "sigterm.jsonl");
+}
+
+/// Sends `signal` to a long linearizability search and checks that the
+/// JSON report of what is known comes out, with exit status 3.
+#[cfg(unix)]
+fn interrupted_run_reports(signal: &str, file: &str) {
     use std::process::Stdio;
     use std::time::{Duration, Instant};
     // 64 clients: a search of minutes (24 million configurations at
@@ -646,7 +661,7 @@ fn ctrl_c_prints_what_is_known_and_exits_unknown() {
         "1",
     ]);
     assert_eq!(g.status.code(), Some(0), "{}", stderr(&g));
-    let path = temp_file("ctrl-c.jsonl", &stdout(&g));
+    let path = temp_file(file, &stdout(&g));
     let child = Command::new(env!("CARGO_BIN_EXE_labrys"))
         .args(["check", "--consistency", "linearizable", "--format", "json"])
         .arg(&path)
@@ -658,14 +673,14 @@ fn ctrl_c_prints_what_is_known_and_exits_unknown() {
     std::thread::sleep(Duration::from_millis(1500));
     let sent = Instant::now();
     let kill = Command::new("sh")
-        .args(["-c", &format!("kill -INT {}", child.id())])
+        .args(["-c", &format!("kill -{signal} {}", child.id())])
         .status()
         .expect("run sh");
     assert!(kill.success());
     let o = child.wait_with_output().expect("wait for labrys");
     assert!(
         sent.elapsed() < Duration::from_secs(20),
-        "the run ended {:?} after Ctrl-C",
+        "the run ended {:?} after SIG{signal}",
         sent.elapsed()
     );
     assert_eq!(o.status.code(), Some(3), "{}\n{}", stdout(&o), stderr(&o));

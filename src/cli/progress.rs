@@ -1,4 +1,4 @@
-//! Progress on long runs, and Ctrl-C.
+//! Progress on long runs, and Ctrl-C (or SIGTERM).
 //!
 //! The checkers only bump atomic counters ([`Progress`]); this module draws
 //! them with indicatif on standard error, only when standard error is a
@@ -7,7 +7,9 @@
 //!
 //! The first Ctrl-C sets the cancel flag: every search stops, says
 //! *unknown* for what it had not decided, and the report of what is known
-//! so far is printed. A second Ctrl-C exits at once.
+//! so far is printed. A second Ctrl-C exits at once. SIGTERM (what
+//! `timeout` and CI runners send) and SIGHUP are handled the same way, so
+//! a run stopped from outside still reports what it knows.
 
 use labrys::check::Progress;
 use std::io::IsTerminal;
@@ -19,7 +21,8 @@ use std::time::{Duration, Instant};
 /// How long a run goes before a bar appears.
 const DELAY: Duration = Duration::from_millis(700);
 
-/// Installs the Ctrl-C handler that sets `cancel` (twice: exit).
+/// Installs the handler of Ctrl-C, SIGTERM and SIGHUP that sets `cancel`
+/// (a second signal of any of them: exit).
 pub fn on_interrupt(cancel: Arc<AtomicBool>) {
     // Failing to install the handler (one is already set) only loses the
     // early report on Ctrl-C; it is not worth failing the run for.
@@ -27,7 +30,9 @@ pub fn on_interrupt(cancel: Arc<AtomicBool>) {
         if cancel.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
         }
-        eprintln!("\ninterrupted: finishing with what is known so far (Ctrl-C again to quit)");
+        eprintln!(
+            "\ninterrupted: finishing with what is known so far (Ctrl-C or SIGTERM again to quit)"
+        );
     });
 }
 

@@ -106,6 +106,10 @@ impl<M: Model> Model for Keyed<M> {
         self.inner.read_only(&op.op)
     }
 
+    fn needs_own_process(&self, op: &Self::Op) -> bool {
+        self.inner.needs_own_process(&op.op)
+    }
+
     /// Only `target`'s key matters; ops on other keys leave it unchanged.
     fn reachable(&self, state: &Self::State, target: &Self::Op) -> bool {
         match state.get(target.key as usize) {

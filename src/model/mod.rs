@@ -192,6 +192,19 @@ pub trait Model: Clone + Send + Sync {
         false
     }
 
+    /// Does `op` need a state that only its own process's ops may set?
+    /// A lock's release does: its caller must hold the lock. The model
+    /// need not track which process that is (Knossos's mutex does not),
+    /// but a minimal counterexample must not show a release legal only
+    /// after another process's acquire: removing its caller's acquire
+    /// made it illegal, not the bug. Shrinkers explain such an op by its
+    /// own process's ops alone. The default, `false`, lets any process's
+    /// ops explain it.
+    fn needs_own_process(&self, op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
     /// Pruning support, with [`Model::may_enable`]: can `target` still
     /// become legal from `state`? `false` claims two things:
     /// 1. `target` is illegal in `state`;

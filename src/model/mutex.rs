@@ -8,7 +8,9 @@
 //! | `release` | ignored | ignored |
 //!
 //! The lock starts free. Acquiring needs it free; releasing needs it held.
-//! Like Knossos's model, it does not track which process holds the lock.
+//! Like Knossos's model, it does not track which process holds the lock;
+//! shrinking still explains a release by its own process's acquire
+//! ([`Model::needs_own_process`]).
 //! The state is a `bool`; a step never allocates.
 //!
 //! # Semantic choices
@@ -86,6 +88,11 @@ impl Model for Mutex {
             MutexOp::Acquire => "acquire".to_string(),
             MutexOp::Release => "release".to_string(),
         }
+    }
+
+    /// A release needs its caller's own acquire.
+    fn needs_own_process(&self, op: &MutexOp) -> bool {
+        *op == MutexOp::Release
     }
 
     fn describe_state(&self, held: &bool) -> String {

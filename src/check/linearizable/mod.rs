@@ -35,57 +35,73 @@ use rayon::prelude::*;
 use search::{longest_latency, Engine, Found, Item, Limits};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// At most this many final paths (distinct states) are reported.
 const MAX_FINAL_PATHS: usize = 16;
-/// Time allowed per failing partition to find its first failure, when a
-/// rule refuted it early.
-const FIRST_BUDGET: Duration = Duration::from_millis(250);
+// The evidence is built within budgets of work (configurations entered,
+// and for shrinking the items of every engine built), never of time: the
+// same history and options give the same evidence on any machine, under
+// any load and with any number of threads. Only the user's `--timeout`
+// (and the cancel flag) may cut it shorter, and the report then says so.
+// On the keys of the MIT 6.824 traces, whose states are long strings, a
+// search enters about 200,000 configurations a second.
+
 /// Configurations allowed per failing partition to find its first
-/// failure: the binary search's probes together. Within it, the first
-/// failure of every failing etcd history is found (none needs more than
-/// 500), and of every failing key of the MIT 6.824 traces but three keys
-/// of the 50-client one (whose probes would need about 50,000 to 80,000,
-/// or for one key more than a million); past it, the minimal
-/// counterexample (found in milliseconds) makes the evidence instead.
-/// Unlike the time budget, it gives the same evidence on any machine.
+/// failure, when a rule refuted it early: the binary search's probes
+/// together. Within it, the first failure of every failing etcd history
+/// is found (none needs more than 500), and of every failing key of the
+/// MIT 6.824 traces but three keys of the 50-client one (whose probes
+/// would need about 50,000 to 80,000, or for one key more than a
+/// million); past it, the minimal counterexample (found in milliseconds)
+/// makes the evidence instead.
 const FIRST_CONFIGURATIONS: u64 = 10_000;
 /// Configurations per op allowed to the horizon pass (see the search
 /// module) before the full search runs: the generated 1,000,000-op
 /// cas-register history of 32 clients with 1% crashed ops needs about 15.
 const HORIZON_CONFIGURATIONS_PER_OP: u64 = 20;
-/// Time allowed per failing partition to enumerate final paths.
-const FINALS_BUDGET: Duration = Duration::from_secs(1);
-/// Time allowed per failing partition to shrink its counterexample.
-const SHRINK_BUDGET: Duration = Duration::from_secs(2);
-/// Time allowed for the evidence of every failing partition together,
-/// from the moment the verdicts are in: past it, the
-/// remaining partitions' evidence is cut short (their final paths say so,
-/// their counterexamples are marked not verified minimal), so a report of
-/// many failing keys is not held up by the per-partition budgets adding
-/// up.
-const EVIDENCE_BUDGET: Duration = Duration::from_millis(3500);
-/// The time budgets of the evidence stages, per failing partition.
+/// Configurations allowed per failing partition to each small search of
+/// the evidence: enumerating final paths, scoping to one object, showing
+/// a kill.
+const FINALS_CONFIGURATIONS: u64 = 1_000_000;
+/// Work allowed per failing partition to shrink its counterexample (see
+/// `shrink`).
+const SHRINK_WORK: u64 = 400_000;
+/// Failing partitions that get the full budgets each: past this many,
+/// every one gets its share of this many partitions' budgets, so that the
+/// evidence of many failing keys together stays bounded. The share
+/// depends only on how many partitions fail, never on which finishes
+/// first.
+const FULL_BUDGETS: u64 = 16;
+/// Configurations each undecided partition may enter in the first round
+/// of the decision; every later round allows four times more.
+const FIRST_ROUND_CONFIGURATIONS: u64 = 10_000;
+
+/// The work budgets of the evidence stages, per failing partition.
 #[derive(Clone, Copy)]
 struct Budgets {
-    /// To find the first failure (zero: not looked for).
-    first: Duration,
-    /// The same, in configurations.
-    first_configurations: u64,
-    /// To enumerate the final paths (and other small searches).
-    finals: Duration,
-    /// To shrink the counterexample.
-    shrink: Duration,
+    /// Configurations to find the first failure (zero: not looked for).
+    first: u64,
+    /// Configurations to enumerate the final paths (and other small
+    /// searches).
+    finals: u64,
+    /// Work to shrink the counterexample.
+    shrink: u64,
 }
 
-const BUDGETS: Budgets = Budgets {
-    first: FIRST_BUDGET,
-    first_configurations: FIRST_CONFIGURATIONS,
-    finals: FINALS_BUDGET,
-    shrink: SHRINK_BUDGET,
-};
+impl Budgets {
+    /// The budgets of each of `failing` partitions.
+    fn shared_by(failing: usize) -> Budgets {
+        let share = |n: u64| n.saturating_mul(FULL_BUDGETS) / (failing as u64).max(FULL_BUDGETS);
+        Budgets {
+            first: share(FIRST_CONFIGURATIONS),
+            finals: share(FINALS_CONFIGURATIONS),
+            shrink: share(SHRINK_WORK),
+        }
+    }
+}
+
 /// Paths in reports show at most this many of their last operations.
 const PATH_TAIL: usize = 24;
 
@@ -224,6 +240,7 @@ pub fn check<M: Model>(
             match m.compile(&Call::of(history, o)) {
                 Ok(Some(op)) => items.push(Item {
                     id,
+                    process: o.process,
                     invoke: o.invoke,
                     ret: o.response(),
                     op,
@@ -253,49 +270,44 @@ pub fn check<M: Model>(
         compiled.iter().map(|c| c.2.len()).max().unwrap_or(0),
         Ordering::Relaxed,
     );
-    let stop = AtomicBool::new(false);
     let limits = Limits {
         deadline,
-        cancel: [Some(&options.cancel), Some(&stop)],
+        cancel: [Some(&options.cancel), None],
         memory: options.memory.as_ref(),
         progress: Some(progress),
         ..Limits::default()
     };
-    // Rounds with growing time budgets: every undecided partition gets a
-    // short budget, then four times more, and so on until the deadline. A
-    // partition that fails quickly is found quickly even when others are
-    // slow to decide (which matters in gate mode), at the cost of redoing
-    // at most a third of the work of slow partitions.
+    // Rounds with growing budgets of work: every undecided partition may
+    // enter a few configurations, then four times more, and so on until
+    // the deadline. A partition that fails quickly is found quickly even
+    // when others are slow to decide (which matters in gate mode), at the
+    // cost of redoing at most a third of the work of slow partitions.
+    // Counted in work, a round ends at the same point on any machine, and
+    // gate mode stops between rounds, never within one, so which
+    // partitions are decided does not depend on the load either.
     let mut pending: Vec<usize> = (0..compiled.len()).collect();
     pending.sort_by_key(|&i| compiled[i].2.len());
     let mut slots: Vec<Option<PartitionReport>> = vec![None; compiled.len()];
     let mut refutations: Vec<Option<Refutation>> = (0..compiled.len()).map(|_| None).collect();
     // Per partition: has its horizon pass ended (without an order) on its
-    // own, not cut by a round's deadline? Then later rounds skip it.
+    // own, not cut by a round's budget? Then later rounds skip it.
     let mut pass_over = vec![false; compiled.len()];
-    let mut budget = Duration::from_millis(20);
+    let mut budget = FIRST_ROUND_CONFIGURATIONS;
     loop {
         let single = pending.len() == 1;
         let round: Vec<(usize, PartitionReport, Option<Refutation>, bool)> = pending
             .par_iter()
             .map(|&i| {
                 let (key, m, items) = &compiled[i];
-                let now = Instant::now();
                 // A partition alone in its round has nothing to wait for:
                 // it runs to the deadline at once.
                 let round_limits = if single {
                     limits
                 } else {
-                    Limits {
-                        deadline: Some(deadline.map_or(now + budget, |d| d.min(now + budget))),
-                        ..limits
-                    }
+                    limits.capped(budget)
                 };
                 let (r, refutation, over) =
                     check_partition(key.clone(), m, items, &round_limits, !pass_over[i]);
-                if r.verdict == Verdict::Invalid && !options.report_all {
-                    stop.store(true, Ordering::Relaxed);
-                }
                 if r.verdict != Verdict::Unknown {
                     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -303,37 +315,40 @@ pub fn check<M: Model>(
             })
             .collect();
         pending.clear();
+        let mut refuted = false;
         for (i, r, refutation, over) in round {
             pass_over[i] |= over;
+            refuted |= r.verdict == Verdict::Invalid;
             if r.verdict == Verdict::Unknown {
                 pending.push(i);
             }
             slots[i] = Some(r);
             refutations[i] = refutation;
         }
-        let out_of_time = deadline.is_some_and(|d| Instant::now() >= d);
-        if pending.is_empty() || out_of_time || limits.expired() {
+        let gate_closed = refuted && !options.report_all;
+        if pending.is_empty() || gate_closed || limits.expired() {
             break;
         }
         pending.sort_by_key(|&i| compiled[i].2.len());
-        budget *= 4;
+        budget = budget.saturating_mul(4);
     }
     // Evidence for every failing partition in report mode; in gate mode,
     // for the first failing one in key order only (the others are shown
-    // failing, without evidence). The evidence of all of them shares one
-    // budget, and only the user's cancel flag and the run's deadline
-    // limit it besides (not the rounds' budgets, which only pace
-    // undecided searches).
+    // failing, without evidence). Each gets its own budgets of work (see
+    // `Budgets::shared_by`), so none depends on the order in which the
+    // threads take them; only the user's cancel flag and the run's
+    // deadline limit them besides (not the rounds' budgets, which only
+    // pace undecided searches).
     let mut failing: Vec<usize> = (0..compiled.len())
         .filter(|&i| refutations[i].is_some())
         .collect();
     if !options.report_all {
         failing.truncate(1);
     }
-    let shared = Instant::now() + EVIDENCE_BUDGET;
+    let budgets = Budgets::shared_by(failing.len());
     let ev_limits = Limits {
         cancel: [Some(&options.cancel), None],
-        deadline: Some(deadline.map_or(shared, |d| d.min(shared))),
+        max_configurations: None,
         ..limits
     };
     let evidences: Vec<(usize, Evidence)> = failing
@@ -348,7 +363,7 @@ pub fn check<M: Model>(
                 (r.stuck, r.killer, &r.touched),
                 options,
                 &ev_limits,
-                &BUDGETS,
+                &budgets,
             );
             (i, ev)
         })
@@ -647,18 +662,14 @@ fn evidence<M: Model>(
     limits: &Limits<'_>,
     budgets: &Budgets,
 ) -> Evidence {
-    // Evidence gets its own time budget per partition (within the overall
-    // deadline): a verdict is never held up by its illustration.
-    let budget = |d: Duration| limits.within(d);
+    // Evidence gets its own budgets of work per partition (within the
+    // overall deadline): a verdict is never held up by its illustration.
+    let budget = |n: u64| limits.capped(n);
     let find_first = |items: &[Item<M::Op>]| {
-        if budgets.first.is_zero() {
+        if budgets.first == 0 {
             None
         } else {
-            let limits = Limits {
-                max_configurations: Some(budgets.first_configurations),
-                ..budget(budgets.first)
-            };
-            first_failure(model, items, &limits)
+            first_failure(model, items, &budget(budgets.first))
         }
     };
     // The pruning rules that refute early (rules 8 and 9) may stop the
@@ -715,7 +726,7 @@ fn evidence<M: Model>(
     if !proven {
         stuck_in = StuckIn::Search;
         if options.shrink {
-            let sh = shrink::shrink(model, items, None, hint, &budget(budgets.shrink));
+            let sh = shrink::shrink(model, items, None, hint, limits, budgets.shrink);
             let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| items[i].clone()).collect();
             // Small, so found quickly.
             if let Some(f) = first_failure(model, &sub, &budget(budgets.finals)) {
@@ -787,8 +798,14 @@ fn evidence<M: Model>(
         // the sub-history the final paths came from.
         let sh = shrunk.unwrap_or_else(|| {
             let hint = if few.is_some() { &[][..] } else { hint };
-            let budget = budget(budgets.shrink);
-            let sh = shrink::shrink(model, sub_items, Some(sub_stuck), hint, &budget);
+            let sh = shrink::shrink(
+                model,
+                sub_items,
+                Some(sub_stuck),
+                hint,
+                limits,
+                budgets.shrink,
+            );
             shrink::Shrunk {
                 items: sh.items.into_iter().map(back).collect(),
                 one_minimal: sh.one_minimal,

@@ -244,7 +244,7 @@ use future::Future;
 use objects::Lookahead;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
 
@@ -253,6 +253,8 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct Item<O> {
     /// Index in `History::operations`.
     pub id: usize,
+    /// The client process that called it.
+    pub process: i64,
     /// Real-time position of the invocation.
     pub invoke: usize,
     /// Real-time position of the return; `usize::MAX` for optional ops.
@@ -336,13 +338,69 @@ impl Limits<'_> {
             || memory::exceeded(self.memory)
     }
 
-    /// The same limits, with at most `d` from now left.
-    pub(crate) fn within(&self, d: Duration) -> Self {
-        let end = Instant::now() + d;
+    /// The same limits, with at most `n` configurations to enter: a
+    /// budget of work, which ends the search at the same point on any
+    /// machine and under any load (the deadline stays the user's).
+    pub(crate) fn capped(&self, n: u64) -> Self {
         Limits {
-            deadline: Some(self.deadline.map_or(end, |t| t.min(end))),
+            max_configurations: Some(self.max_configurations.map_or(n, |m| m.min(n))),
             ..*self
         }
+    }
+}
+
+/// A budget of work shared by several searches (the trials of shrinking,
+/// say), counted in configurations entered plus the items each engine was
+/// built over, never in time: it runs out at the same point on any
+/// machine, so evidence built within it does not depend on the load.
+pub(crate) struct Work {
+    left: u64,
+}
+
+impl Work {
+    /// A budget of `n` units.
+    pub(crate) fn new(n: u64) -> Self {
+        Work { left: n }
+    }
+
+    /// Has it run out?
+    pub(crate) fn spent(&self) -> bool {
+        self.left == 0
+    }
+
+    /// Runs `f` within a part of the budget: at most `n` units of what is
+    /// left, charged to the whole when `f` returns.
+    pub(crate) fn stage<R>(&mut self, n: u64, f: impl FnOnce(&mut Work) -> R) -> R {
+        let given = n.min(self.left);
+        let mut part = Work::new(given);
+        let r = f(&mut part);
+        self.left -= given - part.left;
+        r
+    }
+
+    /// Decides `items` within `limits` and at most `cap` configurations
+    /// (and what is left), charging the search to the budget. `Unknown`
+    /// at once when the budget has run out.
+    pub(crate) fn search<M: Model>(
+        &mut self,
+        model: &M,
+        items: &[Item<M::Op>],
+        limits: &Limits<'_>,
+        cap: u64,
+    ) -> Found {
+        let cost = items.len() as u64;
+        if self.left <= cost || limits.expired() {
+            self.left = 0;
+            return Found::Unknown {
+                stuck: None,
+                depth: 0,
+            };
+        }
+        self.left -= cost;
+        let mut engine = Engine::new(model, items);
+        let found = engine.search(&limits.capped(cap.min(self.left)));
+        self.left = self.left.saturating_sub(engine.configurations);
+        found
     }
 }
 

@@ -11,40 +11,52 @@
 //! Removing ops freely tends to end at a lone read of a value nobody
 //! wrote, which is not linearizable but says nothing about the bug (a
 //! stale read shrinks to "read 1" once the write of 1 is gone; a cas to
-//! "cas 1 -> 3"). So a sub-history is kept only if it *explains its ops*:
-//! each required op can take effect after some of the sub-history's other
-//! ops that are not read-only ([`Model::read_only`]), in some order, real
-//! time ignored (a read of 1, or a cas from 1, needs a write of 1). The
-//! rule is dropped when the starting history breaks it itself (the bug
-//! may be a read of a value never written). The result is then
-//! *1-minimal among explained sub-histories*: it is not linearizable, and
-//! removing any one of its operations makes it linearizable or leaves an
-//! op unexplained.
+//! "cas 1 -> 3"; two overlapping acquires of a lock to "release" once the
+//! releaser's acquire is gone). A minimal counterexample must fail for the
+//! reason the history does, not for one that removing ops created. So a
+//! sub-history is kept only if it *explains its ops*: no op in it is
+//! illegal on its own. Each required op can take effect after some of the
+//! sub-history's ops that may precede it in real time (invoked before its
+//! return) and are not read-only ([`Model::read_only`]), in some order,
+//! real time among them ignored: a read of 1, or a cas from 1, needs a
+//! write of 1 invoked before the read returned; a dequeue of 1 an enqueue
+//! of 1. An op that needs a state only its own process sets
+//! ([`Model::needs_own_process`]: a lock's release) is explained by its
+//! own process's ops alone. The rule is dropped when the starting history
+//! breaks it itself (the bug may be a read of a value never written). The
+//! result is then *1-minimal among explained sub-histories*: it is not
+//! linearizable, and removing any one of its operations makes it
+//! linearizable or leaves an op unexplained.
 
-use super::search::{Engine, Found, Item, Limits};
+use super::search::{Found, Item, Limits, Work};
 use crate::model::Model;
-use std::time::Duration;
 
-/// Time allowed to find out whether the starting history explains its
+// Budgets of work (configurations entered, plus the items of every engine
+// built), never of time, so that the counterexample is the same on any
+// machine and under any load. On the keys of the MIT 6.824 traces, whose
+// states are long strings, a search enters about 200,000 configurations a
+// second.
+
+/// Work allowed to find out whether the starting history explains its
 /// reads.
-const GUARD_BUDGET: Duration = Duration::from_millis(250);
-/// Time allowed to decide whether the ops invoked before the stuck op's
+const GUARD_WORK: u64 = 50_000;
+/// Work allowed to decide whether the ops invoked before the stuck op's
 /// return are linearizable.
-const GUESS_BUDGET: Duration = Duration::from_millis(250);
-/// Time allowed to decide one trial sub-history: past it, the trial's ops
-/// are kept (and the result is not called 1-minimal), so that one hard
-/// sub-history does not stop the shrinking.
-const TRIAL_BUDGET: Duration = Duration::from_millis(50);
-/// Time allowed to prove that one read is not explained.
-const READ_BUDGET: Duration = Duration::from_millis(10);
+const GUESS_WORK: u64 = 50_000;
+/// Configurations allowed to decide one trial sub-history: past them, the
+/// trial's ops are kept (and the result is not called 1-minimal), so that
+/// one hard sub-history does not stop the shrinking.
+const TRIAL_CONFIGURATIONS: u64 = 10_000;
+/// Configurations allowed to prove that one read is not explained.
+const READ_CONFIGURATIONS: u64 = 2_000;
 
 /// What shrinking produced.
 pub(crate) struct Shrunk {
     /// Indices (into the partition's items) of the counterexample.
     pub items: Vec<usize>,
     /// True when every single removal was checked and made the history
-    /// linearizable or left a read unexplained; false when time ran out
-    /// first.
+    /// linearizable or left a read unexplained; false when the budget (or
+    /// the user's time limit) ran out first.
     pub one_minimal: bool,
 }
 
@@ -72,25 +84,25 @@ impl Known {
     }
 }
 
-fn verdict<M: Model>(model: &M, items: &[Item<M::Op>], keep: &[usize], limits: &Limits) -> Found {
-    // Building an engine takes time on long histories: look at the clock
-    // before each one, not only inside searches.
-    if limits.expired() {
-        return Found::Unknown {
-            stuck: None,
-            depth: 0,
-        };
-    }
+fn verdict<M: Model>(
+    model: &M,
+    items: &[Item<M::Op>],
+    keep: &[usize],
+    limits: &Limits,
+    work: &mut Work,
+    cap: u64,
+) -> Found {
     let sub: Vec<Item<M::Op>> = keep.iter().map(|&i| items[i].clone()).collect();
-    Engine::new(model, &sub).search(limits)
+    work.search(model, &sub, limits, cap)
 }
 
 /// Can every required op of `keep` take effect after some of the other
-/// ops of `keep` that are not read-only, in some order (real time
-/// ignored)? An op counts as explained unless a search proves it is not
-/// within [`READ_BUDGET`] (proving that can take an exhaustive search over
-/// orders of many ops, while on the small sub-histories shrinking ends
-/// with it is quick). `None` when `limits` ran out.
+/// ops of `keep` that may explain it (see the module docs), in some order
+/// (real time among them ignored)? An op counts as explained unless a search proves it is not
+/// within [`READ_CONFIGURATIONS`] (proving that can take an exhaustive
+/// search over orders of many ops, while on the small sub-histories
+/// shrinking ends with it is quick). `None` when `limits` or `work` ran
+/// out.
 ///
 /// `known` remembers what earlier calls found (see [`Known`]), so that
 /// most checks need no search.
@@ -100,6 +112,7 @@ fn explained<M: Model>(
     keep: &[usize],
     known: &mut Known,
     limits: &Limits,
+    work: &mut Work,
 ) -> Option<bool> {
     let mut kept = vec![false; items.len()];
     for &i in keep {
@@ -111,19 +124,29 @@ fn explained<M: Model>(
         .filter(|&i| !model.read_only(&items[i].op))
         .collect();
     for &r in keep.iter().filter(|&&r| !items[r].optional()) {
+        // The ops that may explain `r`.
+        let own = model.needs_own_process(&items[r].op);
+        let ids: Vec<usize> = others
+            .iter()
+            .copied()
+            .filter(|&i| {
+                i != r
+                    && items[i].invoke < items[r].ret
+                    && (!own || items[i].process == items[r].process)
+            })
+            .collect();
         if known.witness[r]
             .as_ref()
             .is_some_and(|w| w.iter().all(|&i| kept[i]))
-            || others.len() > known.unknown_at[r] / 2
+            || ids.len() > known.unknown_at[r] / 2
         {
             continue;
         }
-        if limits.expired() {
+        if limits.expired() || work.spent() {
             return None;
         }
         // The others may take effect at any time, or never; `r` must take
         // effect, at any time.
-        let ids: Vec<usize> = others.iter().copied().filter(|&i| i != r).collect();
         let mut sub: Vec<Item<M::Op>> = ids
             .iter()
             .map(|&i| Item {
@@ -137,7 +160,7 @@ fn explained<M: Model>(
             ret: 1,
             ..items[r].clone()
         });
-        match Engine::new(model, &sub).search(&limits.within(READ_BUDGET)) {
+        match work.search(model, &sub, limits, READ_CONFIGURATIONS) {
             Found::Linearizable(order) => {
                 let used = order
                     .iter()
@@ -150,7 +173,9 @@ fn explained<M: Model>(
             // Not proven unexplained within its budget: it counts as
             // explained, and is looked at again on sub-histories half as
             // large.
-            Found::Unknown { .. } if !limits.expired() => known.unknown_at[r] = others.len(),
+            Found::Unknown { .. } if !limits.expired() && !work.spent() => {
+                known.unknown_at[r] = ids.len()
+            }
             Found::Unknown { .. } => return None,
         }
     }
@@ -160,22 +185,25 @@ fn explained<M: Model>(
 /// Shrinks `items` (known not linearizable). `first` is its first
 /// failure, when known: no order gets past that item's return. `hint`
 /// lists ops a refuting search looked at (or nothing): when they alone
-/// are not linearizable, shrinking starts from them.
+/// are not linearizable, shrinking starts from them. Shrinking does at
+/// most `budget` units of work (see [`Work`]).
 pub(crate) fn shrink<M: Model>(
     model: &M,
     items: &[Item<M::Op>],
     first: Option<usize>,
     hint: &[usize],
     limits: &Limits,
+    budget: u64,
 ) -> Shrunk {
+    let mut work = Work::new(budget);
     // Did a trial's search run out of its own budget (not the whole
     // budget)? Its ops were then kept, as if the trial were linearizable.
     let mut unsure = false;
-    let refuted = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
-        match verdict(model, items, keep, &limits.within(TRIAL_BUDGET)) {
+    let refuted = |keep: &[usize], unsure: &mut bool, work: &mut Work| -> Option<bool> {
+        match verdict(model, items, keep, limits, work, TRIAL_CONFIGURATIONS) {
             Found::NotLinearizable { .. } => Some(true),
             Found::Linearizable(_) => Some(false),
-            Found::Unknown { .. } if limits.expired() => None,
+            Found::Unknown { .. } if limits.expired() || work.spent() => None,
             Found::Unknown { .. } => {
                 *unsure = true;
                 Some(false)
@@ -192,7 +220,10 @@ pub(crate) fn shrink<M: Model>(
             let prefix: Vec<usize> = (0..items.len())
                 .filter(|&i| items[i].invoke < bound)
                 .collect();
-            match verdict(model, items, &prefix, &limits.within(GUESS_BUDGET)) {
+            let found = work.stage(GUESS_WORK, |w| {
+                verdict(model, items, &prefix, limits, w, u64::MAX)
+            });
+            match found {
                 Found::NotLinearizable { .. } => prefix,
                 _ => all,
             }
@@ -209,16 +240,13 @@ pub(crate) fn shrink<M: Model>(
     }
     let hint: Vec<usize> = hint.iter().copied().filter(|&i| kept[i]).collect();
     let mut known = Known::new(items.len());
-    let hint_refuted =
-        !hint.is_empty() && hint.len() < keep.len() && refuted(&hint, &mut unsure) == Some(true);
+    let hint_refuted = !hint.is_empty()
+        && hint.len() < keep.len()
+        && refuted(&hint, &mut unsure, &mut work) == Some(true);
     let guard = if hint_refuted
-        && explained(
-            model,
-            items,
-            &hint,
-            &mut known,
-            &limits.within(GUARD_BUDGET),
-        ) == Some(true)
+        && work.stage(GUARD_WORK, |w| {
+            explained(model, items, &hint, &mut known, limits, w)
+        }) == Some(true)
     {
         keep = hint;
         true
@@ -228,13 +256,9 @@ pub(crate) fn shrink<M: Model>(
         // explanation can take an exhaustive search, and shrinking
         // without the guard beats not shrinking. Without it, the ops
         // the search looked at are a start if they are not linearizable.
-        let guard = explained(
-            model,
-            items,
-            &keep,
-            &mut known,
-            &limits.within(GUARD_BUDGET),
-        ) != Some(false);
+        let guard = work.stage(GUARD_WORK, |w| {
+            explained(model, items, &keep, &mut known, limits, w)
+        }) != Some(false);
         if !guard && hint_refuted {
             keep = hint;
         }
@@ -243,8 +267,8 @@ pub(crate) fn shrink<M: Model>(
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
     let mut invalid = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
-        match refuted(keep, unsure)? {
-            true if guard => explained(model, items, keep, &mut known, limits),
+        match refuted(keep, unsure, &mut work)? {
+            true if guard => explained(model, items, keep, &mut known, limits, &mut work),
             v => Some(v),
         }
     };

@@ -288,6 +288,7 @@ fn items_of<M: Model>(h: &History, model: &mut M) -> Vec<Item<M::Op>> {
         if let Some(op) = model.compile(&call).expect("compiles") {
             items.push(Item {
                 id,
+                process: o.process,
                 invoke: o.invoke,
                 ret: o.response(),
                 op,
@@ -298,17 +299,19 @@ fn items_of<M: Model>(h: &History, model: &mut M) -> Vec<Item<M::Op>> {
 }
 
 /// Can every required op among `ids` take effect after some of the other
-/// ops among `ids` that are not read-only, in some order (brute force,
-/// real time ignored)?
+/// ops among `ids` that may explain it, in some order (brute force, real
+/// time among them ignored)? Those invoked before its return that are not
+/// read-only, and of its own process when the model says it needs them
+/// (a lock's release).
 fn explains_ops<M: Model>(h: &History, ids: &[usize], model: &M) -> bool {
     let mut m = model.clone();
-    // (op, required, read-only)
+    // (op, operation, read-only)
     let mut ops = Vec::new();
     for &id in ids {
         let o = &h.operations[id];
         if let Some(op) = m.compile(&Call::of(h, o)).expect("compiles") {
             let ro = m.read_only(&op);
-            ops.push((op, o.response() != usize::MAX, ro));
+            ops.push((op, o, ro));
         }
     }
     fn reach<M: Model>(m: &M, s: &M::State, others: &[&M::Op], used: u32, r: &M::Op) -> bool {
@@ -319,12 +322,20 @@ fn explains_ops<M: Model>(h: &History, ids: &[usize], model: &M) -> bool {
                         .is_some_and(|s1| reach(m, &s1, others, used | 1 << i, r))
             })
     }
-    (0..ops.len()).filter(|&r| ops[r].1).all(|r| {
+    let required = |r: usize| ops[r].1.response() != usize::MAX;
+    (0..ops.len()).filter(|&r| required(r)).all(|r| {
+        let (op, o, _) = &ops[r];
+        let own = m.needs_own_process(op);
         let others: Vec<&M::Op> = (0..ops.len())
-            .filter(|&k| k != r && !ops[k].2)
+            .filter(|&k| {
+                k != r
+                    && !ops[k].2
+                    && ops[k].1.invoke < o.response()
+                    && (!own || ops[k].1.process == o.process)
+            })
             .map(|k| &ops[k].0)
             .collect();
-        reach(&m, &m.init(), &others, 0, &ops[r].0)
+        reach(&m, &m.init(), &others, 0, op)
     })
 }
 
@@ -409,6 +420,14 @@ fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool, r
                     prop_assert!(
                         !oracle(&sub_history(&h, &ids), model.clone()),
                         "seed {}",
+                        seed
+                    );
+                    // No op of the counterexample is illegal on its own,
+                    // unless one of the history's was.
+                    let all: Vec<usize> = (0..h.operations.len()).collect();
+                    prop_assert!(
+                        explains_ops(&h, &ids, &model) || !explains_ops(&h, &all, &model),
+                        "an op illegal on its own, seed {}",
                         seed
                     );
                     for skip in 0..ids.len() {
@@ -1310,8 +1329,8 @@ fn evidence_without_the_first_failure_says_where_its_op_is_stuck() {
         let touched = engine.touched();
         drop(engine);
         let budgets = Budgets {
-            first: Duration::ZERO,
-            ..BUDGETS
+            first: 0,
+            ..Budgets::shared_by(1)
         };
         let ev = evidence(
             h,
@@ -1518,4 +1537,136 @@ fn an_expired_crashed_op_enables_nothing_in_the_horizon_pass() {
         panic!("{found:?}");
     };
     assert!(witness_ok(&m, &items, &order));
+}
+
+/// The minimal counterexample of `h`, as (process, op) pairs in
+/// invocation order, checked against brute force: not linearizable, and
+/// no op in it illegal on its own.
+fn minimal_of<M: Model>(h: &History, model: M) -> Vec<(i64, String)> {
+    let r = check(h, model.clone(), &opts(true)).unwrap();
+    assert_eq!(r.verdict, Verdict::Invalid);
+    let e = r.partitions[0].evidence.as_ref().unwrap();
+    assert!(e.minimal_verified);
+    let views = e.minimal.as_ref().unwrap();
+    let ids: Vec<usize> = views.iter().map(|v| v.id).collect();
+    assert!(!oracle(&sub_history(h, &ids), model.clone()));
+    assert!(explains_ops(h, &ids, &model), "{views:?}");
+    views
+        .iter()
+        .map(|v| (h.operations[v.id].process, v.op.clone()))
+        .collect()
+}
+
+/// Events for ops that run one after another: each `(process, f, input,
+/// output)` invoked and completed `ok` before the next is invoked.
+fn in_turn(ops: &[(i64, &str, Value, Value)]) -> History {
+    let events = ops.iter().flat_map(|(p, f, input, output)| {
+        [
+            ev(OpType::Invoke, *p, f, input.clone()),
+            ev(OpType::Ok, *p, f, output.clone()),
+        ]
+    });
+    History::from_ops(events.collect()).unwrap()
+}
+
+/// Two clients held the lock at once: the counterexample is their two
+/// acquires, not a release left without its caller's acquire.
+#[test]
+fn a_lock_held_twice_shrinks_to_the_two_acquires() {
+    use crate::model::Mutex;
+    let nil = || Value::Nil;
+    let h = in_turn(&[
+        (0, "acquire", nil(), nil()),
+        (1, "acquire", nil(), nil()),
+        (0, "release", nil(), nil()),
+        (1, "release", nil(), nil()),
+        (3, "acquire", nil(), nil()),
+        (3, "release", nil(), nil()),
+    ]);
+    let minimal = minimal_of(&h, Mutex);
+    assert_eq!(
+        minimal,
+        vec![(0, "acquire".to_string()), (1, "acquire".to_string())]
+    );
+}
+
+/// A value dequeued twice: the counterexample is its enqueue and both
+/// dequeues, not a dequeue before an enqueue invoked after it returned.
+#[test]
+fn a_double_dequeue_shrinks_to_the_enqueue_and_both_dequeues() {
+    use crate::model::FifoQueue;
+    let one = || Value::Int(1);
+    let h = in_turn(&[
+        (0, "enqueue", one(), one()),
+        (1, "dequeue", Value::Nil, one()),
+        (2, "dequeue", Value::Nil, one()),
+        (0, "enqueue", one(), one()),
+    ]);
+    let model = FifoQueue::new(&crate::model::ModelOptions::default());
+    let minimal = minimal_of(&h, model);
+    let ops: Vec<(i64, &str)> = minimal.iter().map(|(p, o)| (*p, o.as_str())).collect();
+    assert_eq!(ops.len(), 3, "{minimal:?}");
+    assert_eq!(ops[0].0, 0);
+    assert_eq!((ops[1].0, ops[2].0), (1, 2), "{minimal:?}");
+}
+
+/// Two cas ops from 1 both succeeded: the counterexample is the write of
+/// 1 and both cas ops, not a cas from 1 before the later write of 1.
+#[test]
+fn a_cas_chain_shrinks_to_the_write_and_both_cas() {
+    let h = in_turn(&[
+        (0, "write", Value::Int(1), Value::Int(1)),
+        (1, "cas", cas(1, 2), cas(1, 2)),
+        (2, "cas", cas(1, 3), cas(1, 3)),
+        (0, "write", Value::Int(1), Value::Int(1)),
+    ]);
+    let minimal = minimal_of(&h, TestCas::default());
+    let ops: Vec<&str> = minimal.iter().map(|(_, o)| o.as_str()).collect();
+    assert_eq!(ops, vec!["Write(1)", "Cas(1, 2)", "Cas(1, 3)"]);
+    assert_eq!(minimal[0].0, 0);
+}
+
+/// A random lock history: clients acquire and release in turn, their
+/// calls overlapping at random, some acquires granted twice.
+fn random_lock_history(seed: u64) -> History {
+    let mut g = SplitMix64(seed);
+    let mut below = |n: u64| g.next_u64() % n;
+    let clients = 2 + below(3) as i64;
+    // Per client: holds the lock (its next call is a release)? Its call
+    // in flight?
+    let mut holds = vec![false; clients as usize];
+    let mut busy = vec![false; clients as usize];
+    let mut events = Vec::new();
+    for _ in 0..2 * (4 + below(5)) {
+        let p = below(clients as u64) as usize;
+        let f = if holds[p] { "release" } else { "acquire" };
+        let t = if busy[p] {
+            holds[p] = !holds[p];
+            OpType::Ok
+        } else {
+            OpType::Invoke
+        };
+        busy[p] = !busy[p];
+        events.push(ev(t, p as i64, f, Value::Nil));
+    }
+    History::from_ops(events).unwrap()
+}
+
+/// Over random lock histories, every minimal counterexample is not
+/// linearizable and has no op illegal on its own: no release without
+/// its caller's acquire before it.
+#[test]
+fn lock_counterexamples_have_no_op_illegal_on_its_own() {
+    use crate::model::Mutex;
+    let mut invalid = 0;
+    for seed in 0..400 {
+        let h = random_lock_history(seed);
+        let all: Vec<usize> = (0..h.operations.len()).collect();
+        if oracle(&h, Mutex) || !explains_ops(&h, &all, &Mutex) {
+            continue;
+        }
+        invalid += 1;
+        minimal_of(&h, Mutex);
+    }
+    assert!(invalid > 40, "only {invalid} invalid histories");
 }

@@ -104,6 +104,19 @@ impl Default for Rules {
     }
 }
 
+impl Limits<'_> {
+    /// Has the user's time run out, the memory budget been passed, or the
+    /// run been cancelled?
+    pub(crate) fn expired(&self) -> bool {
+        self.cancel
+            .iter()
+            .flatten()
+            .any(|c| c.load(Ordering::Relaxed))
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+            || memory::exceeded(self.memory)
+    }
+}
+
 impl Default for Limits<'_> {
     fn default() -> Self {
         Limits {
@@ -1294,14 +1307,7 @@ impl<'p, M: Model> Engine<'p, M> {
         if let Some(p) = limits.progress {
             p.reach(self.best);
         }
-        limits
-            .cancel
-            .iter()
-            .flatten()
-            .any(|c| c.load(Ordering::Relaxed))
-            || limits.deadline.is_some_and(|d| Instant::now() >= d)
-            || limits.max_nodes.is_some_and(|n| self.nodes >= n)
-            || memory::exceeded(limits.memory)
+        limits.expired() || limits.max_nodes.is_some_and(|n| self.nodes >= n)
     }
 
     /// Real-time pass only: gives up the branch being explored when it

@@ -90,7 +90,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How the verdict was reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -878,6 +878,12 @@ fn stuck<M: Model>(history: &History, pb: &Problem<M>, f: &Frontier<M::State>) -
     }
 }
 
+/// Work allowed to shrink a counterexample: configurations entered by
+/// the trials' searches, plus each trial's ops (see `shrink`). A count,
+/// never a time, so that the counterexample is the same on any machine;
+/// it is about ten seconds of searching.
+const SHRINK_WORK: u64 = 20_000_000;
+
 #[allow(clippy::too_many_arguments)]
 fn counterexample<M: Model, H: Hints<M>>(
     history: &History,
@@ -896,12 +902,10 @@ fn counterexample<M: Model, H: Hints<M>>(
     let mut explanation = explain_stuck(pb, &st, history);
     let mut why = None;
     if options.shrink {
-        // Shrinking gets what is left of the time limit, at most 10 s.
-        let cap = Duration::from_secs(10);
-        let left = options
-            .timeout
-            .map_or(cap, |t| t.saturating_sub(start.elapsed()).min(cap));
+        // Shrinking gets a budget of work, and what is left of the
+        // user's time limit.
         let limits = Limits {
+            deadline: options.timeout.map(|t| start + t),
             cancel: [Some(&*options.cancel), None, None],
             memory: options.memory.as_ref(),
             max_nodes: Some(200_000),
@@ -929,7 +933,7 @@ fn counterexample<M: Model, H: Hints<M>>(
             }
         }
         close_sources(pb, hints, &mut first);
-        let shrunk = shrink::shrink(pb, hints, &limits, Instant::now() + left, Some(first));
+        let shrunk = shrink::shrink(pb, hints, &limits, SHRINK_WORK, Some(first));
         let small = shrunk.problem;
         one_minimal = shrunk.minimal;
         let mut ids: Vec<u32> = (0..small.ops.len() as u32).collect();

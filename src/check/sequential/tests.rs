@@ -1635,3 +1635,27 @@ fn the_generators_witness_breaks_no_rule_of_the_realtime_pass() {
         }
     }
 }
+
+/// A lock's release without an earlier acquire by its own process is
+/// illegal on its own, even where another process's acquire makes the
+/// step legal: shrinking refuses sub-histories with one, so a lock held
+/// twice does not shrink to a release whose acquire was removed.
+#[test]
+fn a_release_without_its_own_acquire_is_an_orphan() {
+    use crate::model::{ModelOptions, Mutex};
+    let lock = |p: i64, f: &'static str| -> Spec<'static> { (p, f, Value::Nil, 'o', None) };
+    let orphan = |specs: &[Spec<'static>]| {
+        let m = Mutex::new(&ModelOptions::default());
+        let pb = Problem::compile(&history(specs), &m).unwrap();
+        super::shrink::orphan(&pb)
+    };
+    assert!(!orphan(&[lock(0, "acquire"), lock(0, "release")]));
+    assert!(orphan(&[lock(1, "acquire"), lock(0, "release")]));
+    assert!(orphan(&[lock(0, "release"), lock(0, "acquire")]));
+    assert!(!orphan(&[
+        lock(0, "acquire"),
+        lock(1, "acquire"),
+        lock(0, "release"),
+        lock(1, "release"),
+    ]));
+}
