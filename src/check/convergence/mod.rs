@@ -851,8 +851,9 @@ impl<'a> Ctx<'a> {
 
     /// How a key settled after its last update, from its `ok` reads in
     /// invocation order, each with whether it agreed with the converged
-    /// value. A flip-flop counts only when `explained(agreed, diverged)`
-    /// says no indeterminate update explains the change.
+    /// value. A flip-flop counts only when `explained(agreed, diverged)` is
+    /// false: no indeterminate update may have changed the one's state into
+    /// the other's.
     pub(crate) fn settling(
         &self,
         reads: impl Iterator<Item = (usize, bool)>,
