@@ -472,11 +472,28 @@ fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
     }
     for a in r.anomalies.iter().take(6) {
         match a {
-            Anomaly::Divergence { key, values } => {
+            Anomaly::Divergence {
+                key, values, why, ..
+            } => {
                 let _ = writeln!(out, "    {} diverged:", key_name(key));
                 for (v, replicas) in values {
                     let _ = writeln!(out, "      {v} from {}", replicas.join(", "));
                 }
+                let _ = writeln!(out, "      {why}");
+            }
+            Anomaly::FailedButPresent {
+                key,
+                value,
+                update,
+                read: rd,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "    {}: {value} read by {}, though {} failed",
+                    key_name(key),
+                    read(rd),
+                    style.bad(&op(update))
+                );
             }
             Anomaly::LostUpdate {
                 key,

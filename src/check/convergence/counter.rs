@@ -27,9 +27,19 @@
 //! with an empty *must* set (eventual consistency lets a replica lag); one
 //! that breaks Jepsen's *must* bounds is counted as a *stale read*,
 //! informationally.
+//!
+//! Final reads that differ are divergence only when indeterminate
+//! increments cannot explain it (see [`pending`](super::pending)): from a
+//! final read to a later one the counter changes by the sum of the
+//! indeterminate increments that took effect between them, which lies in
+//! `[neg, pos]` (the sums of their negative and of their positive
+//! deltas); two overlapping reads, taken in either order, differ by at
+//! most `max(pos, -neg)`. The interval is sound, not exact: a difference
+//! inside it that is no subset sum leaves the key unknown, never invalid.
 
+use super::pending::Change;
 use super::session::{check_scalar, Level, SessionReport};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult};
+use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult, Pos};
 use crate::history::{Outcome, Value};
 use serde::Serialize;
 
@@ -77,6 +87,61 @@ struct Inc {
     ok: bool,
 }
 
+/// Two final reads (read, value) whose difference no indeterminate
+/// increments explain, given the sums `neg` and `pos` of their negative
+/// and positive deltas (see the module docs).
+fn unexplained(ctx: &Ctx<'_>, finals: &[(usize, i64)], neg: i64, pos: i64) -> Option<Change> {
+    let precedes = |a: usize, b: usize| ctx.op(a).complete < Some(ctx.op(b).invoke);
+    let change = |from: usize, to: usize| Change {
+        from,
+        to,
+        ordered: precedes(from, to),
+    };
+    let lo = *finals.iter().min_by_key(|f| f.1)?;
+    let hi = *finals.iter().max_by_key(|f| f.1)?;
+    if hi.1.saturating_sub(lo.1) > pos.max(neg.saturating_neg()) {
+        return Some(if precedes(hi.0, lo.0) {
+            change(hi.0, lo.0)
+        } else {
+            change(lo.0, hi.0)
+        });
+    }
+    // Reads by completion, with the least and greatest value completed so
+    // far: a read's predecessors are a prefix.
+    let mut done: Vec<(usize, i64, usize)> = finals
+        .iter()
+        .map(|&(r, x)| (ctx.op(r).complete.unwrap_or(usize::MAX), x, r))
+        .collect();
+    done.sort_unstable();
+    let mut least = Vec::with_capacity(done.len());
+    let mut most = Vec::with_capacity(done.len());
+    for &(_, x, r) in &done {
+        let l = least
+            .last()
+            .copied()
+            .filter(|&(v, _)| v <= x)
+            .unwrap_or((x, r));
+        let m = most
+            .last()
+            .copied()
+            .filter(|&(v, _)| v >= x)
+            .unwrap_or((x, r));
+        least.push(l);
+        most.push(m);
+    }
+    for &(r, y) in finals {
+        let n = done.partition_point(|d| d.0 < ctx.op(r).invoke);
+        let Some(n) = n.checked_sub(1) else { continue };
+        if y.saturating_sub(least[n].0) > pos {
+            return Some(change(least[n].1, r));
+        }
+        if y.saturating_sub(most[n].0) < neg {
+            return Some(change(most[n].1, r));
+        }
+    }
+    None
+}
+
 /// Prefix sums of positive and negative deltas.
 fn prefix<'a>(incs: impl Iterator<Item = &'a Inc>) -> (Vec<i64>, Vec<i64>) {
     let (mut pos, mut neg) = (vec![0i64], vec![0i64]);
@@ -99,7 +164,9 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
 
     let mut incs: Vec<Inc> = Vec::new();
     let mut reads: Vec<(usize, i64)> = Vec::new();
-    let mut last_update: Option<i64> = None;
+    let mut last_update: Option<Pos> = None;
+    // Indeterminate updates whose effect on the count is unknown.
+    let mut opaque_pending = false;
     let mut grow_only = true;
     let mut session_events: Vec<(usize, Level)> = Vec::new();
     let mut own: super::FxMap<i64, i64> = Default::default();
@@ -120,18 +187,18 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             }
             _ if o.outcome == Outcome::Fail => {}
             Kind::Other => {
-                let end = ctx.ended(id);
-                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                last_update = last_update.max(Some(ctx.ended(id)));
+                opaque_pending |= o.outcome != Outcome::Ok;
             }
             Kind::Inc | Kind::Dec => {
-                let end = ctx.ended(id);
-                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                last_update = last_update.max(Some(ctx.ended(id)));
                 let magnitude = match ctx.input(id) {
                     Value::Nil => Some(1),
                     v => v.as_int(),
                 };
                 let Some(m) = magnitude else {
                     d.malformed += 1;
+                    opaque_pending |= o.outcome != Outcome::Ok;
                     continue;
                 };
                 let delta = if kd == Kind::Dec {
@@ -159,7 +226,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     }
     result.updates = incs.len();
     result.reads = reads.len();
-    result.last_update_at = last_update;
+    result.last_update_at = last_update.map(|p| p.clock);
 
     // may: by invocation (incs are in invocation order); must: acknowledged,
     // by completion.
@@ -219,45 +286,58 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     }
     let value_of: super::FxMap<usize, i64> = reads.iter().copied().collect();
     result.final_values = ctx.group(&finals, |id| value_of[&id], |&x| Value::Int(x), describe);
+    // What the indeterminate increments may add up to.
+    let (neg, pos) = incs
+        .iter()
+        .filter(|i| !i.ok)
+        .fold((0i64, 0i64), |(n, p), i| {
+            (
+                n.saturating_add(i.delta.min(0)),
+                p.saturating_add(i.delta.max(0)),
+            )
+        });
+    let within = |c: i64| opaque_pending || (neg <= c && c <= pos);
+    let mut undecided = None;
     if result.final_values.len() > 1 {
-        anomalies.insert(
-            0,
-            Anomaly::Divergence {
-                key: key.cloned(),
-                values: result
-                    .final_values
-                    .iter()
-                    .map(|g| (g.value.clone(), g.replicas.clone()))
-                    .collect(),
-            },
-        );
+        let fin: Vec<(usize, i64)> = finals.iter().map(|&r| (r, value_of[&r])).collect();
+        match unexplained(ctx, &fin, neg, pos).filter(|_| !opaque_pending) {
+            Some(c) => {
+                let read =
+                    |r: usize| format!("process {} read {}", ctx.op(r).process, value_of[&r]);
+                let why = if c.ordered {
+                    format!(
+                        "{} before {}, and indeterminate increments change the count by {neg} to {pos}",
+                        read(c.from),
+                        read(c.to)
+                    )
+                } else {
+                    format!(
+                        "{} while {}, more apart than indeterminate increments ({neg} to {pos}) explain",
+                        read(c.from),
+                        read(c.to)
+                    )
+                };
+                anomalies.insert(0, ctx.divergence(&result, c, why, describe));
+            }
+            None => {
+                let what = format!("indeterminate increments (adding {neg} to {pos})");
+                undecided = Some(ctx.undecided(&result, &what));
+            }
+        }
     } else if let Some(g) = result.final_values.first() {
         result.converged_value = Some(g.value.clone());
         let v = g.value.as_int().unwrap_or(0);
-        let start = last_update.unwrap_or_else(|| ctx.at(0));
-        let mut last_bad: Option<i64> = None;
-        let mut agreed: Option<usize> = None;
-        for &(id, x) in &reads {
-            if ctx.invoked(id) <= start {
-                continue;
-            }
-            if x == v {
-                agreed.get_or_insert(id);
-            } else {
-                let end = ctx.completed(id).unwrap_or(start);
-                last_bad = Some(last_bad.map_or(end, |t| t.max(end)));
-                if let (Some(a), None) = (agreed, &result.flip_flop) {
-                    if ctx.op(id).invoke > ctx.op(a).response() {
-                        result.flip_flop = Some(FlipFlop {
-                            element: None,
-                            agreed: ctx.read_view(a, describe(a)),
-                            diverged: ctx.read_view(id, describe(id)),
-                        });
-                    }
-                }
-            }
-        }
-        result.convergence_time = Some(last_bad.map_or(0, |t| (t - start).max(0)));
+        let s = ctx.settling(
+            reads.iter().map(|&(id, x)| (id, x == v)),
+            last_update,
+            |a, d| within(value_of[&d].saturating_sub(value_of[&a])),
+        );
+        result.convergence_time = Some(s.time);
+        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
+            element: None,
+            agreed: ctx.read_view(a, describe(a)),
+            diverged: ctx.read_view(d, describe(d)),
+        });
     }
 
     ctx.settle(
@@ -265,7 +345,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         &anomalies,
         !finals.is_empty(),
         reads.len(),
-        last_update,
+        undecided,
     );
 
     if ctx.opts.sessions != super::SessionMode::Off {
@@ -441,5 +521,29 @@ mod tests {
         let r = run(&h, 0);
         assert_eq!(r.valid, Verdict::Invalid);
         assert!(matches!(&r.anomalies[0], Anomaly::Divergence { .. }));
+    }
+
+    #[test]
+    fn an_indeterminate_increment_may_explain_final_reads_that_differ() {
+        let mut h = H::new();
+        h.call(0, "add", int(1), int(1));
+        h.invoke(1, "add", int(2));
+        h.info(1, "add", nil());
+        h.call(2, "read", nil(), int(1));
+        h.call(3, "read", nil(), int(3)); // the crashed add took effect
+        let r = run(&h, 0);
+        assert_eq!(r.valid, Verdict::Unknown, "{:?}", r.reasons);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert!(r.reasons[0].contains("indeterminate"), "{:?}", r.reasons);
+        // Concurrent reads 2 apart: the crashed add of 2 explains them too.
+        let mut h = H::new();
+        h.call(0, "add", int(1), int(1));
+        h.invoke(1, "add", int(2));
+        h.info(1, "add", nil());
+        h.invoke(2, "read", nil());
+        h.invoke(3, "read", nil());
+        h.ok(2, "read", int(3));
+        h.ok(3, "read", int(1));
+        assert_eq!(run(&h, 0).valid, Verdict::Unknown);
     }
 }

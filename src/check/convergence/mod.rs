@@ -46,10 +46,28 @@
 //!
 //! An update *ends* at its completion (`ok` or `info`); one never completed
 //! ends at its invocation (the client gave up on it). `fail`ed updates did
-//! not happen and are ignored. Times are the `time` field (nanoseconds)
-//! when every event has one, else event positions in the history, and the
-//! settle time is in the same unit. A key without final reads is
+//! not happen and are ignored. A key without final reads is
 //! [`Verdict::Unknown`], never valid.
+//!
+//! # Time
+//!
+//! As in Jepsen, the order of events in the history is their real-time
+//! order; the `time` field measures how far apart they were. "After" and
+//! "before" compare an event's *position* ([`Pos`]): its clock, then its
+//! place in the file, so that events at one time (a coarse clock) are
+//! ordered as the file orders them. The clock is the `time` field
+//! (nanoseconds) when every event has one, raised to the largest time
+//! before it where the file's times go back, else the event's place in
+//! the file; the settle time and every time in a report are in its unit.
+//!
+//! # Indeterminate updates
+//!
+//! An indeterminate update may take effect at any time after its
+//! invocation, between two final reads too. Final reads that differ are
+//! divergence only when no choice of effect times explains the difference
+//! ([`pending`]); otherwise the key is unknown, with that reason. Lost
+//! updates and lost elements are claimed only when no indeterminate update
+//! can undo them.
 //!
 //! # Replicas
 //!
@@ -63,8 +81,9 @@
 //!   agreed value was written, or is the initial value; it is not a value
 //!   that an acknowledged write strictly followed in real time (a *lost
 //!   update*).
-//! - set ([`set`]): lost, unexpected and recovered elements in the final
-//!   state, and set-full's per-element analysis during the run.
+//! - set ([`set`]): lost, unexpected, failed-but-present and recovered
+//!   elements in the final state, and set-full's per-element analysis
+//!   during the run.
 //! - counter ([`counter`]): every read within real-time bounds.
 //! - fifo-queue, unordered-queue ([`queue`]): every acknowledged enqueue
 //!   dequeued exactly once.
@@ -74,6 +93,7 @@
 //! Session guarantees are in [`session`].
 
 pub mod counter;
+mod pending;
 pub mod queue;
 pub mod register;
 pub mod session;
@@ -275,12 +295,31 @@ pub enum KeyDetail {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Anomaly {
-    /// Final reads returned different values.
+    /// Final reads returned different values, and no effect times of the
+    /// indeterminate updates explain the difference.
     Divergence {
         /// The key.
         key: Option<Value>,
         /// The values returned, with the replicas that returned each.
         values: Vec<(Value, Vec<String>)>,
+        /// Two final reads that show it: the earlier first when one
+        /// completed before the other began.
+        reads: Vec<ReadView>,
+        /// Why no indeterminate update explains them.
+        why: String,
+    },
+    /// A read returned what an update the store reported `fail`ed would
+    /// have written, and no other update explains: the store said the
+    /// update did not happen, yet it took effect.
+    FailedButPresent {
+        /// The key.
+        key: Option<Value>,
+        /// What was read (an element).
+        value: Value,
+        /// The failed update.
+        update: OpView,
+        /// The read that returned it.
+        read: ReadView,
     },
     /// The converged value was overwritten in real time by an acknowledged
     /// write that was then lost.
@@ -503,6 +542,26 @@ pub(crate) struct KeyOps<'a> {
     pub ids: Vec<usize>,
 }
 
+/// A position in real time: the clock, then the event's place in the
+/// file, so that events at one time are ordered as the file orders them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Pos {
+    /// The clock (see the module docs).
+    pub clock: i64,
+    /// The event's index in [`History::ops`].
+    pub event: usize,
+}
+
+impl Pos {
+    /// The position `d` clock units later, at the same place in the file.
+    fn plus(self, d: i64) -> Pos {
+        Pos {
+            clock: self.clock.saturating_add(d),
+            event: self.event,
+        }
+    }
+}
+
 /// Shared state of one check: the history, options and clock.
 pub(crate) struct Ctx<'a> {
     pub h: &'a History,
@@ -510,10 +569,26 @@ pub(crate) struct Ctx<'a> {
     pub opts: &'a ConvergenceOptions,
     /// Every event has a `time`.
     pub timed: bool,
+    /// The clock of every event, when the file's times go back somewhere
+    /// (each the largest time up to it); `None` when they never do.
+    raised: Option<Vec<i64>>,
     /// The last heal, when the rule needs it: `Ok(None)` when there were no
     /// faults, `Err` when faults never healed.
-    pub heal: Result<Option<i64>, ()>,
+    pub heal: Result<Option<Pos>, ()>,
     pub marked_but_early: std::sync::atomic::AtomicUsize,
+}
+
+/// After the last update of a key: how long it took to converge, and the
+/// first flip-flop.
+pub(crate) struct Settling {
+    /// From the last update ending to the completion of the last read that
+    /// disagreed with the converged value (0 when none did).
+    pub time: i64,
+    /// Reads after the last update that disagreed.
+    pub disagreeing: usize,
+    /// The first (agreeing, later disagreeing) pair of reads that no
+    /// indeterminate update explains.
+    pub flip: Option<(usize, usize)>,
 }
 
 /// Is this nemesis `f` a heal?
@@ -525,11 +600,22 @@ pub(crate) fn is_heal(f: &str) -> bool {
 impl<'a> Ctx<'a> {
     fn new(h: &'a History, model: &'a ModelOptions, opts: &'a ConvergenceOptions) -> Ctx<'a> {
         let timed = !h.ops.is_empty() && h.ops.iter().all(|o| o.time.is_some());
+        let goes_back = timed && h.ops.windows(2).any(|w| w[1].time < w[0].time);
+        let raised = goes_back.then(|| {
+            h.ops
+                .iter()
+                .scan(i64::MIN, |max, o| {
+                    *max = (*max).max(o.time.unwrap_or(0));
+                    Some(*max)
+                })
+                .collect()
+        });
         let mut ctx = Ctx {
             h,
             model,
             opts,
             timed,
+            raised,
             heal: Ok(None),
             marked_but_early: Default::default(),
         };
@@ -539,7 +625,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .rev()
                 .find(|&&i| is_heal(&h.ops[i].f))
-                .map(|&i| Some(ctx.at(i)))
+                .map(|&i| Some(ctx.pos(i)))
                 .ok_or(());
         }
         ctx
@@ -547,10 +633,18 @@ impl<'a> Ctx<'a> {
 
     /// The clock at event `i`.
     pub fn at(&self, i: usize) -> i64 {
-        if self.timed {
-            self.h.ops[i].time.unwrap_or(0)
-        } else {
-            i as i64
+        match (&self.raised, self.timed) {
+            (Some(clock), _) => clock[i],
+            (None, true) => self.h.ops[i].time.unwrap_or(0),
+            (None, false) => i as i64,
+        }
+    }
+
+    /// The position of event `i` in real time.
+    pub fn pos(&self, i: usize) -> Pos {
+        Pos {
+            clock: self.at(i),
+            event: i,
         }
     }
 
@@ -564,9 +658,10 @@ impl<'a> Ctx<'a> {
         self.h.operations[id].complete.map(|c| self.at(c))
     }
 
-    /// When an update ended: its completion, else its invocation.
-    pub fn ended(&self, id: usize) -> i64 {
-        self.completed(id).unwrap_or_else(|| self.invoked(id))
+    /// Where an update ended: its completion, else its invocation.
+    pub fn ended(&self, id: usize) -> Pos {
+        let o = &self.h.operations[id];
+        self.pos(o.complete.unwrap_or(o.invoke))
     }
 
     /// The operation.
@@ -633,24 +728,21 @@ impl<'a> Ctx<'a> {
         OpView::new(self.h, id, desc)
     }
 
-    /// The final reads among `reads` (ok reads of one key), given when the
-    /// key's last update ended. `Err` says why there are none.
-    pub fn final_reads(&self, reads: &[usize], last_update: Option<i64>) -> Vec<usize> {
+    /// The final reads among `reads` (ok reads of one key, in invocation
+    /// order), given where the key's last update ended.
+    pub fn final_reads(&self, reads: &[usize], last_update: Option<Pos>) -> Vec<usize> {
         let settle = self.opts.settle.min(i64::MAX as u64) as i64;
-        let after_update = last_update.unwrap_or(i64::MIN);
         let threshold = match self.opts.final_reads {
-            FinalReadRule::AfterLastUpdate => after_update.saturating_add(settle),
+            FinalReadRule::AfterLastUpdate => last_update.map(|p| p.plus(settle)),
             FinalReadRule::AfterHeal => match self.heal {
                 Err(()) => return Vec::new(),
-                Ok(heal) => after_update
-                    .max(heal.unwrap_or(i64::MIN))
-                    .saturating_add(settle),
+                Ok(heal) => last_update.max(heal).map(|p| p.plus(settle)),
             },
             FinalReadRule::Marked => {
                 let mut out = Vec::new();
                 for &r in reads {
                     if self.marked(r) {
-                        if self.invoked(r) > after_update {
+                        if Some(self.pos(self.op(r).invoke)) > last_update {
                             out.push(r);
                         } else {
                             self.marked_but_early
@@ -664,7 +756,7 @@ impl<'a> Ctx<'a> {
         let selected = reads
             .iter()
             .copied()
-            .filter(|&r| self.invoked(r) > threshold);
+            .filter(|&r| Some(self.pos(self.op(r).invoke)) > threshold);
         if !self.opts.latest_per_replica {
             return selected.collect();
         }
@@ -694,14 +786,15 @@ impl<'a> Ctx<'a> {
 
     /// Settles a key's verdict once its analysis is done: invalid with the
     /// first few anomalies as reasons, else unknown when no read was final
-    /// (never valid without final reads), else as it stands.
+    /// (never valid without final reads) or when `undecided` says why the
+    /// final reads cannot be judged, else as it stands.
     pub(crate) fn settle(
         &self,
         result: &mut KeyResult,
         anomalies: &[Anomaly],
         has_finals: bool,
         reads: usize,
-        last_update: Option<i64>,
+        undecided: Option<String>,
     ) {
         if !anomalies.is_empty() {
             result.valid = Verdict::Invalid;
@@ -712,8 +805,89 @@ impl<'a> Ctx<'a> {
             result.valid = Verdict::Unknown;
             result
                 .reasons
-                .push(self.no_final_reason(reads, last_update));
+                .push(self.no_final_reason(reads, result.last_update_at));
+        } else if let Some(why) = undecided {
+            result.valid = Verdict::Unknown;
+            result.reasons.push(why);
         }
+    }
+
+    /// The divergence of a key whose final reads fall in several groups,
+    /// shown by `change`; `why` says why no indeterminate update explains
+    /// it.
+    pub(crate) fn divergence(
+        &self,
+        result: &KeyResult,
+        change: pending::Change,
+        why: String,
+        describe: impl Fn(usize) -> String,
+    ) -> Anomaly {
+        Anomaly::Divergence {
+            key: result.key.clone(),
+            values: result
+                .final_values
+                .iter()
+                .map(|g| (g.value.clone(), g.replicas.clone()))
+                .collect(),
+            reads: [change.from, change.to]
+                .into_iter()
+                .map(|r| self.read_view(r, describe(r)))
+                .collect(),
+            why,
+        }
+    }
+
+    /// Why final reads that differ are not judged: indeterminate updates,
+    /// `what`, may have taken effect between them.
+    pub(crate) fn undecided(&self, result: &KeyResult, what: &str) -> String {
+        format!(
+            "final reads differ ({}), but {what} may have taken effect between them: whether the replicas disagreed cannot be judged",
+            result
+                .final_values
+                .iter()
+                .map(|g| format!("{} from {}", short(&g.value), g.replicas.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    }
+
+    /// How a key settled after its last update, from its `ok` reads in
+    /// invocation order, each with whether it agreed with the converged
+    /// value. A flip-flop counts only when `explained(agreed, diverged)` is
+    /// false: no indeterminate update may have changed the one's state into
+    /// the other's.
+    pub(crate) fn settling(
+        &self,
+        reads: impl Iterator<Item = (usize, bool)>,
+        last_update: Option<Pos>,
+        explained: impl Fn(usize, usize) -> bool,
+    ) -> Settling {
+        let start = last_update.map_or_else(|| self.at(0), |p| p.clock);
+        let mut out = Settling {
+            time: 0,
+            disagreeing: 0,
+            flip: None,
+        };
+        let mut agreed: Option<usize> = None;
+        for (id, agrees) in reads {
+            let o = self.op(id);
+            if Some(self.pos(o.invoke)) <= last_update {
+                continue;
+            }
+            if agrees {
+                agreed.get_or_insert(id);
+                continue;
+            }
+            out.disagreeing += 1;
+            let end = self.completed(id).unwrap_or(start);
+            out.time = out.time.max(end - start);
+            if let (Some(a), None) = (agreed, out.flip) {
+                if o.invoke > self.op(a).response() && !explained(a, id) {
+                    out.flip = Some((a, id));
+                }
+            }
+        }
+        out
     }
 
     /// Why a key has no final reads.
@@ -793,7 +967,7 @@ impl<'a> Ctx<'a> {
             } else {
                 TimeUnit::Events
             },
-            last_heal_at: self.heal.unwrap_or_default(),
+            last_heal_at: self.heal.unwrap_or_default().map(|p| p.clock),
             marked_but_early: self
                 .marked_but_early
                 .load(std::sync::atomic::Ordering::Relaxed),
@@ -931,6 +1105,14 @@ pub(crate) mod testutil {
             let mut o = Op::new(OpType::Info, 0, f, Value::Nil);
             o.process = crate::history::Process::Named("nemesis".into());
             self.ops.push(o);
+        }
+        /// The history with event `i` at time `time(i)`.
+        pub fn build_timed(&self, time: impl Fn(usize) -> i64) -> History {
+            let mut ops = self.ops.clone();
+            for (i, o) in ops.iter_mut().enumerate() {
+                o.time = Some(time(i));
+            }
+            History::from_ops(ops).unwrap()
         }
         pub fn build(&self) -> History {
             let mut ops = self.ops.clone();

@@ -89,13 +89,12 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     let mut order: Vec<&Value> = Vec::new();
     let mut empties: Vec<usize> = Vec::new();
     let mut indeterminate_drain = false;
-    let mut last_update: Option<i64> = None;
+    let mut last_update: Option<super::Pos> = None;
     for &id in &k.ids {
         let o = ctx.op(id);
         match kind(ctx.f(id)) {
             Kind::Enqueue if o.outcome != Outcome::Fail => {
-                let end = ctx.ended(id);
-                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                last_update = last_update.max(Some(ctx.ended(id)));
                 let v = ctx.input(id);
                 let it = items.entry(v).or_insert_with(|| {
                     order.push(v);
@@ -146,7 +145,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     }
     result.updates = d.enqueues;
     result.reads = empties.len();
-    result.last_update_at = last_update;
+    result.last_update_at = last_update.map(|p| p.clock);
     let finals = ctx.final_reads(&empties, last_update);
     result.final_reads = finals.len();
     d.drained = !finals.is_empty();

@@ -11,7 +11,12 @@
 //!
 //! Findings, per key:
 //!
-//! - **divergence**: final reads returned different values;
+//! - **divergence**: final reads returned different values, and no
+//!   effect times of the indeterminate updates explain it (see
+//!   [`pending`](super::pending)): a value read after another is
+//!   explained by an indeterminate write or cas of it, which may have
+//!   taken effect between the two reads; when every difference is
+//!   explained the key is unknown;
 //! - **unexplained**: a read returned a value no write (ok or
 //!   indeterminate) wrote and that is not the initial value, or a value
 //!   whose every write was invoked only after the read had completed;
@@ -23,8 +28,9 @@
 //!   last-write-wins-with-skewed-clocks failure. Indeterminate writes of
 //!   `v` may have taken effect at any later time, so they shield `v`.
 
+use super::pending::{self, Class};
 use super::session::{check_scalar, Level, SessionReport};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult};
+use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult, Pos};
 use crate::history::{Outcome, Value};
 use crate::model::ModelOptions;
 use serde::Serialize;
@@ -104,7 +110,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     // reads: (id, value); writes: (id, value or None for unknown cas shape)
     let mut reads: Vec<(usize, &Value)> = Vec::new();
     let mut writes: Vec<(usize, Option<&Value>)> = Vec::new();
-    let mut last_update: Option<i64> = None;
+    let mut last_update: Option<Pos> = None;
     for &id in &k.ids {
         let o = ctx.op(id);
         let kd = kind(ctx.f(id));
@@ -118,8 +124,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             }
             _ if o.outcome == Outcome::Fail => {}
             _ => {
-                let end = ctx.ended(id);
-                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                last_update = last_update.max(Some(ctx.ended(id)));
                 if o.outcome == Outcome::Ok {
                     detail.acknowledged += 1;
                 }
@@ -137,7 +142,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     }
     result.updates = writes.len();
     result.reads = reads.len();
-    result.last_update_at = last_update;
+    result.last_update_at = last_update.map(|p| p.clock);
     let key = k.key;
     let describe = |id: usize| {
         format!(
@@ -202,15 +207,60 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     let finals = ctx.final_reads(&read_ids, last_update);
     result.final_reads = finals.len();
     result.final_values = ctx.group(&finals, |r| value_of[&r], |v| (*v).clone(), describe);
+    // What the indeterminate updates may still write: any value when one's
+    // effect is unknown.
+    let opaque_pending = writes
+        .iter()
+        .any(|&(id, w)| w.is_none() && ctx.op(id).outcome != Outcome::Ok);
+    let pending_values: super::FxMap<&Value, ()> = writes
+        .iter()
+        .filter(|&&(id, _)| ctx.op(id).outcome != Outcome::Ok)
+        .filter_map(|&(_, w)| w.map(|w| (w, ())))
+        .collect();
+    let writable = |v: &Value| opaque_pending || pending_values.contains_key(v);
+    let mut undecided = None;
     if result.final_values.len() > 1 {
-        anomalies.push(Anomaly::Divergence {
-            key: key.cloned(),
-            values: result
-                .final_values
-                .iter()
-                .map(|g| (g.value.clone(), g.replicas.clone()))
-                .collect(),
-        });
+        let classes = Class::group(ctx, &finals, |r| value_of[&r], |v| writable(v));
+        let just: Vec<Class> = classes.iter().map(|c| c.1).collect();
+        match pending::unexplained(&just) {
+            Some(c) => {
+                let read = |r: usize| {
+                    format!(
+                        "process {} read {}",
+                        ctx.op(r).process,
+                        super::short(value_of[&r])
+                    )
+                };
+                let why = if c.ordered {
+                    format!(
+                        "{} before {}, and no indeterminate update writes {}",
+                        read(c.from),
+                        read(c.to),
+                        super::short(value_of[&c.to])
+                    )
+                } else {
+                    format!(
+                        "{} while {}, and no indeterminate update writes either value",
+                        read(c.from),
+                        read(c.to)
+                    )
+                };
+                anomalies.push(ctx.divergence(&result, c, why, describe));
+            }
+            None => {
+                let values: Vec<String> = classes
+                    .iter()
+                    .filter(|c| c.1.writable)
+                    .map(|c| super::short(c.0))
+                    .collect();
+                let what = if opaque_pending {
+                    "indeterminate updates of unknown effect".to_string()
+                } else {
+                    format!("indeterminate updates writing {}", values.join(", "))
+                };
+                undecided = Some(ctx.undecided(&result, &what));
+            }
+        }
     }
     if result.final_values.len() == 1 {
         let v = &result.final_values[0].value;
@@ -251,38 +301,25 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             }
         }
         // Convergence time and flip-flops, over reads after the last update.
-        let start = last_update.unwrap_or_else(|| ctx.at(0));
-        let mut last_bad: Option<i64> = None;
-        let mut agreed: Option<usize> = None;
-        for &(id, rv) in &reads {
-            if ctx.invoked(id) <= start {
-                continue;
-            }
-            if rv == v {
-                agreed.get_or_insert(id);
-            } else {
-                detail.disagreeing_reads_after_last_update += 1;
-                let end = ctx.completed(id).unwrap_or(start);
-                last_bad = Some(last_bad.map_or(end, |t| t.max(end)));
-                if let Some(a) = agreed {
-                    if result.flip_flop.is_none() && ctx.op(id).invoke > ctx.op(a).response() {
-                        result.flip_flop = Some(FlipFlop {
-                            element: None,
-                            agreed: ctx.read_view(a, describe(a)),
-                            diverged: ctx.read_view(id, describe(id)),
-                        });
-                    }
-                }
-            }
-        }
-        result.convergence_time = Some(last_bad.map_or(0, |t| (t - start).max(0)));
+        let s = ctx.settling(
+            reads.iter().map(|&(id, rv)| (id, rv == v)),
+            last_update,
+            |_, d| writable(value_of[&d]),
+        );
+        detail.disagreeing_reads_after_last_update = s.disagreeing;
+        result.convergence_time = Some(s.time);
+        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
+            element: None,
+            agreed: ctx.read_view(a, describe(a)),
+            diverged: ctx.read_view(d, describe(d)),
+        });
     }
     ctx.settle(
         &mut result,
         &anomalies,
         !finals.is_empty(),
         reads.len(),
-        last_update,
+        undecided,
     );
 
     // Session guarantees, when versions are explicit.
@@ -324,13 +361,18 @@ struct WriteSpan {
 /// An anomaly in a sentence, for a key's reasons.
 pub(crate) fn reason(a: &Anomaly) -> String {
     match a {
-        Anomaly::Divergence { values, .. } => format!(
-            "final reads diverged: {}",
+        Anomaly::Divergence { values, why, .. } => format!(
+            "final reads diverged: {} ({why})",
             values
                 .iter()
                 .map(|(v, r)| format!("{} from {}", super::short(v), r.join(", ")))
                 .collect::<Vec<_>>()
                 .join("; ")
+        ),
+        Anomaly::FailedButPresent { value, read, .. } => format!(
+            "{} was read by process {}, though every add of it failed",
+            super::short(value),
+            read.op.process
         ),
         Anomaly::LostUpdate {
             value,
@@ -734,6 +776,81 @@ mod tests {
         assert_eq!(r.sessions.valid, Verdict::Unknown);
         assert_eq!(r.sessions.monotonic_reads.not_judged_keys, 1);
         assert!(r.sessions.monotonic_reads.not_judged_reasons[0].contains("no version"));
+    }
+
+    #[test]
+    fn a_read_begun_when_the_last_update_ended_is_final() {
+        // A coarse clock: the write completes at 10, and the read begins
+        // at 10, after it in the file.
+        let mut h = H::new();
+        h.call(0, "write", int(1), int(1));
+        h.call(1, "read", nil(), int(1));
+        let r = check(
+            &h.build_timed(|i| [0, 10, 10, 20][i]),
+            ModelKind::Register,
+            &ModelOptions::default(),
+            &ConvergenceOptions::default(),
+        );
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert_eq!(r.keys[0].final_reads, 1);
+    }
+
+    #[test]
+    fn a_crashed_write_may_explain_final_reads_that_differ() {
+        // etcd's shape: 3 is read, then 4, and a crashed write of 4 may
+        // have taken effect between the two reads.
+        let mut h = H::new();
+        h.call(0, "write", int(3), int(3));
+        h.invoke(1, "write", int(4));
+        h.info(1, "write", nil());
+        h.call(2, "read", nil(), int(3));
+        h.call(3, "read", nil(), int(4));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.valid, Verdict::Unknown, "{:?}", r.reasons);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert!(r.reasons[0].contains("indeterminate"), "{:?}", r.reasons);
+        assert_eq!(r.keys[0].final_values.len(), 2);
+    }
+
+    #[test]
+    fn final_reads_no_indeterminate_update_explains_diverged() {
+        // 4 is read before 3, and nothing left indeterminate writes 3.
+        let mut h = H::new();
+        h.call(0, "write", int(3), int(3));
+        h.invoke(1, "write", int(4));
+        h.info(1, "write", nil());
+        h.call(3, "read", nil(), int(4));
+        h.call(2, "read", nil(), int(3));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.valid, Verdict::Invalid, "{:?}", r.reasons);
+        assert!(matches!(&r.anomalies[..], [Anomaly::Divergence { .. }]));
+        // Two values no indeterminate update writes, read concurrently.
+        let mut h = H::new();
+        h.call(0, "write", int(3), int(3));
+        h.invoke(1, "write", int(4));
+        h.info(1, "write", nil());
+        h.invoke(2, "read", nil());
+        h.invoke(3, "read", nil());
+        h.ok(2, "read", int(3));
+        h.ok(3, "read", int(5));
+        assert_eq!(
+            run(&h, &ConvergenceOptions::default()).valid,
+            Verdict::Invalid
+        );
+    }
+
+    #[test]
+    fn a_flip_flop_a_crashed_write_explains_is_not_reported() {
+        let mut h = H::new();
+        h.call(0, "write", int(2), int(2));
+        h.invoke(1, "write", int(1));
+        h.info(1, "write", nil());
+        h.call(2, "read", nil(), int(2));
+        h.call(3, "read", nil(), int(1)); // the crashed write took effect
+        h.call(3, "read", nil(), int(2));
+        let r = run(&h, &ConvergenceOptions::default());
+        assert_eq!(r.keys[0].converged_value, Some(int(2)));
+        assert_eq!(r.keys[0].flip_flop, None);
     }
 
     #[test]

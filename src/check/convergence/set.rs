@@ -7,24 +7,33 @@
 //! values; keyed histories (a `key` field, or `[key value]` tuples split
 //! at load time) are judged key by key.
 //!
-//! **Final state.** Final reads must agree (else divergence). An element
-//! that must be in the final state and is missing from a final read is
-//! *lost*: without removes, one whose add was acknowledged, or that any
-//! read observed (a grow-only set never forgets); with removes, one with
-//! an acknowledged add invoked after every remove of it had completed. An
-//! element read but never added (or read before any add of it was
-//! invoked) is *unexpected*. An element added only by indeterminate adds
-//! and present in the final state is *recovered* (informational). An
-//! element present in a final read although an acknowledged remove was
-//! invoked after every add of it had completed is *resurrected*
-//! (reported as unexplained).
+//! **Final state.** Final reads must agree, else they diverged, unless
+//! indeterminate adds and removes explain the difference (see
+//! [`pending`](super::pending)): element by element, a final read that has
+//! it after one that did not is explained by an indeterminate add of it,
+//! one that lacks it after one that had it by an indeterminate remove;
+//! when every difference is explained the key is unknown. An element
+//! that must be in a final read and is missing from it is *lost*: without
+//! removes, one whose add was acknowledged, or that a read which completed
+//! before the final read began observed (a grow-only set never forgets);
+//! with removes, one with an acknowledged add invoked after every remove
+//! of it had completed. An element read but never added (or read before
+//! any add of it was invoked) is *unexpected*. An element whose every add
+//! `fail`ed, read after one of them began, is *failed but present*: the
+//! store reported that the add did not happen, yet it took effect (an
+//! anomaly, like Jepsen's unexpected elements). An element added only by
+//! indeterminate adds and present in the final state is *recovered*
+//! (informational). An element present in a final read although an
+//! acknowledged remove was invoked after every add of it had completed is
+//! *resurrected* (reported as unexplained).
 //!
 //! **During the run** (grow-only keys only), per element, as set-full
 //! does: the element is *known* from the completion of its first
 //! acknowledged add or of the first read that observed it, whichever is
 //! earlier. Over the reads invoked after that:
 //!
-//! - *never-read*: there are none;
+//! - *never-read*: there are none, and no read returned it (an element a
+//!   read returned and no later read missed is *stable*);
 //! - *lost*: the last of them misses it;
 //! - *stale*: some of them miss it, but every read after the last miss has
 //!   it: it became stable late;
@@ -35,8 +44,9 @@
 //! that missed it: how long, at least, it took to become visible
 //! everywhere. Quantiles and the worst elements are reported.
 
+use super::pending::{self, Class};
 use super::session::{Guarantee, SessionReport, SessionViolation};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, FxMap, KeyDetail, KeyOps, KeyResult};
+use super::{empty_result, Anomaly, Ctx, FlipFlop, FxMap, KeyDetail, KeyOps, KeyResult, Pos};
 use crate::history::{Outcome, Value};
 use serde::Serialize;
 
@@ -91,6 +101,8 @@ pub struct SetDetail {
     pub lost: Vec<Value>,
     /// Elements read but never added.
     pub unexpected: Vec<Value>,
+    /// Elements whose every add failed, yet a read returned them.
+    pub failed_but_present: Vec<Value>,
     /// Elements of indeterminate adds present in the final state.
     pub recovered: Vec<Value>,
     /// Elements removed after every add, yet present in the final state.
@@ -132,12 +144,14 @@ fn kind(f: &str) -> Kind {
 
 struct Elem<'a> {
     value: &'a Value,
-    /// Earliest completion (clock) of an acknowledged add.
-    ack_at: Option<i64>,
+    /// Earliest completion event of an acknowledged add.
+    ack_at: Option<usize>,
     /// The acknowledged add completing first; else any add attempt.
     add_op: Option<usize>,
     /// Any add attempt (ok or indeterminate).
     attempted: bool,
+    /// The failed add invoked first.
+    failed_add: Option<usize>,
     /// Earliest invocation event of an add attempt.
     first_add_invoke: usize,
     /// Latest response event of an add attempt (MAX: indeterminate).
@@ -177,6 +191,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 ack_at: None,
                 add_op: None,
                 attempted: false,
+                failed_add: None,
                 first_add_invoke: usize::MAX,
                 last_add_response: 0,
                 last_ok_add: None,
@@ -194,7 +209,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     let mut read_ids: Vec<usize> = Vec::new();
     let mut rows: Vec<u32> = Vec::new();
     let mut offsets: Vec<usize> = vec![0];
-    let mut last_update: Option<i64> = None;
+    let mut last_update: Option<Pos> = None;
     for &id in &k.ids {
         let o = ctx.op(id);
         match kind(ctx.f(id)) {
@@ -230,9 +245,12 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 read_ids.push(id);
                 offsets.push(rows.len());
             }
+            Kind::Add if o.outcome == Outcome::Fail => {
+                let e = id_of(ctx.input(id), &mut index, &mut elems) as usize;
+                elems[e].failed_add.get_or_insert(id);
+            }
             Kind::Add | Kind::Remove | Kind::Other if o.outcome != Outcome::Fail => {
-                let end = ctx.ended(id);
-                last_update = Some(last_update.map_or(end, |t: i64| t.max(end)));
+                last_update = last_update.max(Some(ctx.ended(id)));
                 let kd = kind(ctx.f(id));
                 if kd == Kind::Other {
                     continue;
@@ -247,7 +265,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                     el.last_add_response = el.last_add_response.max(resp);
                     if o.outcome == Outcome::Ok {
                         d.acknowledged_adds += 1;
-                        let at = ctx.ended(id);
+                        let at = resp;
                         if el.ack_at.is_none_or(|a| at < a) {
                             el.ack_at = Some(at);
                             el.add_op = Some(id);
@@ -273,7 +291,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     d.elements = elems.len();
     result.updates = d.adds + d.removes;
     result.reads = n_reads;
-    result.last_update_at = last_update;
+    result.last_update_at = last_update.map(|p| p.clock);
     let describe = |id: usize| {
         format!(
             "read {}",
@@ -303,16 +321,6 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         },
         describe,
     );
-    if result.final_values.len() > 1 {
-        anomalies.push(Anomaly::Divergence {
-            key: key.cloned(),
-            values: result
-                .final_values
-                .iter()
-                .map(|g| (g.value.clone(), g.replicas.clone()))
-                .collect(),
-        });
-    }
 
     // Presence lists: the reads containing each element, in order.
     let mut pstart = vec![0usize; elems.len() + 1];
@@ -330,31 +338,74 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             fill[e as usize] += 1;
         }
     }
-    let invoked: Vec<i64> = read_ids.iter().map(|&id| ctx.invoked(id)).collect();
+    let begun: Vec<usize> = read_ids.iter().map(|&id| ctx.op(id).invoke).collect();
     let n_finals = finals.len() as u32;
-    let first_missing_final = |e: usize| -> Option<usize> {
-        let pres = &presence[pstart[e]..pstart[e + 1]];
-        final_rows
-            .iter()
-            .copied()
-            .find(|&r| pres.binary_search(&(r as u32)).is_err())
+    let has = |e: usize, r: usize| {
+        presence[pstart[e]..pstart[e + 1]]
+            .binary_search(&(r as u32))
+            .is_ok()
     };
+    // Final reads by completion, for the first to miss an element.
+    let done = |r: usize| ctx.op(read_ids[r]).complete.unwrap_or(usize::MAX);
+    let mut finals_by_done = final_rows.clone();
+    finals_by_done.sort_unstable_by_key(|&r| done(r));
+    let first_missing_final = |e: usize| final_rows.iter().copied().find(|&r| !has(e, r));
+    let last_missing_final = |e: usize| final_rows.iter().rev().copied().find(|&r| !has(e, r));
+    let pending_add = |e: usize| elems[e].attempted && elems[e].last_add_response == usize::MAX;
+    let pending_remove = |e: usize| elems[e].removed && elems[e].last_remove_response == usize::MAX;
+    // The final reads that had element `e` and those that did not, when
+    // both are some, as classes of the pairwise rule.
+    let classes = |e: usize| -> Vec<Class> {
+        let present = presence[pstart[e]..pstart[e + 1]]
+            .iter()
+            .map(|&r| r as usize)
+            .filter(|&r| final_rows.binary_search(&r).is_ok())
+            .map(|r| read_ids[r]);
+        let present = Class::of(ctx, present, pending_add(e));
+        let first = finals_by_done.iter().copied().find(|&r| !has(e, r));
+        let absent = first.zip(last_missing_final(e)).map(|(f, l)| Class {
+            first_done: (done(f), read_ids[f]),
+            last_begun: (begun[l], read_ids[l]),
+            writable: pending_remove(e),
+        });
+        present.into_iter().chain(absent).collect()
+    };
+    let mut divergence: Option<(usize, pending::Change)> = None;
 
     let mut latencies: Vec<i64> = Vec::new();
     let mut worst: Vec<(i64, usize)> = Vec::new();
     let mut lost_reported = 0;
     for (e, el) in elems.iter().enumerate() {
         // Final state.
-        if !el.attempted && el.first_read.is_some() {
-            d.unexpected.push(el.value.clone());
-            if d.unexpected.len() <= max {
-                let r = el.first_read.unwrap_or(0) as usize;
-                anomalies.push(Anomaly::Unexplained {
-                    key: key.cloned(),
-                    value: el.value.clone(),
-                    read: ctx.read_view(read_ids[r], describe(read_ids[r])),
-                    why: "read, but never added".into(),
-                });
+        if el.final_count > 0 && el.final_count < n_finals && divergence.is_none() {
+            divergence = pending::unexplained(&classes(e)).map(|c| (e, c));
+        }
+        if let (false, Some(r)) = (el.attempted, el.first_read) {
+            let rid = read_ids[r as usize];
+            let read_done = ctx.op(rid).complete.unwrap_or(usize::MAX);
+            match el.failed_add.filter(|&f| ctx.op(f).invoke < read_done) {
+                Some(f) => {
+                    d.failed_but_present.push(el.value.clone());
+                    if d.failed_but_present.len() <= max {
+                        anomalies.push(Anomaly::FailedButPresent {
+                            key: key.cloned(),
+                            value: el.value.clone(),
+                            update: ctx.view(f, format!("{} {}", ctx.f(f), el.value)),
+                            read: ctx.read_view(rid, describe(rid)),
+                        });
+                    }
+                }
+                None => {
+                    d.unexpected.push(el.value.clone());
+                    if d.unexpected.len() <= max {
+                        anomalies.push(Anomaly::Unexplained {
+                            key: key.cloned(),
+                            value: el.value.clone(),
+                            read: ctx.read_view(rid, describe(rid)),
+                            why: "read, but never added".into(),
+                        });
+                    }
+                }
             }
             continue;
         }
@@ -373,31 +424,37 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 }
             }
         }
-        let (must, why) = if el.removed {
+        // A final read that misses it, where it must be present.
+        let (missing, why) = if el.final_count == n_finals {
+            (None, "")
+        } else if el.removed {
             match el.last_ok_add {
                 Some((inv, _)) if inv > el.last_remove_response => (
-                    true,
+                    first_missing_final(e),
                     "its acknowledged add was invoked after every remove of it completed",
                 ),
-                _ => (false, ""),
+                _ => (None, ""),
             }
         } else if el.ack_at.is_some() {
-            (true, "its add was acknowledged")
-        } else if el.first_read.is_some() {
-            (
-                true,
-                "a read observed it, and a grow-only set never forgets",
-            )
+            (first_missing_final(e), "its add was acknowledged")
         } else {
-            (false, "")
+            // Observed: only by a final read begun after an observation
+            // ended, since an indeterminate add may take effect between.
+            let seen = presence[pstart[e]..pstart[e + 1]]
+                .iter()
+                .map(|&r| done(r as usize))
+                .min();
+            (
+                last_missing_final(e).filter(|&r| seen.is_some_and(|s| s < begun[r])),
+                "a read that completed before a final read began observed it, and a grow-only set never forgets",
+            )
         };
-        if must && n_finals > 0 && el.final_count < n_finals {
+        if let Some(m) = missing {
             d.lost.push(el.value.clone());
             if lost_reported < max {
                 lost_reported += 1;
                 let update = el.last_ok_add.map(|a| a.1).or(el.add_op);
-                let missing = first_missing_final(e)
-                    .map(|r| ctx.read_view(read_ids[r], describe(read_ids[r])));
+                let missing = Some(ctx.read_view(read_ids[m], describe(read_ids[m])));
                 if let Some(u) = update {
                     anomalies.push(Anomaly::Lost {
                         key: key.cloned(),
@@ -441,9 +498,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             d.not_analysed += 1;
             continue;
         }
-        let seen_at = el
-            .first_read
-            .and_then(|r| ctx.completed(read_ids[r as usize]));
+        let seen_at = el.first_read.map(|r| done(r as usize));
         let known = match (el.ack_at, seen_at) {
             (Some(a), Some(s)) => a.min(s),
             (Some(a), None) => a,
@@ -453,9 +508,16 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 continue;
             }
         };
-        let s = invoked.partition_point(|&t| t <= known);
+        let s = begun.partition_point(|&b| b <= known);
         if s >= n_reads {
-            d.never_read.push(el.value.clone());
+            // No read began after it was known: never read, unless a read
+            // returned it.
+            if el.first_read.is_some() {
+                d.stable += 1;
+                latencies.push(0);
+            } else {
+                d.never_read.push(el.value.clone());
+            }
             continue;
         }
         let pres = &presence[pstart[e]..pstart[e + 1]];
@@ -482,7 +544,8 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         } else {
             d.stable += 1;
             d.stale.push(el.value.clone());
-            let lat = (ctx.completed(read_ids[j]).unwrap_or(known) - known).max(0);
+            let known_at = ctx.at(known);
+            let lat = (ctx.completed(read_ids[j]).unwrap_or(known_at) - known_at).max(0);
             latencies.push(lat);
             worst.push((lat, e));
         }
@@ -495,36 +558,74 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         .collect();
     d.stable_latency = Quantiles::of(&mut latencies);
 
+    // Divergence, unless indeterminate adds and removes explain it.
+    let mut undecided = None;
+    if result.final_values.len() > 1 {
+        match divergence {
+            Some((e, c)) => {
+                let v = elems[e].value;
+                let with = |r: usize| {
+                    let r = read_index(r);
+                    let had = if has(e, r) { "with" } else { "without" };
+                    format!(
+                        "process {} read a set {had} {v}",
+                        ctx.op(read_ids[r]).process
+                    )
+                };
+                let why = if c.ordered {
+                    let op = if has(e, read_index(c.to)) {
+                        "add"
+                    } else {
+                        "remove"
+                    };
+                    format!(
+                        "{} before {}, and no {op} of {v} is indeterminate",
+                        with(c.from),
+                        with(c.to)
+                    )
+                } else {
+                    format!(
+                        "{} while {}, and no add or remove of {v} is indeterminate",
+                        with(c.from),
+                        with(c.to)
+                    )
+                };
+                anomalies.insert(0, ctx.divergence(&result, c, why, describe));
+            }
+            None => {
+                let what = "indeterminate adds or removes of the elements they differ in";
+                undecided = Some(ctx.undecided(&result, what));
+            }
+        }
+    }
+
     // Converged value, convergence time, flip-flops.
     if result.final_values.len() == 1 {
         result.converged_value = Some(result.final_values[0].value.clone());
         let target = row(final_rows[0]);
-        let start = last_update.unwrap_or_else(|| ctx.at(0));
-        let mut last_bad: Option<i64> = None;
-        let mut agreed: Option<usize> = None;
-        for r in 0..n_reads {
-            if invoked[r] <= start {
-                continue;
-            }
-            let id = read_ids[r];
-            if row(r) == target {
-                agreed.get_or_insert(id);
-            } else {
-                let end = ctx.completed(id).unwrap_or(start);
-                last_bad = Some(last_bad.map_or(end, |t| t.max(end)));
-                if let (Some(a), None) = (agreed, &result.flip_flop) {
-                    if ctx.op(id).invoke > ctx.op(a).response() {
-                        let diff = first_difference(row(r), target);
-                        result.flip_flop = Some(FlipFlop {
-                            element: diff.map(|e| elems[e as usize].value.clone()),
-                            agreed: ctx.read_view(a, describe(a)),
-                            diverged: ctx.read_view(id, describe(id)),
-                        });
-                    }
+        // May indeterminate updates change the converged set into `r`'s?
+        let explained = |r: usize| {
+            differences(row(r), target).all(|(e, added)| {
+                if added {
+                    pending_add(e as usize)
+                } else {
+                    pending_remove(e as usize)
                 }
-            }
-        }
-        result.convergence_time = Some(last_bad.map_or(0, |t| (t - start).max(0)));
+            })
+        };
+        let s = ctx.settling(
+            (0..n_reads).map(|r| (read_ids[r], row(r) == target)),
+            last_update,
+            |_, d| explained(read_index(d)),
+        );
+        result.convergence_time = Some(s.time);
+        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
+            element: differences(row(read_index(d)), target)
+                .next()
+                .map(|(e, _)| elems[e as usize].value.clone()),
+            agreed: ctx.read_view(a, describe(a)),
+            diverged: ctx.read_view(d, describe(d)),
+        });
     }
 
     ctx.settle(
@@ -532,7 +633,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         &anomalies,
         !finals.is_empty(),
         n_reads,
-        last_update,
+        undecided,
     );
 
     // Session guarantees on grow-only keys.
@@ -557,20 +658,27 @@ fn first_present_final(pres: &[u32], final_rows: &[usize]) -> Option<usize> {
         .find(|&r| pres.binary_search(&(r as u32)).is_ok())
 }
 
-/// The first element in one sorted row and not the other.
-fn first_difference(a: &[u32], b: &[u32]) -> Option<u32> {
+/// The elements in one sorted row and not the other, in order, each with
+/// whether it is in `a`.
+fn differences<'r>(a: &'r [u32], b: &'r [u32]) -> impl Iterator<Item = (u32, bool)> + 'r {
     let (mut i, mut j) = (0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Equal => {
+    std::iter::from_fn(move || loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
                 i += 1;
                 j += 1;
             }
-            std::cmp::Ordering::Less => return Some(a[i]),
-            std::cmp::Ordering::Greater => return Some(b[j]),
+            (Some(&x), y) if y.is_none_or(|&y| x < y) => {
+                i += 1;
+                return Some((x, true));
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                return Some((y, false));
+            }
+            _ => return None,
         }
-    }
-    a.get(i).or(b.get(j)).copied()
+    })
 }
 
 /// Monotonic reads and read-your-writes on a grow-only set.
@@ -845,6 +953,69 @@ mod tests {
         assert_eq!(ff.element, Some(int(1)));
         assert_eq!((ff.agreed.op.id, ff.diverged.op.id), (1, 2));
         assert_eq!(detail(&r).stale, vec![int(1)]);
+    }
+
+    #[test]
+    fn a_read_begun_when_the_add_ended_counts() {
+        // A coarse clock: the add completes at 10, and the read that
+        // returns its element begins at 10, after it in the file.
+        let mut h = H::new();
+        h.call(0, "add", int(1), int(1));
+        h.call(1, "read", nil(), set(&[1]));
+        let r = check(
+            &h.build_timed(|i| [0, 10, 10, 20][i]),
+            ModelKind::Set,
+            &ModelOptions::default(),
+            &ConvergenceOptions::default(),
+        );
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        assert_eq!(r.keys[0].final_reads, 1);
+        assert_eq!(detail(&r).stable, 1);
+        assert!(detail(&r).never_read.is_empty());
+    }
+
+    #[test]
+    fn an_indeterminate_add_that_was_read_is_recovered_not_never_read() {
+        let mut h = H::new();
+        h.invoke(0, "add", int(1));
+        h.info(0, "add", nil());
+        h.call(1, "read", nil(), set(&[1]));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Valid, "{:?}", r.reasons);
+        let d = detail(&r);
+        assert_eq!(d.recovered, vec![int(1)]);
+        assert!(d.never_read.is_empty(), "{d:?}");
+        assert_eq!(d.stable, 1);
+    }
+
+    #[test]
+    fn a_failed_add_that_a_read_returned_is_named() {
+        let mut h = H::new();
+        h.invoke(0, "add", int(1));
+        h.fail(0, "add", int(1));
+        h.call(1, "read", nil(), set(&[1]));
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Invalid);
+        assert!(detail(&r).unexpected.is_empty(), "{:?}", detail(&r));
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["anomalies"][0]["type"], "failed-but-present");
+        assert_eq!(j["keys"][0]["detail"]["failed_but_present"][0], 1);
+        assert!(r.reasons[0].contains("failed"), "{:?}", r.reasons);
+    }
+
+    #[test]
+    fn an_indeterminate_add_may_explain_final_sets_that_differ() {
+        let mut h = H::new();
+        h.call(0, "add", int(1), int(1));
+        h.invoke(0, "add", int(2));
+        h.info(0, "add", nil());
+        h.call(1, "read", nil(), set(&[1]));
+        h.call(2, "read", nil(), set(&[1, 2])); // the add took effect
+        let r = run(&h);
+        assert_eq!(r.valid, Verdict::Unknown, "{:?}", r.reasons);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+        assert!(detail(&r).lost.is_empty());
+        assert!(r.reasons[0].contains("indeterminate"), "{:?}", r.reasons);
     }
 
     #[test]
