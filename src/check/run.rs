@@ -1,10 +1,12 @@
 //! Running several checkers on one history, in parallel.
 //!
 //! `labrys check FILE` runs every checker that applies to the model at
-//! once (rayon), each with its own time budget, and combines their verdicts
-//! as Jepsen does: invalid beats unknown beats valid. Convergence does not
-//! apply to the mutex and multi-register models; it is left out of a plain
-//! run on those, and says unknown when asked for by name.
+//! once (rayon), all within one deadline (`CheckOptions::timeout` counts
+//! from the start of the run, and `CheckOptions::deadline` bounds it
+//! whenever it started), and combines their verdicts as Jepsen does:
+//! invalid beats unknown beats valid. Convergence does not apply to the
+//! mutex and multi-register models; it is left out of a plain run on
+//! those, and says unknown when asked for by name.
 //!
 //! # A linearization is a witness
 //!
@@ -120,6 +122,9 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
     let want = |c: Consistency| checks.contains(&c);
     let start = Instant::now();
+    // One deadline for every checker of the run.
+    let options = plan.options.fixed_from(start);
+    let options = &options;
     // A sequential report decided by the linearization, and the flag that
     // stops the sequential search once there is one.
     let witnessed: Mutex<Option<Timed<SequentialReport>>> = Mutex::new(None);
@@ -128,9 +133,8 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         if !want(Consistency::Linearizable) {
             return Ok(None);
         }
-        let t = timed(|| {
-            linearizable::check_model(history, plan.model, &plan.model_options, &plan.options)
-        });
+        let t =
+            timed(|| linearizable::check_model(history, plan.model, &plan.model_options, options));
         let report = t.report?;
         if want(Consistency::Sequential) {
             if let Some(order) = linearization(history, &report) {
@@ -158,11 +162,11 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         let t = timed(|| {
             if keyed {
                 with_model!(keyed plan.model, &plan.model_options, |m| {
-                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                    sequential::check_stoppable(history, &m, options, &stop)
                 })
             } else {
                 with_model!(plan.model, &plan.model_options, |m| {
-                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                    sequential::check_stoppable(history, &m, options, &stop)
                 })
             }
         });

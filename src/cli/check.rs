@@ -9,14 +9,16 @@ use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
 use labrys::check::run::{self as runner, Plan};
 use labrys::check::{CheckOptions, Consistency, Verdict};
-use labrys::history::{History, Value};
+use labrys::history::{History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
-use labrys::report::{self, style::Style, CheckSection, FileReport, RunReport};
+use labrys::report::{self, style::Style, CheckSection, Evidence, FileReport, RunReport};
 use rayon::prelude::*;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -51,7 +53,8 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = FailedCas::Ignore)]
     failed_cas: FailedCas,
 
-    /// Give up after this many seconds (verdict unknown), per checker.
+    /// Give up after this many seconds (what is undecided is unknown): a
+    /// bound on the whole run, reading the files included.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
@@ -177,7 +180,8 @@ impl CheckArgs {
         })
     }
 
-    fn options(&self) -> Result<CheckOptions> {
+    /// The checkers' options; the timeout counts from `start`.
+    fn options(&self, start: Instant) -> Result<CheckOptions> {
         let timeout = match self.timeout {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 return Err(anyhow!(
@@ -188,7 +192,7 @@ impl CheckArgs {
             None => None,
         };
         Ok(CheckOptions {
-            timeout,
+            deadline: timeout.map(|t| start + t),
             partition: !self.one_object,
             report_all: self.report_all,
             shrink: !self.no_shrink,
@@ -215,13 +219,70 @@ impl CheckArgs {
     }
 }
 
+/// Loads `path`, but waits no later than `deadline`: `Ok(None)` when
+/// time ran out first. The reading then goes on in the background, and
+/// ends with the process.
+fn load_until(
+    path: &Path,
+    options: &LoadOptions,
+    deadline: Option<Instant>,
+) -> Result<Option<History>, String> {
+    let Some(deadline) = deadline else {
+        return History::load(path, options)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    };
+    let (tx, rx) = mpsc::channel();
+    let (owned, options) = (path.to_path_buf(), options.clone());
+    std::thread::spawn(move || tx.send(History::load(&owned, &options)));
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(r) => r.map(Some).map_err(|e| e.to_string()),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => Err(format!(
+            "{}: the reader stopped unexpectedly",
+            path.display()
+        )),
+    }
+}
+
+/// The report of a file that time ran out on before it was read: every
+/// checker the run asked for says unknown.
+fn unread(path: &Path, args: &CheckArgs, template: &Plan) -> FileReport {
+    let why = "not checked: time ran out while reading the file";
+    let plan = Plan {
+        model: args.model.unwrap_or(ModelKind::Register),
+        ..template.clone()
+    };
+    let checks = plan
+        .checks()
+        .into_iter()
+        .map(|c| {
+            let section = CheckSection {
+                valid: Verdict::Unknown,
+                elapsed_ms: 0.0,
+                summary: why.to_string(),
+                evidence: Evidence::Skipped {
+                    skipped: why.to_string(),
+                },
+            };
+            (c.name(), section)
+        })
+        .collect();
+    FileReport {
+        path: path.display().to_string(),
+        valid: Verdict::Unknown,
+        model: args.model.map_or("unknown", |m| m.name()).to_string(),
+        operations: 0,
+        checks,
+    }
+}
+
 /// Loads and checks one file.
-fn check_file(
-    path: &std::path::Path,
-    args: &CheckArgs,
-    template: &Plan,
-) -> Result<FileReport, String> {
-    let history = History::load(path, &args.input.load_options()).map_err(|e| e.to_string())?;
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, String> {
+    let loaded = load_until(path, &args.input.load_options(), template.options.deadline)?;
+    let Some(history) = loaded else {
+        return Ok(unread(path, args, template));
+    };
     let model = match args.model {
         Some(m) => m,
         // An empty history is trivially valid under any model.
@@ -249,8 +310,9 @@ fn check_file(
 }
 
 pub fn run(args: CheckArgs) -> Result<u8> {
+    let start = Instant::now();
     let files = inputs::expand(&args.input.files)?;
-    let options = args.options()?;
+    let options = args.options(start)?;
     let template = Plan {
         model: ModelKind::Register,
         model_options: args.model_options()?,

@@ -201,7 +201,7 @@ pub fn check<M: Model>(
     options: &CheckOptions,
 ) -> Result<LinearizableReport, history::Error> {
     let started = Instant::now();
-    let deadline = options.timeout.map(|t| started + t);
+    let deadline = options.deadline_from(started);
     let parts = partitions(history, options.partition);
     let partitioned = parts.len() > 1 || parts.first().is_some_and(|(k, _)| k.is_some());
     let mut compiled: Vec<Compiled<M>> = Vec::new();
@@ -435,6 +435,14 @@ fn check_partition<M: Model>(
     }
     let (found, engine) = match passed {
         Some(found) => (found, None),
+        // Building an engine takes a while on a million ops.
+        None if limits.expired() => (
+            Found::Unknown {
+                stuck: None,
+                depth: 0,
+            },
+            None,
+        ),
         None => {
             let mut engine = Engine::new(model, items);
             (engine.search(limits), Some(engine))

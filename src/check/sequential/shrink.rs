@@ -18,6 +18,7 @@
 use super::engine::{search, Found, Limits};
 use super::hints::Hints;
 use super::problem::Problem;
+use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::time::Instant;
 
@@ -43,10 +44,14 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
 ) -> Shrunk<M> {
     let n = pb.ops.len();
     let mut keep = vec![true; n];
-    let allow_thin_air = thin_air(pb);
+    let stop = Stop {
+        at: Some(deadline),
+        ..limits.stop()
+    };
+    let allow_thin_air = thin_air_until(pb, &stop);
     let refuted = |keep: &[bool]| -> bool {
         let sub = pb.restrict(|i, _| keep[i]);
-        (allow_thin_air || !thin_air(&sub))
+        (allow_thin_air || !thin_air_until(&sub, &stop))
             && matches!(search(&sub, hints, limits).0, Found::Refuted(_))
     };
     if let Some(first) = first {
@@ -60,7 +65,7 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
         let mut changed = false;
         let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
         for part in kept.chunks(chunk) {
-            if Instant::now() >= deadline {
+            if stop.now() {
                 out_of_time = true;
                 break;
             }
@@ -93,13 +98,22 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
     }
 }
 
+/// [`thin_air_until`] without a deadline.
+#[cfg(test)]
+pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
+    thin_air_until(pb, &Stop::default())
+}
+
 /// Is some required op impossible in every state the ops could produce?
 /// The states are approximated from above, per key: the initial state,
 /// then every state one op makes from a known state, for a few rounds;
 /// when that set grows past a bound the answer is "no".
-pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
+/// It gives up, saying no, when `stop` says so: on a million ops it may
+/// take seconds.
+fn thin_air_until<M: Model>(pb: &Problem<M>, stop: &Stop<'_>) -> bool {
     const MAX_STATES: usize = 256;
     const ROUNDS: usize = 4;
+    let mut ticker = Ticker::new();
     for k in pb.live_keys() {
         let m = &pb.models[k as usize];
         let ops: Vec<&M::Op> = pb
@@ -114,6 +128,9 @@ pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
         for _ in 0..ROUNDS {
             let end = known.len();
             for t in fresh..end {
+                if stop.by(&mut ticker) {
+                    return false;
+                }
                 for op in &ops {
                     if let Some(n) = m.step(&known[t], op) {
                         if !known.contains(&n) {
@@ -134,13 +151,13 @@ pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
         if !bounded {
             continue;
         }
-        let impossible = pb
-            .ops
-            .iter()
-            .filter(|c| c.key == k && !c.optional)
-            .any(|c| known.iter().all(|t| m.step(t, &c.op).is_none()));
-        if impossible {
-            return true;
+        for c in pb.ops.iter().filter(|c| c.key == k && !c.optional) {
+            if stop.by(&mut ticker) {
+                return false;
+            }
+            if known.iter().all(|t| m.step(t, &c.op).is_none()) {
+                return true;
+            }
         }
     }
     false
