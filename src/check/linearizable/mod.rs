@@ -418,7 +418,7 @@ fn check_partition<M: Model>(
     let mut spent = 0;
     let mut passed = None;
     let mut over = false;
-    if horizon_pass && items.iter().any(|it| it.optional()) {
+    if horizon_pass && items.iter().any(|it| it.optional()) && !limits.expired() {
         let mut pass = Engine::new(model, items).with_horizon(longest_latency(items));
         let budget = HORIZON_CONFIGURATIONS_PER_OP.saturating_mul(items.len() as u64) + 100_000;
         let found = pass.search(&Limits {
