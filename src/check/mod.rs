@@ -23,6 +23,7 @@
 //! check that judged nothing from one that ran out of time.
 
 pub mod convergence;
+pub mod deadline;
 pub mod evidence;
 pub mod linearizable;
 pub mod run;
@@ -31,7 +32,7 @@ pub mod sequential;
 use crate::history::{History, Outcome};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The outcome of a check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -135,8 +136,12 @@ impl Consistency {
 /// Limits and switches shared by the checkers.
 #[derive(Clone, Debug)]
 pub struct CheckOptions {
-    /// Give up (verdict unknown) after this long.
+    /// Give up (verdict unknown) this long after the check starts.
     pub timeout: Option<Duration>,
+    /// Give up (verdict unknown) at this instant, whenever the check
+    /// started: `labrys check --timeout` sets it to bound the whole run,
+    /// reading included. With `timeout` too, the earlier one holds.
+    pub deadline: Option<Instant>,
     /// Split keyed histories into one partition per key (P-compositionality).
     pub partition: bool,
     /// Decide every partition (report mode) rather than stopping at the
@@ -187,12 +192,32 @@ impl CheckOptions {
     pub fn out_of_memory(&self) -> bool {
         crate::memory::exceeded(self.memory.as_ref())
     }
+
+    /// When a check that starts at `start` must be over: the earlier of
+    /// [`CheckOptions::deadline`] and `start` plus the timeout.
+    pub fn deadline_from(&self, start: Instant) -> Option<Instant> {
+        let own = self.timeout.map(|t| start + t);
+        match (self.deadline, own) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// These options with the deadline of a run that starts at `start`
+    /// fixed, so that every checker it runs shares one deadline.
+    pub fn fixed_from(&self, start: Instant) -> CheckOptions {
+        CheckOptions {
+            deadline: self.deadline_from(start),
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
             timeout: None,
+            deadline: None,
             partition: true,
             report_all: false,
             shrink: true,

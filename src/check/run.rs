@@ -1,7 +1,8 @@
 //! Running several checkers on one history, in parallel.
 //!
-//! `labrys check FILE` runs every checker at once (rayon), each with its
-//! own time budget, and combines their verdicts as Jepsen does: invalid
+//! `labrys check FILE` runs every checker at once (rayon), all within one
+//! deadline (`CheckOptions::timeout` counts from the start of the run, and
+//! `CheckOptions::deadline` bounds it whenever it started), and combines their verdicts as Jepsen does: invalid
 //! beats unknown beats valid, under the contract below.
 //!
 //! # The verdict contract
@@ -236,6 +237,9 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
     let want = |c: Consistency| checks.contains(&c);
     let start = Instant::now();
+    // One deadline for every checker of the run.
+    let options = plan.options.fixed_from(start);
+    let options = &options;
     // A sequential report decided by the linearization, and the flag that
     // stops the sequential search once there is one.
     let witnessed: Mutex<Option<Timed<SequentialReport>>> = Mutex::new(None);
@@ -244,9 +248,8 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         if !want(Consistency::Linearizable) {
             return Ok(None);
         }
-        let t = timed(|| {
-            linearizable::check_model(history, plan.model, &plan.model_options, &plan.options)
-        });
+        let t =
+            timed(|| linearizable::check_model(history, plan.model, &plan.model_options, options));
         let report = t.report?;
         if want(Consistency::Sequential) {
             if let Some(order) = linearization(history, &report) {
@@ -274,11 +277,11 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         let t = timed(|| {
             if keyed {
                 with_model!(keyed plan.model, &plan.model_options, |m| {
-                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                    sequential::check_stoppable(history, &m, options, &stop)
                 })
             } else {
                 with_model!(plan.model, &plan.model_options, |m| {
-                    sequential::check_stoppable(history, &m, &plan.options, &stop)
+                    sequential::check_stoppable(history, &m, options, &stop)
                 })
             }
         });

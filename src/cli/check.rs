@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
 use labrys::check::run::{self as runner, Plan};
 use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
-use labrys::history::{self, Error, History, Value};
+use labrys::history::{self, Error, History, LoadOptions, Value};
 use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{
@@ -17,9 +17,11 @@ use labrys::report::{
 };
 use rayon::prelude::*;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -62,7 +64,8 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = FailedCas::Ignore)]
     failed_cas: FailedCas,
 
-    /// Give up after this many seconds (verdict unknown), per checker.
+    /// Give up after this many seconds (what is undecided is unknown): a
+    /// bound on the whole run, reading the files included.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
 
@@ -227,7 +230,8 @@ impl CheckArgs {
         })
     }
 
-    fn options(&self) -> Result<CheckOptions> {
+    /// The checkers' options; the timeout counts from `start`.
+    fn options(&self, start: Instant) -> Result<CheckOptions> {
         let timeout = match self.timeout {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 return Err(anyhow!(
@@ -238,7 +242,7 @@ impl CheckArgs {
             None => None,
         };
         Ok(CheckOptions {
-            timeout,
+            deadline: timeout.map(|t| start + t),
             partition: !self.one_object,
             report_all: self.report_all,
             shrink: !self.no_shrink,
@@ -293,17 +297,54 @@ fn fits(path: &std::path::Path, budget: &Budget) -> Result<(), Error> {
     .in_file(path))
 }
 
+/// Loads `path`, but waits no later than `deadline`: `Ok(None)` when
+/// time ran out first. The reading then goes on in the background, and
+/// ends with the process.
+fn load_until(
+    path: &Path,
+    options: &LoadOptions,
+    deadline: Option<Instant>,
+) -> Result<Option<History>, Error> {
+    let Some(deadline) = deadline else {
+        return History::load(path, options).map(Some);
+    };
+    let (tx, rx) = mpsc::channel();
+    let (owned, options) = (path.to_path_buf(), options.clone());
+    std::thread::spawn(move || tx.send(History::load(&owned, &options)));
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(r) => r.map(Some),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(Error::msg("the reader stopped unexpectedly").in_file(path))
+        }
+    }
+}
+
+/// The report of a file that time ran out on before it was read: every
+/// checker the run asked for says unknown.
+fn unread(path: &Path, args: &CheckArgs, template: &Plan) -> FileReport {
+    let why = "not checked: time ran out while reading the file";
+    let (model, source) = match args.model {
+        Some(m) => (Some(m), ModelSource::Given),
+        None => (None, ModelSource::None),
+    };
+    let checks = CheckSection::unfinished(template, why);
+    let path = path.display().to_string();
+    FileReport::new(path, model, source, 0, checks, &template.options)
+}
+
 /// Loads and checks one file.
-fn check_file(
-    path: &std::path::Path,
-    args: &CheckArgs,
-    template: &Plan,
-) -> Result<FileReport, Error> {
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
     if let Some(budget) = &template.options.memory {
         fits(path, budget)?;
     }
-    let history = History::load(path, &args.input.load_options())
-        .and_then(|h| h.widen(args.clock_uncertainty))
+    let loaded = load_until(path, &args.input.load_options(), template.options.deadline)
+        .map_err(|e| e.in_file(path))?;
+    let Some(history) = loaded else {
+        return Ok(unread(path, args, template));
+    };
+    let history = history
+        .widen(args.clock_uncertainty)
         .map_err(|e| e.in_file(path))?;
     let (model, source) = match args.model {
         Some(m) => (Some(m), ModelSource::Given),
@@ -368,9 +409,10 @@ fn exit_status(run: &RunReport) -> u8 {
 }
 
 pub fn run(args: CheckArgs) -> Result<u8> {
+    let start = Instant::now();
     let files = inputs::expand(&args.input.files);
     alloc::fit_address_space();
-    let options = args.options()?;
+    let options = args.options(start)?;
     let template = Plan {
         model: ModelKind::Register,
         model_options: args.model_options()?,

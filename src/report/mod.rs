@@ -143,6 +143,29 @@ impl CheckSection {
             .collect()
     }
 
+    /// The sections of `plan`'s checkers when time ran out before any
+    /// could run: each unknown, and part of the file's verdict.
+    pub fn unfinished(plan: &Plan, why: &str) -> BTreeMap<&'static str, CheckSection> {
+        plan.checks()
+            .into_iter()
+            .map(|c| {
+                let standing = Standing {
+                    verdict: Verdict::Unknown,
+                    judged: true,
+                    counts: true,
+                    reason: None,
+                };
+                let evidence = Evidence::Skipped {
+                    skipped: why.to_string(),
+                };
+                (
+                    c.name(),
+                    CheckSection::new(standing, 0.0, why.to_string(), evidence),
+                )
+            })
+            .collect()
+    }
+
     /// A section from a checker's standing; when it had nothing to judge,
     /// the summary says so and why.
     fn new(standing: Standing, elapsed_ms: f64, summary: String, evidence: Evidence) -> Self {

@@ -384,7 +384,12 @@ fn sequential(out: &mut String, r: &SequentialReport, style: &Style) {
         .collect();
     let _ = writeln!(
         out,
-        "    The deepest order places {} ops ({}), leaving the model at: {}.",
+        "    The deepest order{} places {} ops ({}), leaving the model at: {}.",
+        if c.frontier_complete {
+            ""
+        } else {
+            " found before time ran out"
+        },
         c.frontier.ops.len(),
         placed.join(", "),
         c.frontier.state

@@ -237,13 +237,14 @@ mod future;
 mod objects;
 
 use super::memo::{Fingerprint, FxBuild, Latest, Memo, SplitMix64};
+use crate::check::deadline::{Stop, Ticker};
 use crate::check::Progress;
 use crate::memory::{self, Budget};
 use crate::model::Model;
 use future::Future;
 use objects::Lookahead;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
@@ -329,13 +330,20 @@ pub(crate) const DEFAULT_MEMO_CAP: usize = 1 << 24;
 /// [`Model::state_heap_bytes`] and the table's own entries count them).
 pub(crate) const DEFAULT_STATE_BYTES_CAP: usize = 1 << 28;
 
-impl Limits<'_> {
+impl<'a> Limits<'a> {
+    /// The deadline, the cancel flags and the memory budget.
+    pub(crate) fn stop(&self) -> Stop<'a> {
+        Stop {
+            at: self.deadline,
+            flags: [self.cancel[0], self.cancel[1], None],
+            memory: self.memory,
+        }
+    }
+
+    /// Has the user's time run out, the memory budget been passed, or the
+    /// run been cancelled?
     pub(crate) fn expired(&self) -> bool {
-        self.cancel
-            .iter()
-            .any(|c| c.is_some_and(|c| c.load(Ordering::Relaxed)))
-            || self.deadline.is_some_and(|d| Instant::now() >= d)
-            || memory::exceeded(self.memory)
+        self.stop().now()
     }
 
     /// The same limits, with at most `n` configurations to enter: a
@@ -1377,6 +1385,8 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut stuck = NONE;
         let mut max_depth = 0usize;
         let mut steps: u32 = 0;
+        let halt = limits.stop();
+        let mut ticker = Ticker::new();
         let mut seen_final: Vec<u32> = Vec::new();
         let mut bytes_cap = limits.state_bytes_cap;
         // Rule 11: the lowest depth a cut in the current level's subtree
@@ -1396,20 +1406,22 @@ impl<'a, M: Model> Engine<'a, M> {
                 self.compactions += 1;
             }
             steps = steps.wrapping_add(1);
-            if steps & 0xFFF == 0 {
+            // The budget of configurations is looked at every 4,096 steps,
+            // so that it ends the search at the same point on any machine;
+            // the deadline and the flags as often as the ticker says.
+            let spent = steps & 0xFFF == 0 && {
                 if let Some(p) = limits.progress {
                     p.reach(max_depth);
                 }
-                if limits.expired()
-                    || limits
-                        .max_configurations
-                        .is_some_and(|n| self.configurations >= n)
-                {
-                    break 'search Found::Unknown {
-                        stuck: (stuck != NONE).then_some(stuck),
-                        depth: max_depth,
-                    };
-                }
+                limits
+                    .max_configurations
+                    .is_some_and(|n| self.configurations >= n)
+            };
+            if spent || halt.by(&mut ticker) {
+                break 'search Found::Unknown {
+                    stuck: (stuck != NONE).then_some(stuck),
+                    depth: max_depth,
+                };
             }
             // The first return entry bounds the candidates.
             let e = first_ret;

@@ -39,10 +39,11 @@ use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
 use super::observe::{analyse, Constraints, UNCHANGED, UNKNOWN};
 use super::problem::Problem;
+use crate::check::deadline::{Stop, Ticker};
 use crate::check::Progress;
 use crate::memory::{self, Budget};
 use crate::model::Model;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 const NONE: u32 = u32::MAX;
@@ -104,16 +105,14 @@ impl Default for Rules {
     }
 }
 
-impl Limits<'_> {
-    /// Has the user's time run out, the memory budget been passed, or the
-    /// run been cancelled?
-    pub(crate) fn expired(&self) -> bool {
-        self.cancel
-            .iter()
-            .flatten()
-            .any(|c| c.load(Ordering::Relaxed))
-            || self.deadline.is_some_and(|d| Instant::now() >= d)
-            || memory::exceeded(self.memory)
+impl<'a> Limits<'a> {
+    /// The deadline, the cancel flags and the memory budget.
+    pub fn stop(&self) -> Stop<'a> {
+        Stop {
+            at: self.deadline,
+            flags: self.cancel,
+            memory: self.memory,
+        }
     }
 }
 
@@ -144,6 +143,9 @@ pub(crate) struct Frontier<S> {
     pub pos: Vec<u32>,
     /// The state of every key.
     pub states: Vec<S>,
+    /// The deadline or the user's cancel flag stopped the search before
+    /// it found the deepest configuration: this one is shallower.
+    pub cut_short: bool,
 }
 
 /// What a search found.
@@ -231,6 +233,11 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
     proved: &Constraints,
 ) -> (Found<M::State>, Stats) {
     let mut nodes = 0;
+    // Every pass below begins with linear work that takes a while on a
+    // million ops: none begins after the deadline.
+    if limits.stop().now() {
+        return (Found::GaveUp, Stats { nodes });
+    }
     if pb.ops.iter().any(|c| c.optional) {
         let mut kept = Vec::new();
         let sub = pb.restrict(|i, c| {
@@ -259,6 +266,9 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
     // well alone.
     let wanted =
         limits.rules.realtime && (pb.live_keys().len() > 1 || limits.rules.realtime_always);
+    if limits.stop().now() {
+        return (Found::GaveUp, Stats { nodes });
+    }
     if let Some(rt) = wanted
         .then(|| realtime_constraints(pb, hints, proved))
         .flatten()
@@ -271,6 +281,9 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
         // The matching rule halves the pass's speed, so it is kept for
         // a second pass, when the first finds no order.
         for matching in [false, true] {
+            if limits.stop().now() {
+                return (Found::GaveUp, Stats { nodes });
+            }
             let budget = Limits {
                 rules: Rules {
                     matching,
@@ -285,22 +298,19 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
             }
         }
     }
+    if limits.stop().now() {
+        return (Found::GaveUp, Stats { nodes });
+    }
     let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
     nodes += e.nodes;
     if let Found::Refuted(_) = found {
-        // Replay the same (deterministic) search up to the first
-        // configuration as deep as the deepest one reached, and keep it:
-        // cheaper than copying the path at every new depth.
-        let best = e.best;
-        let mut again = Engine::new(pb, hints, limits, proved.clone());
-        again.stop_at = Some(best);
-        let replay = again.run(&Limits {
-            memo_entries: limits.memo_entries,
-            ..Limits::default()
-        });
-        nodes += again.nodes;
-        return (replay, Stats { nodes });
+        let (f, more) = replay(pb, hints, limits, proved, e.best, None);
+        nodes += more;
+        // The same search refutes again; were it to find an order,
+        // undecided is never wrong.
+        let found = f.map_or(Found::GaveUp, Found::Refuted);
+        return (found, Stats { nodes });
     }
     (found, Stats { nodes })
 }
@@ -453,27 +463,48 @@ pub(crate) fn frontier<M: Model, H: Hints<M> + ?Sized>(
 ) -> (Option<Frontier<M::State>>, u64) {
     let mut e = Engine::new(pb, hints, limits, proved.clone());
     let found = e.run(limits);
-    let mut nodes = e.nodes;
-    let f = match found {
-        Found::Order(_) => None,
-        // The search keeps only the root; replaying the same
-        // (deterministic) search stops at the deepest configuration.
+    match found {
+        Found::Order(_) => (None, e.nodes),
         Found::Refuted(_) | Found::GaveUp => {
-            let mut again = Engine::new(pb, hints, limits, proved.clone());
-            again.stop_at = Some(e.best);
-            let replay = again.run(&Limits {
-                max_nodes: limits.max_nodes.map(|n| n.saturating_mul(2)),
-                memo_entries: limits.memo_entries,
-                ..Limits::default()
-            });
-            nodes += again.nodes;
-            match replay {
-                Found::Refuted(f) => Some(f),
-                _ => None,
-            }
+            let max_nodes = limits.max_nodes.map(|n| n.saturating_mul(2));
+            let (f, nodes) = replay(pb, hints, limits, proved, e.best, max_nodes);
+            (f, e.nodes + nodes)
         }
+    }
+}
+
+/// The deepest configuration of a search that reached depth `best`:
+/// replays the same (deterministic) search up to the first configuration
+/// that deep, which is cheaper than copying the path at every new depth.
+/// The replay stops at the deadline and the user's cancel flag too; then
+/// the frontier is the root's, marked [`Frontier::cut_short`]. `None` if
+/// the replay finds an order (a search cut short before the refutation).
+fn replay<M: Model, H: Hints<M> + ?Sized>(
+    pb: &Problem<M>,
+    hints: &H,
+    limits: &Limits<'_>,
+    proved: &Constraints,
+    best: usize,
+    max_nodes: Option<u64>,
+) -> (Option<Frontier<M::State>>, u64) {
+    let mut again = Engine::new(pb, hints, limits, proved.clone());
+    again.stop_at = Some(best);
+    let found = again.run(&Limits {
+        deadline: limits.deadline,
+        cancel: [limits.cancel[0], None, None],
+        max_nodes,
+        memo_entries: limits.memo_entries,
+        ..Limits::default()
+    });
+    let f = match found {
+        Found::Refuted(f) => Some(f),
+        Found::GaveUp => again.frontier.take().map(|f| Frontier {
+            cut_short: true,
+            ..f
+        }),
+        Found::Order(_) => None,
     };
-    (f, nodes)
+    (f, again.nodes)
 }
 
 struct Engine<'p, M: Model> {
@@ -554,6 +585,8 @@ struct Engine<'p, M: Model> {
     since_best: u64,
     /// The fewest frames on the stack since then.
     stall_lo: usize,
+    /// When to look at the deadline.
+    ticker: Ticker,
 }
 
 impl<'p, M: Model> Engine<'p, M> {
@@ -716,6 +749,7 @@ impl<'p, M: Model> Engine<'p, M> {
             stall_budget: None,
             since_best: 0,
             stall_lo: 0,
+            ticker: Ticker::new(),
         }
     }
 
@@ -1275,6 +1309,7 @@ impl<'p, M: Model> Engine<'p, M> {
             steps,
             pos: self.pos.clone(),
             states,
+            cut_short: false,
         });
     }
 
@@ -1303,11 +1338,20 @@ impl<'p, M: Model> Engine<'p, M> {
             || memory::claim(self.memory.as_ref(), 2 * cap.max(64) * size_of::<Move>())
     }
 
-    fn stopped(&self, limits: &Limits<'_>) -> bool {
-        if let Some(p) = limits.progress {
-            p.reach(self.best);
+    /// Has the search spent its budget of configurations (looked at
+    /// every 1,024, so that it ends at the same point on any machine), or
+    /// has its deadline passed or a flag been set (looked at as often as
+    /// the ticker says: a configuration may cost a millisecond)?
+    fn stopped(&mut self, limits: &Limits<'_>) -> bool {
+        if self.nodes & 1023 == 0 {
+            if let Some(p) = limits.progress {
+                p.reach(self.best);
+            }
+            if limits.max_nodes.is_some_and(|n| self.nodes >= n) {
+                return true;
+            }
         }
-        limits.expired() || limits.max_nodes.is_some_and(|n| self.nodes >= n)
+        limits.stop().by(&mut self.ticker)
     }
 
     /// Real-time pass only: gives up the branch being explored when it
@@ -1365,7 +1409,7 @@ impl<'p, M: Model> Engine<'p, M> {
         });
         loop {
             self.nodes += 1;
-            if self.nodes & 1023 == 0 && self.stopped(limits) {
+            if self.stopped(limits) {
                 return Found::GaveUp;
             }
             if let Some(b) = self.stall_budget {

@@ -164,6 +164,10 @@ pub struct Counterexample {
     /// When proved write orders refuted the history, the search that finds
     /// it is bounded (100,000 configurations), so an order may get further.
     pub frontier: Path,
+    /// False when the time limit (or Ctrl-C) cut the search for the
+    /// deepest prefix short: `frontier` is then a shallower one, possibly
+    /// empty. The verdict does not depend on it.
+    pub frontier_complete: bool,
     /// Indeterminate ops the frontier's prefix leaves out.
     pub left_out: Vec<OpView>,
     /// How far each process got in that prefix.
@@ -171,7 +175,8 @@ pub struct Counterexample {
     /// Every process's next op there, and why none can lead to an order.
     pub blocked: Vec<Blocked>,
     /// A sub-history that is still not sequentially consistent, in
-    /// operation order; `None` if shrinking was off.
+    /// operation order; `None` if shrinking was off, or the time limit
+    /// cut it short before it removed any op.
     pub minimal: Option<Vec<OpView>>,
     /// Whether `minimal` is 1-minimal — removing any one op makes it
     /// consistent, or leaves an op that no state allows (a read of a value
@@ -426,7 +431,7 @@ fn run<M: Model, H: Hints<M>>(
     stop: Option<&AtomicBool>,
 ) -> Result<SequentialReport, Error> {
     let start = Instant::now();
-    let deadline = options.timeout.map(|t| start + t);
+    let deadline = options.deadline_from(start);
     let progress = &*options.progress;
     let live = pb.live_keys();
     let alone = options.partition && live.len() > 1;
@@ -450,30 +455,7 @@ fn run<M: Model, H: Hints<M>>(
     let mut key_orders: Vec<Vec<usize>> = Vec::new();
 
     if alone {
-        let refuted = AtomicBool::new(false);
-        let results: Vec<KeyRun<M>> = live
-            .par_iter()
-            .map(|&k| {
-                let sub = pb.restrict(|_, c| c.key == k);
-                let limits = Limits {
-                    cancel: [Some(&*options.cancel), Some(&refuted), stop],
-                    memo_entries: 1 << 20,
-                    // A key's order that keeps real time between updates
-                    // also guides the global search better.
-                    rules: engine::Rules {
-                        realtime_always: true,
-                        ..limits.rules
-                    },
-                    ..limits
-                };
-                let (found, nodes, proof) = decide(&sub, hints, &limits);
-                if matches!(found, Found::Refuted(_)) && !options.report_all {
-                    refuted.store(true, Ordering::Relaxed);
-                }
-                progress.partitions_done.fetch_add(1, Ordering::Relaxed);
-                (k, sub, found, nodes, proof)
-            })
-            .collect();
+        let results = keys_alone(&pb, hints, &live, &limits, options.report_all);
         let mut refuted = None;
         for (k, sub, found, nodes, proof) in results {
             configurations += nodes;
@@ -504,7 +486,7 @@ fn run<M: Model, H: Hints<M>>(
                 proof.as_ref(),
                 Some(key.clone()),
                 options,
-                start,
+                deadline,
             );
             return Ok(SequentialReport {
                 valid: Verdict::Invalid,
@@ -570,7 +552,7 @@ fn run<M: Model, H: Hints<M>>(
                 proof.as_ref(),
                 None,
                 options,
-                start,
+                deadline,
             );
             SequentialReport {
                 valid: Verdict::Invalid,
@@ -599,7 +581,10 @@ fn run<M: Model, H: Hints<M>>(
             } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 "stopped".to_string()
             } else {
-                format!("time ran out after {:.1} s", start.elapsed().as_secs_f64())
+                format!(
+                    "time ran out after {:.1} s of this check",
+                    start.elapsed().as_secs_f64()
+                )
             };
             SequentialReport {
                 valid: Verdict::Unknown,
@@ -747,6 +732,82 @@ fn close_sources<M: Model, H: Hints<M>>(pb: &Problem<M>, hints: &H, keep: &mut [
     }
 }
 
+/// The first budget of configurations per key in report mode (see
+/// [`keys_alone`]).
+const FIRST_KEY_BUDGET: u64 = 1 << 16;
+
+/// Checks each key of `live` alone, in parallel, and returns the runs in
+/// the order of `live`.
+///
+/// In gate mode, a key that fails stops the other keys' searches at once.
+/// In report mode, the searches run in rounds: every undecided key gets a
+/// budget of configurations ([`FIRST_KEY_BUDGET`], then four times more
+/// each round), until every key is decided or a round has refuted one.
+/// The keys still undecided then stay unknown: no search after a
+/// refutation can change the verdict, and which keys were decided does
+/// not depend on the machine, as it would if the first refutation stopped
+/// the others. A round redoes at most a third of a search's work.
+fn keys_alone<M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    live: &[u32],
+    limits: &Limits<'_>,
+    report_all: bool,
+) -> Vec<KeyRun<M>> {
+    let refuted = AtomicBool::new(false);
+    let mut runs: Vec<Option<KeyRun<M>>> = live.iter().map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..live.len()).collect();
+    let mut budget = report_all.then_some(FIRST_KEY_BUDGET);
+    loop {
+        let round: Vec<(usize, KeyRun<M>)> = pending
+            .par_iter()
+            .map(|&j| {
+                let k = live[j];
+                let sub = pb.restrict(|_, c| c.key == k);
+                let limits = Limits {
+                    cancel: [limits.cancel[0], Some(&refuted), limits.cancel[2]],
+                    max_nodes: budget,
+                    memo_entries: 1 << 20,
+                    // A key's order that keeps real time between updates
+                    // also guides the global search better.
+                    rules: engine::Rules {
+                        realtime_always: true,
+                        ..limits.rules
+                    },
+                    ..*limits
+                };
+                let (found, nodes, proof) = decide(&sub, hints, &limits);
+                if matches!(found, Found::Refuted(_)) && !report_all {
+                    refuted.store(true, Ordering::Relaxed);
+                }
+                if let Some(p) = limits.progress.filter(|_| !matches!(found, Found::GaveUp)) {
+                    p.partitions_done.fetch_add(1, Ordering::Relaxed);
+                }
+                (j, (k, sub, found, nodes, proof))
+            })
+            .collect();
+        pending.clear();
+        for (j, (k, sub, found, nodes, proof)) in round {
+            if matches!(found, Found::GaveUp) {
+                pending.push(j);
+            }
+            let before = runs[j].take().map_or(0, |r| r.3);
+            runs[j] = Some((k, sub, found, before + nodes, proof));
+        }
+        let any_refuted = runs
+            .iter()
+            .flatten()
+            .any(|r| matches!(r.2, Found::Refuted(_)));
+        match budget {
+            Some(b) if !pending.is_empty() && !any_refuted && !limits.stop().now() => {
+                budget = Some(b.saturating_mul(4));
+            }
+            _ => break,
+        }
+    }
+    runs.into_iter().flatten().collect()
+}
+
 /// One key checked alone: the key, its sub-problem, what the search found,
 /// how many configurations it entered, and the proof when the write
 /// orders refuted it.
@@ -784,6 +845,9 @@ fn decide<M: Model, H: Hints<M>>(
             return (Found::Refuted(f), nodes, Some(proof));
         }
         debug_assert!(false, "a cycle of proved orders, yet an order");
+    }
+    if limits.stop().now() {
+        return (Found::GaveUp, 0, None);
     }
     let (found, stats) = engine::search_with(pb, hints, limits, &proved);
     (found, stats.nodes, None)
@@ -893,49 +957,20 @@ fn counterexample<M: Model, H: Hints<M>>(
     proof: Option<&Proof>,
     key: Option<Value>,
     options: &CheckOptions,
-    start: Instant,
+    deadline: Option<Instant>,
 ) -> Counterexample {
     let st = stuck(history, pb, &frontier);
-    let frontier = &frontier;
-    let mut minimal = None;
-    let mut one_minimal = false;
     let mut explanation = explain_stuck(pb, &st, history);
     let mut why = None;
-    if options.shrink {
-        // Shrinking gets a budget of work, and what is left of the
-        // user's time limit.
-        let limits = Limits {
-            deadline: options.timeout.map(|t| start + t),
-            cancel: [Some(&*options.cancel), None, None],
-            memory: options.memory.as_ref(),
-            max_nodes: Some(200_000),
-            memo_entries: 1 << 20,
-            // The histories shrinking tries are mostly refuted: a first
-            // pass that only looks for an order would be wasted.
-            rules: engine::Rules {
-                realtime: false,
-                ..engine::Rules::default()
-            },
-            ..Limits::default()
-        };
-        // First guess: the ops of the proof, if write orders refuted the
-        // history; else every process cut just after its op that blocked.
-        let mut first = vec![false; pb.ops.len()];
-        if let Some(proof) = proof {
-            for &i in &proof.ops {
-                first[i as usize] = true;
-            }
-        } else {
-            for (p, seq) in pb.procs.iter().enumerate() {
-                for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
-                    first[i as usize] = true;
-                }
-            }
-        }
-        close_sources(pb, hints, &mut first);
-        let shrunk = shrink::shrink(pb, hints, &limits, SHRINK_WORK, Some(first));
-        let small = shrunk.problem;
-        one_minimal = shrunk.minimal;
+    let mut minimal = None;
+    let mut one_minimal = false;
+    if let Some(small) = options
+        .shrink
+        .then(|| shrunk(pb, hints, &frontier, proof, options, deadline))
+        .flatten()
+    {
+        let (small, verified, limits) = small;
+        one_minimal = verified;
         let mut ids: Vec<u32> = (0..small.ops.len() as u32).collect();
         ids.sort_by_key(|&i| small.ops[i as usize].id);
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
@@ -957,6 +992,7 @@ fn counterexample<M: Model, H: Hints<M>>(
     Counterexample {
         key,
         frontier: st.frontier,
+        frontier_complete: !frontier.cut_short,
         left_out: st.left_out,
         prefixes: st.prefixes,
         blocked: st.blocked,
@@ -965,6 +1001,54 @@ fn counterexample<M: Model, H: Hints<M>>(
         why,
         explanation,
     }
+}
+
+/// A smaller refuted sub-problem of `pb`, whether it is 1-minimal, and
+/// the limits of the searches that refuted it. Shrinking gets a budget
+/// of work ([`SHRINK_WORK`]) within what is left of the time limit; `None`
+/// when it was cut short
+/// before it removed anything (the whole history is no counterexample
+/// worth showing).
+fn shrunk<'o, M: Model, H: Hints<M>>(
+    pb: &Problem<M>,
+    hints: &H,
+    frontier: &Frontier<M::State>,
+    proof: Option<&Proof>,
+    options: &'o CheckOptions,
+    deadline: Option<Instant>,
+) -> Option<(Problem<M>, bool, Limits<'o>)> {
+    let limits = Limits {
+        deadline,
+        cancel: [Some(&*options.cancel), None, None],
+        memory: options.memory.as_ref(),
+        max_nodes: Some(200_000),
+        memo_entries: 1 << 20,
+        // The histories shrinking tries are mostly refuted: a first
+        // pass that only looks for an order would be wasted.
+        rules: engine::Rules {
+            realtime: false,
+            ..engine::Rules::default()
+        },
+        ..Limits::default()
+    };
+    // First guess: the ops of the proof, if write orders refuted the
+    // history; else every process cut just after its op that blocked.
+    let mut first = vec![false; pb.ops.len()];
+    if let Some(proof) = proof {
+        for &i in &proof.ops {
+            first[i as usize] = true;
+        }
+    } else {
+        for (p, seq) in pb.procs.iter().enumerate() {
+            for &i in seq.iter().take(frontier.pos[p] as usize + 1) {
+                first[i as usize] = true;
+            }
+        }
+    }
+    close_sources(pb, hints, &mut first);
+    let shrunk = shrink::shrink(pb, hints, &limits, SHRINK_WORK, Some(first));
+    let small = shrunk.problem;
+    (shrunk.minimal || small.ops.len() < pb.ops.len()).then_some((small, shrunk.minimal, limits))
 }
 
 /// The sentence of the history's own proof, when write orders refuted it:

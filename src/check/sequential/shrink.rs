@@ -25,6 +25,7 @@
 use super::engine::{search, Found, Limits};
 use super::hints::Hints;
 use super::problem::Problem;
+use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::cell::Cell;
 
@@ -52,11 +53,12 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
 ) -> Shrunk<M> {
     let n = pb.ops.len();
     let mut keep = vec![true; n];
-    let allow_thin_air = illegal_alone(pb);
+    let stop = limits.stop();
+    let allow_thin_air = illegal_alone(pb, &stop);
     let left = Cell::new(budget);
     let refuted = |keep: &[bool]| -> bool {
         let sub = pb.restrict(|i, _| keep[i]);
-        if allow_thin_air || !illegal_alone(&sub) {
+        if allow_thin_air || !illegal_alone(&sub, &stop) {
             let (found, stats) = search(&sub, hints, limits);
             let cost = stats.nodes + sub.ops.len() as u64;
             left.set(left.get().saturating_sub(cost));
@@ -76,7 +78,7 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
         let mut changed = false;
         let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
         for part in kept.chunks(chunk) {
-            if left.get() == 0 || limits.expired() {
+            if left.get() == 0 || stop.now() {
                 out_of_time = true;
                 break;
             }
@@ -112,8 +114,8 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
 /// Is some required op illegal on its own: out of thin air ([`thin_air`]),
 /// or one that needs its own process's ops and is impossible in every
 /// state they produce before it ([`orphan`])?
-fn illegal_alone<M: Model>(pb: &Problem<M>) -> bool {
-    thin_air(pb) || orphan(pb)
+fn illegal_alone<M: Model>(pb: &Problem<M>, stop: &Stop<'_>) -> bool {
+    thin_air_until(pb, stop) || orphan(pb)
 }
 
 /// The states some ops can produce from the initial state, in any order,
@@ -177,13 +179,22 @@ pub(crate) fn orphan<M: Model>(pb: &Problem<M>) -> bool {
     false
 }
 
+/// [`thin_air_until`] without a deadline.
+#[cfg(test)]
+pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
+    thin_air_until(pb, &Stop::default())
+}
+
 /// Is some required op impossible in every state the ops could produce?
 /// The states are approximated from above, per key: the initial state,
 /// then every state one op makes from a known state, for a few rounds;
 /// when that set grows past a bound the answer is "no".
-pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
+/// It gives up, saying no, when `stop` says so: on a million ops it may
+/// take seconds.
+fn thin_air_until<M: Model>(pb: &Problem<M>, stop: &Stop<'_>) -> bool {
     const MAX_STATES: usize = 256;
     const ROUNDS: usize = 4;
+    let mut ticker = Ticker::new();
     for k in pb.live_keys() {
         let m = &pb.models[k as usize];
         let ops: Vec<&M::Op> = pb
@@ -198,6 +209,9 @@ pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
         for _ in 0..ROUNDS {
             let end = known.len();
             for t in fresh..end {
+                if stop.by(&mut ticker) {
+                    return false;
+                }
                 for op in &ops {
                     if let Some(n) = m.step(&known[t], op) {
                         if !known.contains(&n) {
@@ -218,13 +232,13 @@ pub(crate) fn thin_air<M: Model>(pb: &Problem<M>) -> bool {
         if !bounded {
             continue;
         }
-        let impossible = pb
-            .ops
-            .iter()
-            .filter(|c| c.key == k && !c.optional)
-            .any(|c| known.iter().all(|t| m.step(t, &c.op).is_none()));
-        if impossible {
-            return true;
+        for c in pb.ops.iter().filter(|c| c.key == k && !c.optional) {
+            if stop.by(&mut ticker) {
+                return false;
+            }
+            if known.iter().all(|t| m.step(t, &c.op).is_none()) {
+                return true;
+            }
         }
     }
     false

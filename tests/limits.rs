@@ -1,0 +1,147 @@
+//! `--timeout` bounds a whole run of `labrys check`, reading included, on
+//! a large generated history; sequential consistency in report mode stops
+//! once a key refutes the history.
+//!
+//! The bound checked here is the README's slack plus 2 s, since the
+//! machines tests run on are often loaded.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The slack the README states for `--timeout`, in seconds.
+const SLACK: f64 = 1.0;
+
+/// The margin for a loaded test machine, in seconds.
+const MARGIN: f64 = 2.0;
+
+fn labrys(args: &[&str]) -> (Output, Duration) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_labrys"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run labrys");
+    (out, start.elapsed())
+}
+
+/// A million-op cas-register history of 64 clients with 5% crashed ops:
+/// neither search decides it in a few seconds, and each step of the
+/// sequential search costs about a millisecond.
+fn large() -> &'static Path {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("labrys-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cas-1m.jsonl");
+        let (o, _) = labrys(&[
+            "gen",
+            "--model",
+            "cas-register",
+            "--ops",
+            "1000000",
+            "--clients",
+            "64",
+            "--seed",
+            "1",
+            "--crash-rate",
+            "0.05",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        std::fs::write(&path, &o.stdout).unwrap();
+        path
+    })
+}
+
+/// Checks `file` with `--timeout timeout` and the other `args`; asserts
+/// the run ended within the timeout plus the slack, unknown (exit 3), and
+/// returns the JSON report.
+fn bounded(file: &Path, timeout: f64, args: &[&str]) -> serde_json::Value {
+    let t = timeout.to_string();
+    let mut all = vec!["check", "--format", "json", "--timeout", &t];
+    all.extend_from_slice(args);
+    all.push(file.to_str().unwrap());
+    let (o, took) = labrys(&all);
+    let bound = timeout + SLACK + MARGIN;
+    assert!(
+        took.as_secs_f64() <= bound,
+        "{args:?}: {:.2} s, more than {bound} s",
+        took.as_secs_f64()
+    );
+    assert_eq!(o.status.code(), Some(3), "{args:?}: unknown");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["valid"], "unknown", "{v}");
+    v
+}
+
+#[test]
+fn a_timeout_bounds_the_sequential_check_of_a_million_ops() {
+    let v = bounded(large(), 5.0, &["--consistency", "sequential"]);
+    let s = &v["files"][0]["checks"]["sequential"];
+    assert_eq!(s["valid"], "unknown", "{s}");
+}
+
+#[test]
+fn a_timeout_bounds_the_linearizability_check_of_a_million_ops() {
+    let v = bounded(large(), 5.0, &["--consistency", "linearizable"]);
+    let s = &v["files"][0]["checks"]["linearizable"];
+    assert_eq!(s["valid"], "unknown", "{s}");
+}
+
+#[test]
+fn a_timeout_shorter_than_reading_says_unknown_without_waiting() {
+    let v = bounded(large(), 0.2, &[]);
+    let f = &v["files"][0];
+    assert_eq!(f["valid"], "unknown", "{f}");
+    let checks = f["checks"].as_object().unwrap();
+    assert!(!checks.is_empty(), "{f}");
+    for (name, c) in checks {
+        assert_eq!(c["valid"], "unknown", "{name}: {c}");
+        let summary = c["summary"].as_str().unwrap();
+        assert!(summary.contains("time ran out while reading"), "{summary}");
+    }
+}
+
+/// The 50-client invalid kv trace of the reference corpus: a few keys
+/// refute it at once, others take the sequential search minutes. Report
+/// mode gives every key the same budgets, round by round, and stops
+/// after the round in which one failed.
+#[test]
+fn sequential_report_mode_stops_once_a_key_refutes_the_history() {
+    let Some(root) = std::env::var_os("LABRYS_CORPUS") else {
+        eprintln!("skipped: LABRYS_CORPUS is not set");
+        return;
+    };
+    let file = Path::new(&root).join("kv/c50-bad.txt");
+    let args = [
+        "check",
+        "--format",
+        "json",
+        "--consistency",
+        "sequential",
+        "--initial",
+        "\"\"",
+        "--report-all",
+        // A guard for the test's own run time: not reached when the
+        // search stops by itself.
+        "--timeout",
+        "60",
+        file.to_str().unwrap(),
+    ];
+    let runs: Vec<serde_json::Value> = (0..2)
+        .map(|_| {
+            let (o, took) = labrys(&args);
+            assert!(took.as_secs_f64() < 20.0, "{:.1} s", took.as_secs_f64());
+            assert_eq!(o.status.code(), Some(1), "invalid");
+            serde_json::from_slice(&o.stdout).unwrap()
+        })
+        .collect();
+    let keys =
+        |v: &serde_json::Value| v["files"][0]["checks"]["sequential"]["evidence"]["keys"].clone();
+    let k = keys(&runs[0]);
+    let verdicts: Vec<&serde_json::Value> =
+        k.as_array().unwrap().iter().map(|k| &k["valid"]).collect();
+    assert!(verdicts.iter().any(|v| **v == false), "{k}");
+    assert_eq!(k, keys(&runs[1]), "the same keys decided in both runs");
+}
