@@ -121,7 +121,9 @@ fn a_file_too_large_for_the_budget_is_an_input_error_before_it_is_read() {
         err.contains(file) && err.contains("memory budget of 2 MiB") && err.contains("3.2 MiB"),
         "{err}"
     );
-    assert!(o.stdout.is_empty());
+    // The report lists the file as not checked, like any input error.
+    let out = text(&o.stdout);
+    assert!(out.contains(file) && out.contains("not checked"), "{out}");
     let o = labrys(&["check", "--max-memory", "lots", file]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("expected a size such as 512M"));
