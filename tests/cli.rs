@@ -1,16 +1,11 @@
 //! The command line as users and CI scripts see it: exit statuses, JSON
 //! output, error messages, and `stats` over the reference corpus.
 
+mod common;
+use common::labrys;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn labrys(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_labrys"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run labrys")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

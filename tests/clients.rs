@@ -8,6 +8,8 @@
 //! uncertainties: 0 must leave every verdict as it is, and widening must
 //! never turn a valid verdict into an invalid one.
 
+mod common;
+
 use labrys::check::run::{self, Plan};
 use labrys::check::{CheckOptions, Verdict};
 use labrys::gen::{generate, FaultRate, Faults, GenOptions, Mode};
@@ -148,15 +150,9 @@ fn widening_never_turns_valid_into_invalid() {
 
 mod cli {
     use std::path::PathBuf;
-    use std::process::{Command, Output};
+    use std::process::Output;
 
-    fn labrys(args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_labrys"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run labrys")
-    }
+    use super::common::labrys;
 
     fn file(name: &str, contents: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("labrys-clients-{}", std::process::id()));

@@ -4,22 +4,14 @@
 //! convergent. The corpus is found through `LABRYS_CORPUS`; when it is
 //! unset the tests say so and pass.
 
+mod common;
+use common::corpus;
+
 use labrys::check::convergence::{self, ConvergenceOptions, FinalReadRule};
 use labrys::check::linearizable::check_model;
 use labrys::check::{CheckOptions, Verdict};
 use labrys::history::{History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
-use std::path::PathBuf;
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("LABRYS_CORPUS") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("skipped: LABRYS_CORPUS is not set");
-            None
-        }
-    }
-}
 
 /// The files of one folder of `EXPECTED.tsv`.
 fn files(root: &std::path::Path, dir: &str) -> Vec<String> {

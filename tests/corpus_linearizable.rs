@@ -6,21 +6,13 @@
 //! valid). The corpus is found through `LABRYS_CORPUS`; when
 //! it is unset the tests say so and pass.
 
+mod common;
+use common::corpus;
+
 use labrys::check::linearizable::check_model;
 use labrys::check::{CheckOptions, Verdict};
 use labrys::history::{History, LoadOptions};
 use labrys::model::{ModelKind, ModelOptions};
-use std::path::PathBuf;
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("LABRYS_CORPUS") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("skipped: LABRYS_CORPUS is not set");
-            None
-        }
-    }
-}
 
 /// (file, expected linearizable) for every etcd entry of EXPECTED.tsv.
 fn expected(root: &std::path::Path, dir: &str) -> Vec<(String, bool)> {

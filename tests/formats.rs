@@ -1,19 +1,11 @@
 //! Reads the reference corpus (when `LABRYS_CORPUS` names it) and checks
 //! that the three formats agree on the same history.
 
+mod common;
+use common::corpus;
+
 use labrys::history::{Format, History, LoadOptions, OpType, Process, Value};
 use std::path::PathBuf;
-
-/// The corpus folder, or `None` (with a note) when the variable is unset.
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("LABRYS_CORPUS") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("skipped: LABRYS_CORPUS not set");
-            None
-        }
-    }
-}
 
 /// The files of one corpus folder with a given extension, sorted.
 fn files(dir: PathBuf, ext: &str) -> Vec<PathBuf> {

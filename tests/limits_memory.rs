@@ -3,24 +3,19 @@
 //! address-space limit (`ulimit -v`) a run ends with a report, never an
 //! abort.
 
+mod common;
+use common::labrys;
+
 use labrys::check::run::{self, Plan};
 use labrys::check::{CheckOptions, Consistency, Verdict};
 use labrys::history::{History, LoadOptions};
 use labrys::memory::Budget;
 use labrys::model::{ModelKind, ModelOptions};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 const BIN: &str = env!("CARGO_BIN_EXE_labrys");
-
-fn labrys(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run labrys")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

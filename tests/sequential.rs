@@ -2,12 +2,15 @@
 //! cases written as JSON, and the reference corpus (when `LABRYS_CORPUS`
 //! names it).
 
+mod common;
+use common::corpus;
+
 use labrys::check::sequential::{check, validate_order, Decision, SequentialReport};
 use labrys::check::{CheckOptions, Verdict};
 use labrys::gen::{generate, FaultRate, Faults, GenOptions, Mode};
 use labrys::history::{History, LoadOptions};
 use labrys::model::{CasRegister, Kv, ModelKind, ModelOptions, Register};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 fn register(h: &History) -> SequentialReport {
@@ -334,14 +337,6 @@ fn store_buffering_is_refuted_globally() {
     assert_eq!(r.valid, Verdict::Invalid);
     assert_eq!(r.decision, Decision::GlobalRefuted);
     assert_eq!(r.keys.len(), 2);
-}
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("LABRYS_CORPUS").map(PathBuf::from);
-    if dir.is_none() {
-        eprintln!("skipped: LABRYS_CORPUS not set, corpus not checked");
-    }
-    dir
 }
 
 /// Every etcd history is decided (no unknown), and every history known to
