@@ -23,6 +23,7 @@
 //! check that judged nothing from one that ran out of time.
 
 pub mod convergence;
+pub(crate) mod ddmin;
 pub mod deadline;
 pub mod evidence;
 pub mod linearizable;
