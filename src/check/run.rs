@@ -233,6 +233,18 @@ fn timed<T>(f: impl FnOnce() -> T) -> Timed<T> {
 ///
 /// `Err` only when an operation's value has the wrong shape for the model.
 pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
+    let done = Mutex::new(Results::default());
+    run_into(history, plan, &done)?;
+    Ok(done.into_inner().expect("not poisoned"))
+}
+
+/// Runs the plan's checkers on `history` in parallel, like [`run`], and
+/// puts each checker's report in `done` as soon as that checker has
+/// finished: a caller that stops waiting (at its deadline) keeps the
+/// reports of the checkers that finished, and counts the others unknown.
+///
+/// `Err` only when an operation's value has the wrong shape for the model.
+pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result<(), Error> {
     let checks = plan.checks();
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
     let want = |c: Consistency| checks.contains(&c);
@@ -240,13 +252,13 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
     // One deadline for every checker of the run.
     let options = plan.options.fixed_from(start);
     let options = &options;
-    // A sequential report decided by the linearization, and the flag that
-    // stops the sequential search once there is one.
-    let witnessed: Mutex<Option<Timed<SequentialReport>>> = Mutex::new(None);
+    let store = |f: &mut dyn FnMut(&mut Results)| f(&mut done.lock().expect("not poisoned"));
+    // The flag that stops the sequential search once a linearization
+    // decided it.
     let stop = AtomicBool::new(false);
-    let lin = || -> Result<Option<Timed<LinearizableReport>>, Error> {
+    let lin = || -> Result<(), Error> {
         if !want(Consistency::Linearizable) {
-            return Ok(None);
+            return Ok(());
         }
         let t =
             timed(|| linearizable::check_model(history, plan.model, &plan.model_options, options));
@@ -257,22 +269,26 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
                     r.summary = "the linearization the linearizability checker found keeps every \
                                  process's order and obeys the model"
                         .into();
-                    *witnessed.lock().expect("not poisoned") = Some(Timed {
+                    let mut w = Some(Timed {
                         report: r,
                         elapsed: start.elapsed(),
                     });
+                    // The witness decides, whichever checker finished first.
+                    store(&mut |d| d.sequential = w.take());
                     stop.store(true, Ordering::Relaxed);
                 }
             }
         }
-        Ok(Some(Timed {
+        let mut l = Some(Timed {
             report,
             elapsed: t.elapsed,
-        }))
+        });
+        store(&mut |d| d.linearizable = l.take());
+        Ok(())
     };
-    let seq = || -> Result<Option<Timed<SequentialReport>>, Error> {
+    let seq = || -> Result<(), Error> {
         if !want(Consistency::Sequential) {
-            return Ok(None);
+            return Ok(());
         }
         let t = timed(|| {
             if keyed {
@@ -285,29 +301,28 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
                 })
             }
         });
-        Ok(Some(Timed {
+        let mut s = Some(Timed {
             report: t.report?,
             elapsed: t.elapsed,
-        }))
+        });
+        store(&mut |d| {
+            if d.sequential.is_none() {
+                d.sequential = s.take();
+            }
+        });
+        Ok(())
     };
-    let conv = || -> Option<Timed<ConvergenceReport>> {
-        want(Consistency::Convergence).then(|| {
-            timed(|| {
+    let conv = || {
+        if want(Consistency::Convergence) {
+            let mut c = Some(timed(|| {
                 convergence::check(history, plan.model, &plan.model_options, &plan.convergence)
-            })
-        })
+            }));
+            store(&mut |d| d.convergence = c.take());
+        }
     };
-    let (l, (s, c)) = rayon::join(lin, || rayon::join(seq, conv));
-    let l = l?;
-    let s = match witnessed.into_inner().expect("not poisoned") {
-        Some(w) => Some(w),
-        None => s?,
-    };
-    Ok(Results {
-        linearizable: l,
-        sequential: s,
-        convergence: c,
-    })
+    let (l, (s, ())) = rayon::join(lin, || rayon::join(seq, conv));
+    l?;
+    s
 }
 
 /// The sequential report for `order` if it is a valid witness.

@@ -7,20 +7,18 @@ use super::{
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
-use labrys::check::run::{self as runner, Plan};
+use labrys::check::run::{self as runner, Plan, Results};
 use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
-use labrys::history::{self, Error, History, LoadOptions, Value};
-use labrys::memory::{self, Budget};
+use labrys::history::{Error, History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{
     self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
-use rayon::prelude::*;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -81,7 +79,7 @@ pub struct CheckArgs {
     /// error. By default the least of half the address-space limit
     /// (ulimit -v), three quarters of the cgroup's memory.max and three
     /// quarters of MemAvailable.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = alloc::parse_size)]
     max_memory: Option<usize>,
 
     /// Check keyed histories as one object instead of key by key.
@@ -192,11 +190,6 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
-fn parse_size(text: &str) -> Result<usize, String> {
-    labrys::memory::parse_bytes(text)
-        .ok_or_else(|| format!("{text:?}: expected a size such as 512M or 2G"))
-}
-
 /// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
     Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
@@ -247,10 +240,7 @@ impl CheckArgs {
             report_all: self.report_all,
             shrink: !self.no_shrink,
             allow_empty: self.allow_empty,
-            memory: self
-                .max_memory
-                .or_else(alloc::default_budget)
-                .map(|limit| Budget::new(limit, alloc::in_use)),
+            memory: alloc::budget(self.max_memory),
             ..CheckOptions::default()
         })
     }
@@ -274,123 +264,180 @@ impl CheckArgs {
     }
 }
 
-/// Refuses, before reading it, a file whose loading may take more than
-/// what is left of the memory budget (see [`history::LOAD_FACTOR`]).
-fn fits(path: &std::path::Path, budget: &Budget) -> Result<(), Error> {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(()); // the loader says why it cannot read it
-    };
-    let need = usize::try_from(meta.len())
-        .unwrap_or(usize::MAX)
-        .saturating_mul(history::LOAD_FACTOR);
-    if budget.room_for(need) {
-        return Ok(());
-    }
-    Err(Error::msg(format!(
-        "the file is {}, and loading it may take up to {} ({} times its size): \
-         more than the memory budget of {} has room for (--max-memory)",
-        memory::bytes(meta.len() as usize),
-        memory::bytes(need),
-        history::LOAD_FACTOR,
-        memory::bytes(budget.limit()),
-    ))
-    .in_file(path))
+/// How long a file's check may go on past the deadline (or past the
+/// cancel flag) before the run stops waiting for it: the searches notice
+/// the deadline within milliseconds, and this is the room left for the
+/// evidence of one that just finished. The README states the slack.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// How often the thread waiting for a file's check looks at the cancel
+/// flag.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How far the check of one file got, as its worker tells the thread
+/// that waits for it.
+enum Stage {
+    /// The file is read; the model is being inferred.
+    Read,
+    /// The checkers are running with this model.
+    Judging {
+        model: ModelKind,
+        source: ModelSource,
+        operations: usize,
+    },
+    /// The check is over.
+    Done(Result<FileReport, Error>),
 }
 
-/// Loads `path`, but waits no later than `deadline`: `Ok(None)` when
-/// time ran out first. The reading then goes on in the background, and
-/// ends with the process.
-fn load_until(
-    path: &Path,
-    options: &LoadOptions,
-    deadline: Option<Instant>,
-) -> Result<Option<History>, Error> {
-    let Some(deadline) = deadline else {
-        return History::load(path, options).map(Some);
+/// What a worker needs to check one file on its own thread.
+#[derive(Clone)]
+struct Job {
+    path: PathBuf,
+    load: LoadOptions,
+    model: Option<ModelKind>,
+    clock_uncertainty: i64,
+    plan: Plan,
+}
+
+/// Loads and checks one file on a thread of its own, and waits for it no
+/// later than the deadline (or the cancel flag) plus [`GRACE`]: a pass
+/// over the history that does not look at the clock (reading the file,
+/// inferring the model, compiling the history for a checker) may still
+/// be running then. The checkers that finished keep their reports; the
+/// others are unknown, and the worker is left to end with the process.
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
+    let job = Job {
+        path: path.to_path_buf(),
+        load: LoadOptions {
+            memory: template.options.memory.clone(),
+            ..args.input.load_options()
+        },
+        model: args.model,
+        clock_uncertainty: args.clock_uncertainty,
+        plan: template.clone(),
     };
+    let partial = Arc::new(Mutex::new(Results::default()));
     let (tx, rx) = mpsc::channel();
-    let (owned, options) = (path.to_path_buf(), options.clone());
-    std::thread::spawn(move || tx.send(History::load(&owned, &options)));
-    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(r) => r.map(Some),
-        Err(RecvTimeoutError::Timeout) => Ok(None),
-        Err(RecvTimeoutError::Disconnected) => {
-            Err(Error::msg("the reader stopped unexpectedly").in_file(path))
+    let (worker_job, worker_partial) = (job.clone(), partial.clone());
+    std::thread::spawn(move || judge(&worker_job, &worker_partial, &tx));
+    let options = &template.options;
+    let mut stage = None;
+    let mut cancelled_at = None;
+    loop {
+        if cancelled_at.is_none() && options.cancelled() {
+            cancelled_at = Some(Instant::now());
+        }
+        let limit = [options.deadline, cancelled_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t + GRACE);
+        let wait = limit.map_or(POLL, |l| {
+            l.saturating_duration_since(Instant::now()).min(POLL)
+        });
+        match rx.recv_timeout(wait) {
+            Ok(Stage::Done(r)) => return r,
+            Ok(s) => stage = Some(s),
+            Err(RecvTimeoutError::Timeout) if limit.is_some_and(|l| Instant::now() >= l) => {
+                let results = std::mem::take(&mut *partial.lock().expect("not poisoned"));
+                return Ok(stopped(&job, stage, &results, cancelled_at.is_some()));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::msg("the check stopped unexpectedly").in_file(path))
+            }
         }
     }
 }
 
-/// The report of a file that time ran out on before it was read: every
-/// checker the run asked for says unknown.
-fn unread(path: &Path, args: &CheckArgs, template: &Plan) -> FileReport {
-    let why = "not checked: time ran out while reading the file";
-    let (model, source) = match args.model {
-        Some(m) => (Some(m), ModelSource::Given),
-        None => (None, ModelSource::None),
+/// The report of a file whose check was still running when the run
+/// stopped waiting for it, at `stage`: the checkers that finished keep
+/// their reports, the others are unknown.
+fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) -> FileReport {
+    let cause = if cancelled {
+        "interrupted"
+    } else {
+        "time ran out"
     };
-    let checks = CheckSection::unfinished(template, why);
-    let path = path.display().to_string();
-    FileReport::new(path, model, source, 0, checks, &template.options)
-}
-
-/// Loads and checks one file.
-fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
-    if let Some(budget) = &template.options.memory {
-        fits(path, budget)?;
-    }
-    let loaded = load_until(path, &args.input.load_options(), template.options.deadline)
-        .map_err(|e| e.in_file(path))?;
-    let Some(history) = loaded else {
-        return Ok(unread(path, args, template));
-    };
-    let history = history
-        .widen(args.clock_uncertainty)
-        .map_err(|e| e.in_file(path))?;
-    let (model, source) = match args.model {
-        Some(m) => (Some(m), ModelSource::Given),
-        None => match ModelKind::infer(&history) {
-            Ok(m) => (Some(m), ModelSource::Inferred),
-            // Under any model, nothing would be judged.
-            Err(_) if nothing_to_judge(&history).is_some() => (None, ModelSource::None),
-            Err(e) => return Err(Error::msg(e.to_string()).in_file(path)),
-        },
-    };
-    let path_name = path.display().to_string();
-    let operations = history.operations.len();
-    let Some(model) = model else {
-        let reason = nothing_to_judge(&history).unwrap_or_default();
-        let checks = CheckSection::none_ran(template, &reason);
-        return Ok(FileReport::new(
-            path_name,
-            None,
-            source,
-            operations,
-            checks,
-            &template.options,
-        )
-        .with_faults(&history, args.clock_uncertainty));
+    let path = job.path.display().to_string();
+    let options = &job.plan.options;
+    let Some(Stage::Judging {
+        model,
+        source,
+        operations,
+    }) = stage
+    else {
+        let why = match stage {
+            None => format!("not checked: {cause} while reading the file"),
+            _ => format!("not checked: {cause} while inferring the model"),
+        };
+        let (model, source) = match job.model {
+            Some(m) => (Some(m), ModelSource::Given),
+            None => (None, ModelSource::None),
+        };
+        let checks = CheckSection::unfinished(&job.plan, &why);
+        return FileReport::new(path, model, source, 0, checks, options);
     };
     let plan = Plan {
         model,
-        ..template.clone()
+        ..job.plan.clone()
     };
-    let results = runner::run(&history, &plan).map_err(|e| e.in_file(path))?;
-    let checks = CheckSection::all(&results, &plan);
-    let report = FileReport::new(
-        path_name,
-        Some(model),
-        source,
-        operations,
-        checks,
-        &plan.options,
-    )
-    .with_faults(&history, args.clock_uncertainty);
-    // A history of millions of events takes a moment to free: free it
-    // beside the rendering (the process may end before it is done).
-    if history.ops.len() > 100_000 {
-        std::thread::spawn(move || drop((history, results)));
-    }
-    Ok(report)
+    let why = format!("undecided: {cause} before the check finished");
+    let mut checks = CheckSection::unfinished(&plan, &why);
+    checks.extend(CheckSection::all(results, &plan));
+    FileReport::new(path, Some(model), source, operations, checks, options)
+}
+
+/// The worker of [`check_file`]: loads, infers the model, runs the
+/// checkers (their reports go to `partial` as each finishes), and says
+/// how far it got on `tx`.
+fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
+    let run = || -> Result<FileReport, Error> {
+        let path = job.path.as_path();
+        if let Some(budget) = &job.plan.options.memory {
+            alloc::fits(path, budget)?;
+        }
+        let history = History::load(path, &job.load).map_err(|e| e.in_file(path))?;
+        let _ = tx.send(Stage::Read);
+        let history = history
+            .widen(job.clock_uncertainty)
+            .map_err(|e| e.in_file(path))?;
+        let (model, source) = match job.model {
+            Some(m) => (Some(m), ModelSource::Given),
+            None => match ModelKind::infer(&history) {
+                Ok(m) => (Some(m), ModelSource::Inferred),
+                // Under any model, nothing would be judged.
+                Err(_) if nothing_to_judge(&history).is_some() => (None, ModelSource::None),
+                Err(e) => return Err(Error::msg(e.to_string()).in_file(path)),
+            },
+        };
+        let plan = Plan {
+            model: model.unwrap_or(job.plan.model),
+            ..job.plan.clone()
+        };
+        let operations = history.operations.len();
+        let checks = match model {
+            None => {
+                let reason = nothing_to_judge(&history).unwrap_or_default();
+                CheckSection::none_ran(&plan, &reason)
+            }
+            Some(model) => {
+                let _ = tx.send(Stage::Judging {
+                    model,
+                    source,
+                    operations,
+                });
+                runner::run_into(&history, &plan, partial).map_err(|e| e.in_file(path))?;
+                CheckSection::all(&partial.lock().expect("not poisoned"), &plan)
+            }
+        };
+        let name = path.display().to_string();
+        Ok(
+            FileReport::new(name, model, source, operations, checks, &plan.options)
+                .with_faults(&history, job.clock_uncertainty),
+        )
+    };
+    let _ = tx.send(Stage::Done(run()));
 }
 
 /// The exit status of a run. An anomaly found wins over everything
@@ -423,20 +470,31 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     progress::on_interrupt(template.options.cancel.clone());
     let done = Arc::new(AtomicUsize::new(0));
     let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
-    let results: Vec<Result<FileReport, Error>> = files
-        .par_iter()
-        .map(|input| {
-            let r = match input {
-                Ok(path) => check_file(path, &args, &template),
-                Err(e) => Err(e.clone()),
-            };
-            done.fetch_add(1, Ordering::Relaxed);
-            r
-        })
-        .collect();
+    // Files are checked a few at a time by plain threads that wait for
+    // each file's worker; the workers use the rayon pool (a pool thread
+    // must not block waiting for work queued behind it).
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<FileReport, Error>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().clamp(1, files.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = files.get(i) else { break };
+                let r = match input {
+                    Ok(path) => check_file(path, &args, &template),
+                    Err(e) => Err(e.clone()),
+                };
+                *slots[i].lock().expect("not poisoned") = Some(r);
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    let results = slots
+        .into_iter()
+        .map(|s| s.into_inner().expect("not poisoned").expect("checked"));
     drop(bar);
     let outcomes = results
-        .into_iter()
         .map(|r| match r {
             Ok(f) => FileOutcome::Checked(f),
             Err(e) => {

@@ -83,6 +83,7 @@ impl InputArgs {
             }),
             independent: self.independent,
             nemesis: self.nemesis.clone(),
+            memory: None,
         }
     }
 }
