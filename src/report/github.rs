@@ -171,7 +171,7 @@ fn first_invoke_line(v: &serde_json::Value) -> Option<u32> {
     match v {
         serde_json::Value::Object(m) => {
             if let Some(n) = m.get("invoke_line").and_then(|n| n.as_u64()) {
-                return (n > 0).then(|| n as u32);
+                return u32::try_from(n).ok().filter(|&n| n > 0);
             }
             m.values().find_map(first_invoke_line)
         }
