@@ -69,7 +69,7 @@ fn every_search_past_the_budget_ends_unknown_with_the_reason() {
     };
     let r = run::run(&h, &plan).unwrap();
     let lin = r.linearizable.unwrap().report;
-    assert_eq!(lin.verdict, Verdict::Unknown);
+    assert_eq!(lin.valid, Verdict::Unknown);
     assert_eq!(
         lin.undecided.as_deref(),
         Some("memory budget of 64 MiB exceeded")

@@ -110,7 +110,7 @@ impl Results {
         let mut out = Vec::new();
         if let Some(l) = &self.linearizable {
             let r = &l.report;
-            let s = plan.standing(Consistency::Linearizable, r.verdict, &r.nothing_to_judge);
+            let s = plan.standing(Consistency::Linearizable, r.valid, &r.nothing_to_judge);
             out.push((Consistency::Linearizable, s));
         }
         if let Some(t) = &self.sequential {
@@ -356,7 +356,7 @@ fn witness(
 /// indeterminate operations the merge always succeeds, and any merge keeps
 /// each key's order (so every step is legal) and each process's order.
 fn linearization(history: &History, report: &LinearizableReport) -> Option<Vec<usize>> {
-    if report.verdict != Verdict::Valid || report.nothing_to_judge.is_some() {
+    if report.valid != Verdict::Valid || report.nothing_to_judge.is_some() {
         return None;
     }
     let orders: Vec<&Vec<usize>> = report
@@ -456,7 +456,7 @@ mod tests {
             let h = atomic_kv(seed, 0.05);
             let r = run(&h, &plan(ModelKind::Kv, &[])).unwrap();
             let lin = r.linearizable.unwrap().report;
-            assert_eq!(lin.verdict, Verdict::Valid);
+            assert_eq!(lin.valid, Verdict::Valid);
             assert!(lin.partitions.len() > 1, "checked key by key");
             let seq = r.sequential.unwrap().report;
             assert_eq!(seq.valid, Verdict::Valid);
@@ -496,7 +496,7 @@ mod tests {
         let all = plan(ModelKind::Register, &[]);
         let r = run(&h, &all).unwrap();
         assert_eq!(
-            r.linearizable.as_ref().unwrap().report.verdict,
+            r.linearizable.as_ref().unwrap().report.valid,
             Verdict::Unknown
         );
         let standings = r.standings(&all);
@@ -557,7 +557,7 @@ mod tests {
         )
         .unwrap();
         let r = run(&h, &plan(ModelKind::Register, &[])).unwrap();
-        assert_eq!(r.linearizable.unwrap().report.verdict, Verdict::Invalid);
+        assert_eq!(r.linearizable.unwrap().report.valid, Verdict::Invalid);
         let seq = r.sequential.unwrap().report;
         assert_eq!(seq.valid, Verdict::Valid);
         assert_eq!(kind(&seq), "ordered");

@@ -1,9 +1,7 @@
 //! `labrys check`: check histories and report anomalies.
 
 use super::{alloc, progress};
-use super::{
-    inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID,
-};
+use super::{inputs, print, InputArgs, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID};
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
@@ -15,6 +13,7 @@ use labrys::report::{
     self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
 use std::io::IsTerminal;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -43,9 +42,27 @@ pub struct CheckArgs {
     #[arg(long)]
     allow_empty: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    format: OutputFormat,
+    /// Output format: text for people, json for machines (its schema is
+    /// docs/report.schema.json), github for GitHub Actions annotations on
+    /// the history's lines. By default github when GITHUB_ACTIONS is true,
+    /// else text. With GITHUB_STEP_SUMMARY set, a markdown summary is also
+    /// appended to that file, whatever the format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<CheckFormat>,
+
+    /// Also write the report as JUnit XML to this file: a test suite per
+    /// history, a test case per checker (per key too with --report-all).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Print nothing, on standard output or error: the exit status alone
+    /// tells the verdict (files asked for are still written).
+    #[arg(long, short = 'q')]
+    quiet: bool,
 
     /// The initial value of the register (or of every key), in EDN:
     /// nil, 0, "" ...
@@ -115,6 +132,16 @@ pub struct CheckArgs {
     /// are not judged.
     #[arg(long, value_enum, default_value_t = Sessions::Report)]
     sessions: Sessions,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckFormat {
+    /// For people.
+    Text,
+    /// For machines: a stable JSON document (docs/report.schema.json).
+    Json,
+    /// GitHub Actions workflow commands: an annotation per failing check.
+    Github,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -344,9 +371,33 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::msg("the check stopped unexpectedly").in_file(path))
+                let named = PathBuf::from(display(path));
+                return Err(Error::msg("the check stopped unexpectedly").in_file(&named));
             }
         }
+    }
+}
+
+/// Loads a history file, or standard input for `-`.
+fn load(path: &Path, options: &LoadOptions) -> Result<History, Error> {
+    if path != Path::new(inputs::STDIN) {
+        return History::load(path, options);
+    }
+    let name = Path::new(report::STDIN_NAME);
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::msg(format!("cannot read standard input: {e}")).in_file(name))?;
+    History::parse_bytes(&bytes, options).map_err(|e| e.in_file(name))
+}
+
+/// How a path is named in reports: `<stdin>` for `-`.
+fn display(path: &Path) -> String {
+    if path == Path::new(inputs::STDIN) {
+        report::STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
     }
 }
 
@@ -359,7 +410,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
     } else {
         "time ran out"
     };
-    let path = job.path.display().to_string();
+    let path = display(&job.path);
     let options = &job.plan.options;
     let Some(Stage::Judging {
         model,
@@ -393,11 +444,13 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
 /// how far it got on `tx`.
 fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
     let run = || -> Result<FileReport, Error> {
-        let path = job.path.as_path();
-        if let Some(budget) = &job.plan.options.memory {
-            alloc::fits(path, budget)?;
+        let named = PathBuf::from(display(&job.path));
+        let path = named.as_path();
+        match &job.plan.options.memory {
+            Some(budget) if job.path != Path::new(inputs::STDIN) => alloc::fits(path, budget)?,
+            _ => {}
         }
-        let history = History::load(path, &job.load).map_err(|e| e.in_file(path))?;
+        let history = load(&job.path, &job.load).map_err(|e| e.in_file(path))?;
         let _ = tx.send(Stage::Read);
         let history = history
             .widen(job.clock_uncertainty)
@@ -469,7 +522,9 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     };
     progress::on_interrupt(template.options.cancel.clone());
     let done = Arc::new(AtomicUsize::new(0));
-    let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
+    let bar = (!args.quiet).then(|| {
+        progress::Bar::start(template.options.progress.clone(), files.len(), done.clone())
+    });
     // Files are checked a few at a time by plain threads that wait for
     // each file's worker; the workers use the rayon pool (a pool thread
     // must not block waiting for work queued behind it).
@@ -498,19 +553,63 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         .map(|r| match r {
             Ok(f) => FileOutcome::Checked(f),
             Err(e) => {
-                eprintln!("labrys: {e}");
+                if !args.quiet {
+                    eprintln!("labrys: {e}");
+                }
                 let path = e.path.as_deref().unwrap_or(std::path::Path::new(""));
                 FileOutcome::Failed(FileFailure::new(path.display().to_string(), &e))
             }
         })
         .collect();
     let run = RunReport::new(outcomes);
-    let text = match args.format {
-        OutputFormat::Json => report::json::render(&run),
-        OutputFormat::Text => {
-            report::text::run(&run, &Style::detect(std::io::stdout().is_terminal()))
-        }
-    };
-    print(&text)?;
+    deliver(&run, &args)?;
     Ok(exit_status(&run))
+}
+
+/// The output format: as asked, else github under GitHub Actions, else
+/// text.
+fn format(args: &CheckArgs) -> CheckFormat {
+    args.format.unwrap_or_else(|| {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            CheckFormat::Github
+        } else {
+            CheckFormat::Text
+        }
+    })
+}
+
+/// Writes the report where it was asked for: the JUnit file, the job
+/// summary, then the report to `--output` or standard output (nothing
+/// there with `--quiet`).
+fn deliver(run: &RunReport, args: &CheckArgs) -> Result<()> {
+    if let Some(path) = &args.junit {
+        let xml = report::junit::render(run, args.report_all);
+        std::fs::write(path, xml)
+            .map_err(|e| anyhow!("cannot write the JUnit report {}: {e}", path.display()))?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(report::github::summary(run).as_bytes()));
+        if let Err(e) = appended {
+            let path = Path::new(&path).display();
+            return Err(anyhow!("cannot append to GITHUB_STEP_SUMMARY {path}: {e}"));
+        }
+    }
+    if args.quiet && args.output.is_none() {
+        return Ok(());
+    }
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match format(args) {
+        CheckFormat::Json => report::json::render(run),
+        CheckFormat::Github => report::github::annotations(run),
+        CheckFormat::Text => report::text::run(run, &Style::detect(terminal)),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow!("cannot write the report {}: {e}", path.display())),
+        None => print(&text),
+    }
 }

@@ -8,7 +8,7 @@ mod progress;
 mod stats;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use labrys::history::{Format, LoadOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -46,6 +46,15 @@ enum Command {
     /// standard output): an atomic object, a sequentially consistent
     /// replicated store, or an eventually consistent one, with fault knobs.
     Gen(gen::GenArgs),
+    /// Print a shell completion script: source it, or install it where your
+    /// shell looks for completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `labrys man > labrys.1`.
+    Man,
 }
 
 /// How to read the input files; shared by every subcommand that reads them.
@@ -122,6 +131,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -142,6 +153,45 @@ pub fn print(text: &str) -> Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())
+}
+
+/// Prints the completion script for `shell`, from the same definitions
+/// that parse the command line.
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "labrys", &mut script);
+    print(&String::from_utf8_lossy(&script))?;
+    Ok(EXIT_VALID)
+}
+
+/// Prints the man page, from the same definitions that parse the command
+/// line: the top-level page, then a section per subcommand with its
+/// synopsis, description and options as subsections.
+fn man() -> Result<u8> {
+    use clap_mangen::Man;
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let mut page = Vec::new();
+    Man::new(command.clone()).render(&mut page)?;
+    type Render = fn(&Man, &mut dyn Write) -> std::io::Result<()>;
+    let parts: [Render; 3] = [
+        Man::render_synopsis_section,
+        Man::render_description_section,
+        Man::render_options_section,
+    ];
+    for sub in command.get_subcommands() {
+        let man = Man::new(sub.clone());
+        writeln!(page, ".SH \"LABRYS {}\"", sub.get_name().to_uppercase())?;
+        for render in parts {
+            let mut section = Vec::new();
+            render(&man, &mut section)?;
+            // Each part has a top-level heading; here it is a subsection.
+            let text = String::from_utf8_lossy(&section).replacen(".SH ", ".SS ", 1);
+            page.extend_from_slice(text.as_bytes());
+        }
+    }
+    print(&String::from_utf8_lossy(&page))?;
+    Ok(EXIT_VALID)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -207,7 +207,13 @@ impl History {
     pub fn load(path: &Path, options: &LoadOptions) -> Result<History> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::msg(format!("cannot read the file: {e}")).in_file(path))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
+        History::parse_bytes(&bytes, options).map_err(|e| e.in_file(path))
+    }
+
+    /// Parses a history from bytes that must be UTF-8 text (a file's, or
+    /// standard input's), detecting its format unless forced.
+    pub fn parse_bytes(bytes: &[u8], options: &LoadOptions) -> Result<History> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
             let before = &bytes[..e.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
             let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
@@ -215,9 +221,8 @@ impl History {
                 Position::new(line, column),
                 "expected UTF-8 text, found an invalid byte",
             )
-            .in_file(path)
         })?;
-        History::parse(text, options).map_err(|e| e.in_file(path))
+        History::parse(text, options)
     }
 
     /// Builds a history from events, pairing invocations with completions

@@ -26,7 +26,9 @@
 //! file named appears, in order: one that could not be checked carries an
 //! `error` instead of checks, and the run's `valid` is then never `true`.
 
+pub mod github;
 pub mod json;
+pub mod junit;
 pub mod style;
 pub mod text;
 
@@ -349,9 +351,19 @@ impl FileOutcome {
     }
 }
 
+/// The version of the JSON report's shape, `schema_version` in it
+/// (`docs/report.schema.json`). Fields may be added without changing it;
+/// removing a field, or changing its meaning or type, increments it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How reports name a history read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// Everything found in one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
+    /// The shape's version: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// The combined verdict of every file.
     pub valid: Verdict,
     /// One outcome per file, in the order the files were named.
@@ -366,7 +378,11 @@ impl RunReport {
         let valid = files
             .iter()
             .fold(Verdict::Valid, |acc, f| acc.and(f.valid()));
-        RunReport { valid, files }
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            valid,
+            files,
+        }
     }
 
     /// How many files could not be checked.

@@ -160,6 +160,20 @@ fn standing(c: &CheckSection, style: &Style) -> String {
     }
 }
 
+/// A section's evidence alone, as [`check`] draws it below the verdict and
+/// summary, without colour and with the section's indent removed: the
+/// body of a JUnit failure or a GitHub annotation.
+pub fn evidence(c: &CheckSection) -> String {
+    let full = check("", c, &Style::default());
+    let lines: Vec<&str> = full
+        .lines()
+        .skip(2)
+        .map(|l| l.strip_prefix("    ").unwrap_or(l).trim_end())
+        .collect();
+    lines.join("\n")
+}
+
+/// Renders one checker's section: its verdict, summary and evidence.
 fn check(name: &str, c: &CheckSection, style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -210,12 +224,12 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
     let bad: Vec<&PartitionReport> = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Invalid)
+        .filter(|p| p.valid == Verdict::Invalid)
         .collect();
     let unknown = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Unknown)
+        .filter(|p| p.valid == Verdict::Unknown)
         .count();
     if let Some(why) = &r.nothing_to_judge {
         return format!("nothing to judge: {why}");
@@ -225,7 +239,7 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
     } else {
         String::new()
     };
-    match r.verdict {
+    match r.valid {
         Verdict::Valid => {
             format!("every operation can take effect at one instant within its call{keys}")
         }
@@ -253,15 +267,47 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
 }
 
 fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
-    for p in r
+    for p in r.partitions.iter().filter(|p| p.valid == Verdict::Invalid) {
+        if let Some(e) = &p.evidence {
+            partition(out, p, e, style);
+        }
+    }
+    let without = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Invalid)
-    {
-        let Some(e) = &p.evidence else { continue };
-        let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
-        let stuck = style.bad(&op(&e.op));
-        let _ = match e.stuck_in {
+        .filter(|p| p.valid == Verdict::Invalid && p.evidence.is_none())
+        .count();
+    if without > 0 {
+        let _ = writeln!(
+            out,
+            "    {without} more {} not linearizable; gate mode shows the first one's evidence only (--report-all shows each one's)",
+            if without == 1 { "key is" } else { "keys are" }
+        );
+    }
+    if r.partitioned {
+        let count = |v: Verdict| r.partitions.iter().filter(|p| p.valid == v).count();
+        let _ = writeln!(
+            out,
+            "    keys: {} valid, {} invalid, {} unknown",
+            count(Verdict::Valid),
+            count(Verdict::Invalid),
+            count(Verdict::Unknown)
+        );
+    }
+}
+
+/// Renders the evidence of one failing partition (a key, or the whole
+/// history): the op no order gets past, the final paths and the minimal
+/// counterexample.
+pub fn partition(
+    out: &mut String,
+    p: &PartitionReport,
+    e: &crate::check::linearizable::Evidence,
+    style: &Style,
+) {
+    let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
+    let stuck = style.bad(&op(&e.op));
+    let _ = match e.stuck_in {
             StuckIn::Partition => writeln!(
                 out,
                 "      No order of the operations gets past the completion of {stuck}."
@@ -275,29 +321,29 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 "      Every order of the operations fails; the search cut each one before it got past the completion of {stuck} (the first completion that no order gets past was not found within its search budget)."
             ),
         };
-        if let Some(prev) = &e.previous_ok {
-            let _ = writeln!(
-                out,
-                "      The last op to complete before it began: {}.",
-                op(prev)
-            );
+    if let Some(prev) = &e.previous_ok {
+        let _ = writeln!(
+            out,
+            "      The last op to complete before it began: {}.",
+            op(prev)
+        );
+    }
+    if !e.concurrent.is_empty() {
+        let _ = writeln!(out, "      Concurrent with it:");
+        for c in e.concurrent.iter().take(8) {
+            let _ = writeln!(out, "        {}", op(c));
         }
-        if !e.concurrent.is_empty() {
-            let _ = writeln!(out, "      Concurrent with it:");
-            for c in e.concurrent.iter().take(8) {
-                let _ = writeln!(out, "        {}", op(c));
-            }
-            if e.concurrent.len() > 8 {
-                let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
-            }
+        if e.concurrent.len() > 8 {
+            let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
         }
-        if e.final_paths.is_empty() {
-            let _ = writeln!(
+    }
+    if e.final_paths.is_empty() {
+        let _ = writeln!(
                 out,
                 "      The final paths (the orders that get furthest) were not enumerated: their time budget ran out."
             );
-        } else {
-            let _ = writeln!(
+    } else {
+        let _ = writeln!(
                 out,
                 "      {} longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
                 if e.stuck_in == StuckIn::Minimal {
@@ -309,67 +355,44 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 if e.final_paths_complete { "" } else { "at least " },
                 e.final_paths.len()
             );
-        }
-        for path in &e.final_paths {
-            let tail: Vec<&str> = path
-                .ops
-                .iter()
-                .rev()
-                .take(3)
-                .rev()
-                .map(|o| o.op.as_str())
-                .collect();
-            let _ = writeln!(
-                out,
-                "        {} {}",
-                path.state,
-                style.dim(&format!("(after ... {})", tail.join(", ")))
-            );
-            for b in e
-                .blocked
-                .iter()
-                .filter(|b| b.state == path.state && !b.reason.is_empty())
-            {
-                let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
-            }
-        }
-        if let Some(min) = &e.minimal {
-            let _ = writeln!(
-                out,
-                "      Minimal counterexample: {} ops{}:",
-                min.len(),
-                if e.minimal_verified {
-                    ", each one needed"
-                } else {
-                    ""
-                }
-            );
-            for m in min {
-                let _ = writeln!(out, "        {}", op(m));
-            }
-        }
     }
-    let without = r
-        .partitions
-        .iter()
-        .filter(|p| p.verdict == Verdict::Invalid && p.evidence.is_none())
-        .count();
-    if without > 0 {
+    for path in &e.final_paths {
+        let tail: Vec<&str> = path
+            .ops
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|o| o.op.as_str())
+            .collect();
         let _ = writeln!(
             out,
-            "    {without} more {} not linearizable; gate mode shows the first one's evidence only (--report-all shows each one's)",
-            if without == 1 { "key is" } else { "keys are" }
+            "        {} {}",
+            path.state,
+            style.dim(&format!("(after ... {})", tail.join(", ")))
         );
+        for b in e
+            .blocked
+            .iter()
+            .filter(|b| b.state == path.state && !b.reason.is_empty())
+        {
+            let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
+        }
     }
-    if r.partitioned {
-        let count = |v: Verdict| r.partitions.iter().filter(|p| p.verdict == v).count();
+    if let Some(min) = &e.minimal {
         let _ = writeln!(
             out,
-            "    keys: {} valid, {} invalid, {} unknown",
-            count(Verdict::Valid),
-            count(Verdict::Invalid),
-            count(Verdict::Unknown)
+            "      Minimal counterexample: {} ops{}:",
+            min.len(),
+            if e.minimal_verified {
+                ", each one needed"
+            } else {
+                ""
+            }
         );
+        for m in min {
+            let _ = writeln!(out, "        {}", op(m));
+        }
     }
 }
 

@@ -110,7 +110,7 @@ const PATH_TAIL: usize = 24;
 pub struct LinearizableReport {
     /// Valid, invalid or unknown: invalid if any partition is, else unknown
     /// if any is undecided, else valid.
-    pub verdict: Verdict,
+    pub valid: Verdict,
     /// The model's name.
     pub model: &'static str,
     /// Whether the history was split by key.
@@ -140,7 +140,7 @@ pub struct PartitionReport {
     /// The key, when the history was split by key.
     pub key: Option<Value>,
     /// The partition's verdict.
-    pub verdict: Verdict,
+    pub valid: Verdict,
     /// Operations the search had to place (compiled; failed and crashed
     /// reads that constrain nothing are left out).
     pub operations: usize,
@@ -253,7 +253,7 @@ pub fn check<M: Model>(
     }
     if let Some(reason) = crate::check::nothing_to_judge(history) {
         return Ok(LinearizableReport {
-            verdict: crate::check::empty_verdict(options),
+            valid: crate::check::empty_verdict(options),
             model: model.name(),
             partitioned: false,
             operations: history.operations.len(),
@@ -308,7 +308,7 @@ pub fn check<M: Model>(
                 };
                 let (r, refutation, over) =
                     check_partition(key.clone(), m, items, &round_limits, !pass_over[i]);
-                if r.verdict != Verdict::Unknown {
+                if r.valid != Verdict::Unknown {
                     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
                 (i, r, refutation, over)
@@ -318,8 +318,8 @@ pub fn check<M: Model>(
         let mut refuted = false;
         for (i, r, refutation, over) in round {
             pass_over[i] |= over;
-            refuted |= r.verdict == Verdict::Invalid;
-            if r.verdict == Verdict::Unknown {
+            refuted |= r.valid == Verdict::Invalid;
+            if r.valid == Verdict::Unknown {
                 pending.push(i);
             }
             slots[i] = Some(r);
@@ -383,9 +383,9 @@ pub fn check<M: Model>(
     let partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
     let verdict = partitions
         .iter()
-        .fold(Verdict::Valid, |v, p| v.and(p.verdict));
+        .fold(Verdict::Valid, |v, p| v.and(p.valid));
     Ok(LinearizableReport {
-        verdict,
+        valid: verdict,
         model: model.name(),
         partitioned,
         operations: history.operations.len(),
@@ -493,7 +493,7 @@ fn check_partition<M: Model>(
     };
     let mut report = PartitionReport {
         key,
-        verdict: Verdict::Unknown,
+        valid: Verdict::Unknown,
         operations: items.len(),
         depth: 0,
         configurations: spent + engine.as_ref().map_or(0, |e| e.configurations),
@@ -503,7 +503,7 @@ fn check_partition<M: Model>(
     let mut refutation = None;
     match found {
         Found::Linearizable(order) => {
-            report.verdict = Verdict::Valid;
+            report.valid = Verdict::Valid;
             report.depth = order.len();
             report.linearization = Some(order.iter().map(|&i| items[i as usize].id).collect());
         }
@@ -511,7 +511,7 @@ fn check_partition<M: Model>(
         Found::NotLinearizable { stuck } => {
             // Only the full search refutes.
             let engine = engine.expect("the full search ran");
-            report.verdict = Verdict::Invalid;
+            report.valid = Verdict::Invalid;
             refutation = Some(Refutation {
                 stuck: stuck as usize,
                 killer: engine.killer.map(|y| y as usize),
