@@ -42,6 +42,7 @@
 //! on which checker finished first: it is `witness` exactly when the
 //! history is linearizable and the merged order passes.
 
+use super::anomaly::{self, NamedAnomaly};
 use super::convergence::{self, ConvergenceOptions, ConvergenceReport};
 use super::linearizable::{self, LinearizableReport};
 use super::sequential::{self, SequentialReport};
@@ -76,6 +77,9 @@ pub struct Timed<T> {
     pub report: T,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// The anomaly the report shows, when it is invalid (see
+    /// [`anomaly`](crate::check::anomaly)).
+    pub anomaly: Option<NamedAnomaly>,
 }
 
 /// The reports of the checkers that ran.
@@ -226,6 +230,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> Timed<T> {
     Timed {
         report,
         elapsed: start.elapsed(),
+        anomaly: None,
     }
 }
 
@@ -260,6 +265,7 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
                     *witnessed.lock().expect("not poisoned") = Some(Timed {
                         report: r,
                         elapsed: start.elapsed(),
+                        anomaly: None,
                     });
                     stop.store(true, Ordering::Relaxed);
                 }
@@ -268,6 +274,7 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         Ok(Some(Timed {
             report,
             elapsed: t.elapsed,
+            anomaly: None,
         }))
     };
     let seq = || -> Result<Option<Timed<SequentialReport>>, Error> {
@@ -288,6 +295,7 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         Ok(Some(Timed {
             report: t.report?,
             elapsed: t.elapsed,
+            anomaly: None,
         }))
     };
     let conv = || -> Option<Timed<ConvergenceReport>> {
@@ -298,11 +306,23 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
         })
     };
     let (l, (s, c)) = rayon::join(lin, || rayon::join(seq, conv));
-    let l = l?;
-    let s = match witnessed.into_inner().expect("not poisoned") {
+    let mut l = l?;
+    let mut s = match witnessed.into_inner().expect("not poisoned") {
         Some(w) => Some(w),
         None => s?,
     };
+    let mut c = c;
+    // Each failing report's anomaly, named from its evidence.
+    let (kind, opts) = (plan.model, &plan.model_options);
+    if let Some(t) = &mut l {
+        t.anomaly = anomaly::linearizable(history, kind, opts, &t.report);
+    }
+    if let Some(t) = &mut s {
+        t.anomaly = anomaly::sequential(history, kind, opts, &t.report);
+    }
+    if let Some(t) = &mut c {
+        t.anomaly = anomaly::convergence(&t.report);
+    }
     Ok(Results {
         linearizable: l,
         sequential: s,

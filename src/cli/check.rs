@@ -13,10 +13,9 @@ use labrys::history::{self, Error, History, LoadOptions, Value};
 use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{
-    self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
+    self, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
 use rayon::prelude::*;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -368,7 +367,8 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
             checks,
             &template.options,
         )
-        .with_faults(&history, args.clock_uncertainty));
+        .with_faults(&history, args.clock_uncertainty)
+        .with_timeline(&history));
     };
     let plan = Plan {
         model,
@@ -384,7 +384,8 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
         checks,
         &plan.options,
     )
-    .with_faults(&history, args.clock_uncertainty);
+    .with_faults(&history, args.clock_uncertainty)
+    .with_timeline(&history);
     // A history of millions of events takes a moment to free: free it
     // beside the rendering (the process may end before it is done).
     if history.ops.len() > 100_000 {
@@ -449,9 +450,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     let run = RunReport::new(outcomes);
     let text = match args.format {
         OutputFormat::Json => report::json::render(&run),
-        OutputFormat::Text => {
-            report::text::run(&run, &Style::detect(std::io::stdout().is_terminal()))
-        }
+        OutputFormat::Text => report::text::run(&run, &super::text_style()),
     };
     print(&text)?;
     Ok(exit_status(&run))

@@ -149,3 +149,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// How text output on stdout is styled: colour only on a terminal (and
+/// never with `NO_COLOR`), fitted to the terminal's width, or to `COLUMNS`
+/// or a fixed width when piped.
+fn text_style() -> labrys::report::style::Style {
+    use std::io::IsTerminal;
+    let width = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols));
+    labrys::report::style::Style::detect(std::io::stdout().is_terminal(), width)
+}
