@@ -22,6 +22,7 @@
 //! Their reports keep the reason either way, so that a caller can tell a
 //! check that judged nothing from one that ran out of time.
 
+pub mod anomaly;
 pub mod convergence;
 pub(crate) mod ddmin;
 pub mod deadline;

@@ -42,6 +42,7 @@
 //! on which checker finished first: it is `witness` exactly when the
 //! history is linearizable and the merged order passes.
 
+use super::anomaly::{self, NamedAnomaly};
 use super::convergence::{self, ConvergenceOptions, ConvergenceReport};
 use super::linearizable::{self, LinearizableReport};
 use super::sequential::{self, SequentialReport};
@@ -76,6 +77,9 @@ pub struct Timed<T> {
     pub report: T,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// The anomaly the report shows, when it is invalid (see
+    /// [`anomaly`](crate::check::anomaly)).
+    pub anomaly: Option<NamedAnomaly>,
 }
 
 /// The reports of the checkers that ran.
@@ -226,6 +230,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> Timed<T> {
     Timed {
         report,
         elapsed: start.elapsed(),
+        anomaly: None,
     }
 }
 
@@ -253,6 +258,8 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
     let options = plan.options.fixed_from(start);
     let options = &options;
     let store = |f: &mut dyn FnMut(&mut Results)| f(&mut done.lock().expect("not poisoned"));
+    // Each failing report's anomaly is named from its evidence.
+    let (kind, opts) = (plan.model, &plan.model_options);
     // The flag that stops the sequential search once a linearization
     // decided it.
     let stop = AtomicBool::new(false);
@@ -272,6 +279,7 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
                     let mut w = Some(Timed {
                         report: r,
                         elapsed: start.elapsed(),
+                        anomaly: None,
                     });
                     // The witness decides, whichever checker finished first.
                     store(&mut |d| d.sequential = w.take());
@@ -279,9 +287,11 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
                 }
             }
         }
+        let named = anomaly::linearizable(history, kind, opts, &report);
         let mut l = Some(Timed {
             report,
             elapsed: t.elapsed,
+            anomaly: named,
         });
         store(&mut |d| d.linearizable = l.take());
         Ok(())
@@ -301,9 +311,12 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
                 })
             }
         });
+        let report = t.report?;
+        let named = anomaly::sequential(history, kind, opts, &report);
         let mut s = Some(Timed {
-            report: t.report?,
+            report,
             elapsed: t.elapsed,
+            anomaly: named,
         });
         store(&mut |d| {
             if d.sequential.is_none() {
@@ -314,9 +327,11 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
     };
     let conv = || {
         if want(Consistency::Convergence) {
-            let mut c = Some(timed(|| {
+            let mut t = timed(|| {
                 convergence::check(history, plan.model, &plan.model_options, &plan.convergence)
-            }));
+            });
+            t.anomaly = anomaly::convergence(&t.report);
+            let mut c = Some(t);
             store(&mut |d| d.convergence = c.take());
         }
     };

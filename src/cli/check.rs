@@ -10,7 +10,7 @@ use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
 use labrys::history::{Error, History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{
-    self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
+    self, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
 use std::io::IsTerminal;
 use std::io::{Read, Write};
@@ -487,7 +487,8 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
         let name = path.display().to_string();
         Ok(
             FileReport::new(name, model, source, operations, checks, &plan.options)
-                .with_faults(&history, job.clock_uncertainty),
+                .with_faults(&history, job.clock_uncertainty)
+                .with_timeline(&history),
         )
     };
     let _ = tx.send(Stage::Done(run()));
@@ -605,7 +606,7 @@ fn deliver(run: &RunReport, args: &CheckArgs) -> Result<()> {
     let text = match format(args) {
         CheckFormat::Json => report::json::render(run),
         CheckFormat::Github => report::github::annotations(run),
-        CheckFormat::Text => report::text::run(run, &Style::detect(terminal)),
+        CheckFormat::Text => report::text::run(run, &super::text_style(terminal)),
     };
     match &args.output {
         Some(path) => std::fs::write(path, text)

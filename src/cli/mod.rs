@@ -200,3 +200,14 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// How text output is styled: colour only on a terminal (`terminal`: the
+/// report goes to standard output and that is a terminal), and never with
+/// `NO_COLOR`; fitted to the terminal's width, or to `COLUMNS` or a fixed
+/// width otherwise.
+fn text_style(terminal: bool) -> labrys::report::style::Style {
+    let width = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols));
+    labrys::report::style::Style::detect(terminal, width)
+}

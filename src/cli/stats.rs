@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 use labrys::history::stats::Stats;
 use labrys::history::{History, LoadOptions};
-use labrys::report::{self, style::Style};
+use labrys::report;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -67,7 +67,7 @@ pub fn run(args: StatsArgs) -> Result<u8> {
     let text = match args.format {
         OutputFormat::Json => report::json::render(&found),
         OutputFormat::Text => {
-            let style = Style::detect(std::io::stdout().is_terminal());
+            let style = super::text_style(std::io::stdout().is_terminal());
             found
                 .iter()
                 .map(|f| report::text::stats(&f.path, &f.stats, &style))

@@ -31,8 +31,11 @@ pub mod json;
 pub mod junit;
 pub mod style;
 pub mod text;
+pub mod timeline;
 
+use crate::check::anomaly::NamedAnomaly;
 use crate::check::convergence::ConvergenceReport;
+use crate::check::evidence::OpView;
 use crate::check::linearizable::LinearizableReport;
 use crate::check::run::{self, Plan, Results, Standing};
 use crate::check::sequential::SequentialReport;
@@ -56,6 +59,10 @@ pub struct CheckSection {
     pub elapsed_ms: f64,
     /// The outcome in one sentence.
     pub summary: String,
+    /// The known pattern the evidence shows, when the check failed (see
+    /// [`anomaly`](crate::check::anomaly)); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<NamedAnomaly>,
     /// The checker's evidence.
     pub evidence: Evidence,
 }
@@ -85,7 +92,7 @@ impl CheckSection {
         let model = plan.model;
         let mut out = BTreeMap::new();
         for (c, standing) in results.standings(plan) {
-            let (elapsed, summary, evidence) = match c {
+            let (elapsed, summary, evidence, anomaly) = match c {
                 Consistency::Linearizable => {
                     let t = results.linearizable.as_ref().expect("ran");
                     let summary = text::linearizable_summary(&t.report);
@@ -93,6 +100,7 @@ impl CheckSection {
                         t.elapsed,
                         summary,
                         Evidence::Linearizable(Box::new(t.report.clone())),
+                        t.anomaly.clone(),
                     )
                 }
                 Consistency::Sequential => {
@@ -102,6 +110,7 @@ impl CheckSection {
                         t.elapsed,
                         summary,
                         Evidence::Sequential(Box::new(t.report.clone())),
+                        t.anomaly.clone(),
                     )
                 }
                 Consistency::Convergence => {
@@ -116,13 +125,15 @@ impl CheckSection {
                             ),
                         }
                     };
-                    (t.elapsed, text::convergence_summary(&t.report), evidence)
+                    let summary = text::convergence_summary(&t.report);
+                    (t.elapsed, summary, evidence, t.anomaly.clone())
                 }
             };
-            out.insert(
-                c.name(),
-                CheckSection::new(standing, ms(elapsed), summary, evidence),
-            );
+            let mut section = CheckSection::new(standing, ms(elapsed), summary, evidence);
+            if section.valid == Verdict::Invalid {
+                section.anomaly = anomaly;
+            }
+            out.insert(c.name(), section);
         }
         out
     }
@@ -185,6 +196,7 @@ impl CheckSection {
             counts: standing.counts,
             elapsed_ms,
             summary,
+            anomaly: None,
             evidence,
         }
     }
@@ -249,7 +261,16 @@ pub struct FileReport {
     /// One section per checker that ran, keyed `linearizable`,
     /// `sequential`, `convergence`.
     pub checks: BTreeMap<&'static str, CheckSection>,
+    /// Every operation, in the history's own words, when there are at
+    /// most [`TIMELINE_OPS`] (the text report draws them); empty
+    /// otherwise. Not part of the JSON report.
+    #[serde(skip)]
+    pub timeline: Vec<OpView>,
 }
+
+/// Histories of at most this many operations are drawn whole in the text
+/// report.
+pub const TIMELINE_OPS: usize = 40;
 
 impl FileReport {
     /// The report of a file whose checks ran, with its sections.
@@ -272,7 +293,18 @@ impl FileReport {
             fault_processes: Vec::new(),
             clock_uncertainty: 0,
             checks,
+            timeline: Vec::new(),
         }
+    }
+
+    /// Adds the history's operations for the timeline, when it has at
+    /// most [`TIMELINE_OPS`].
+    pub fn with_timeline(mut self, history: &History) -> FileReport {
+        let n = history.operations.len();
+        if n <= TIMELINE_OPS {
+            self.timeline = (0..n).map(|id| OpView::plain(history, id)).collect();
+        }
+        self
     }
 
     /// Adds what the history says of its fault events, and the clock

@@ -1,6 +1,7 @@
 //! Text rendering: reports a person reads in a terminal.
 
 use super::style::Style;
+use super::timeline;
 use super::{CheckSection, Evidence, FileFailure, FileOutcome, FileReport, RunReport};
 use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
 use crate::check::evidence::OpView;
@@ -9,6 +10,7 @@ use crate::check::sequential::SequentialReport;
 use crate::check::Verdict;
 use crate::history::stats::Stats;
 use crate::history::{Process, Value};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Renders one file's statistics.
@@ -124,9 +126,61 @@ pub fn file(f: &FileReport, style: &Style) -> String {
             }
         );
     }
+    if !f.timeline.is_empty() && !f.checks.values().any(|c| c.anomaly.is_some()) {
+        let _ = writeln!(out, "  Timeline ({} ops):", f.timeline.len());
+        draw(&mut out, &f.timeline, &BTreeSet::new(), style);
+    }
     for c in crate::check::Consistency::ALL {
         if let Some(section) = f.checks.get(c.name()) {
-            out.push_str(&check(c.name(), section, style));
+            out.push_str(&check(c.name(), section, &f.timeline, style));
+        }
+    }
+    out
+}
+
+/// Draws a timeline of `ops`, indented under a check, marking `marked`.
+fn draw(out: &mut String, ops: &[OpView], marked: &BTreeSet<usize>, style: &Style) {
+    const INDENT: &str = "      ";
+    let width = style.width.saturating_sub(INDENT.len());
+    for line in timeline::draw(ops, marked, width, style) {
+        let _ = writeln!(out, "{INDENT}{line}");
+    }
+}
+
+/// The ops a failing check's timeline shows, and what it calls them: its
+/// minimal counterexample, else the whole history when it is small.
+fn drawn<'a>(c: &'a CheckSection, whole: &'a [OpView]) -> Option<(&'static str, &'a [OpView])> {
+    let minimal = match &c.evidence {
+        Evidence::Linearizable(r) => r
+            .partitions
+            .iter()
+            .find_map(|p| p.evidence.as_ref())
+            .and_then(|e| e.minimal.as_deref()),
+        Evidence::Sequential(r) => r.counterexample.as_ref().and_then(|c| c.minimal.as_deref()),
+        _ => None,
+    };
+    match minimal {
+        Some(m) if !m.is_empty() => Some(("the minimal counterexample", m)),
+        _ if !whole.is_empty() => Some(("the history", whole)),
+        _ => None,
+    }
+}
+
+/// The ops a failing check's timeline marks: those its anomaly names,
+/// else the op no order gets past.
+fn marked(c: &CheckSection, ops: &[OpView]) -> BTreeSet<usize> {
+    let drawn: BTreeSet<usize> = ops.iter().map(|o| o.id).collect();
+    let mut out: BTreeSet<usize> = c
+        .anomaly
+        .iter()
+        .flat_map(|a| a.ops.iter().copied())
+        .filter(|id| drawn.contains(id))
+        .collect();
+    if out.is_empty() {
+        if let Evidence::Linearizable(r) = &c.evidence {
+            if let Some(e) = r.partitions.iter().find_map(|p| p.evidence.as_ref()) {
+                out.extend(drawn.get(&e.op.id));
+            }
         }
     }
     out
@@ -164,7 +218,7 @@ fn standing(c: &CheckSection, style: &Style) -> String {
 /// summary, without colour and with the section's indent removed: the
 /// body of a JUnit failure or a GitHub annotation.
 pub fn evidence(c: &CheckSection) -> String {
-    let full = check("", c, &Style::default());
+    let full = check("", c, &[], &Style::default());
     let lines: Vec<&str> = full
         .lines()
         .skip(2)
@@ -174,7 +228,7 @@ pub fn evidence(c: &CheckSection) -> String {
 }
 
 /// Renders one checker's section: its verdict, summary and evidence.
-fn check(name: &str, c: &CheckSection, style: &Style) -> String {
+fn check(name: &str, c: &CheckSection, whole: &[OpView], style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -183,7 +237,16 @@ fn check(name: &str, c: &CheckSection, style: &Style) -> String {
         standing(c, style),
         style.dim(&format!("{:.1} ms", c.elapsed_ms))
     );
+    if let Some(a) = &c.anomaly {
+        let _ = writeln!(out, "    {}", style.bold(&a.description));
+    }
     let _ = writeln!(out, "    {}", c.summary);
+    if c.anomaly.is_some() {
+        if let Some((what, ops)) = drawn(c, whole) {
+            let _ = writeln!(out, "    Timeline of {what} ({} ops):", ops.len());
+            draw(&mut out, ops, &marked(c, ops), style);
+        }
+    }
     match &c.evidence {
         Evidence::Skipped { .. } => {}
         Evidence::Linearizable(r) => linearizable(&mut out, r, style),
@@ -729,7 +792,7 @@ mod tests {
         .unwrap();
         let model = Register::new(&ModelOptions::default());
         let mut r = crate::check::linearizable::check(&h, model, &CheckOptions::default()).unwrap();
-        let style = Style::detect(false);
+        let style = Style::detect(false, None);
         let mut full = String::new();
         linearizable(&mut full, &r, &style);
         assert!(
