@@ -12,6 +12,7 @@ use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
 use labrys::history::{self, Error, History, LoadOptions, Value};
 use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
+use labrys::report::html::FileView;
 use labrys::report::{
     self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
@@ -48,6 +49,13 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
+
+    /// Also write the report as one self-contained HTML page to this file:
+    /// a summary table, then per history a timeline and the evidence
+    /// drawn. Records the linearization found for drawing, so the JSON
+    /// report then carries it too.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
 
     /// The initial value of the register (or of every key), in EDN:
     /// nil, 0, "" ...
@@ -251,6 +259,7 @@ impl CheckArgs {
                 .max_memory
                 .or_else(alloc::default_budget)
                 .map(|limit| Budget::new(limit, alloc::in_use)),
+            witness: self.html.is_some(),
             ..CheckOptions::default()
         })
     }
@@ -333,15 +342,18 @@ fn unread(path: &Path, args: &CheckArgs, template: &Plan) -> FileReport {
     FileReport::new(path, model, source, 0, checks, &template.options)
 }
 
+/// A file's report, and what the page draws of it when `--html` asks.
+type Checked = (FileReport, Option<FileView>);
+
 /// Loads and checks one file.
-fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<Checked, Error> {
     if let Some(budget) = &template.options.memory {
         fits(path, budget)?;
     }
     let loaded = load_until(path, &args.input.load_options(), template.options.deadline)
         .map_err(|e| e.in_file(path))?;
     let Some(history) = loaded else {
-        return Ok(unread(path, args, template));
+        return Ok((unread(path, args, template), None));
     };
     let history = history
         .widen(args.clock_uncertainty)
@@ -360,7 +372,7 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
     let Some(model) = model else {
         let reason = nothing_to_judge(&history).unwrap_or_default();
         let checks = CheckSection::none_ran(template, &reason);
-        return Ok(FileReport::new(
+        let report = FileReport::new(
             path_name,
             None,
             source,
@@ -368,7 +380,12 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
             checks,
             &template.options,
         )
-        .with_faults(&history, args.clock_uncertainty));
+        .with_faults(&history, args.clock_uncertainty);
+        let view = args
+            .html
+            .is_some()
+            .then(|| FileView::new(&history, &report));
+        return Ok((report, view));
     };
     let plan = Plan {
         model,
@@ -385,12 +402,16 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
         &plan.options,
     )
     .with_faults(&history, args.clock_uncertainty);
+    let view = args
+        .html
+        .is_some()
+        .then(|| FileView::new(&history, &report));
     // A history of millions of events takes a moment to free: free it
     // beside the rendering (the process may end before it is done).
     if history.ops.len() > 100_000 {
         std::thread::spawn(move || drop((history, results)));
     }
-    Ok(report)
+    Ok((report, view))
 }
 
 /// The exit status of a run. An anomaly found wins over everything
@@ -423,7 +444,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     progress::on_interrupt(template.options.cancel.clone());
     let done = Arc::new(AtomicUsize::new(0));
     let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
-    let results: Vec<Result<FileReport, Error>> = files
+    let results: Vec<Result<Checked, Error>> = files
         .par_iter()
         .map(|input| {
             let r = match input {
@@ -435,18 +456,27 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         })
         .collect();
     drop(bar);
+    let mut views = Vec::with_capacity(results.len());
     let outcomes = results
         .into_iter()
         .map(|r| match r {
-            Ok(f) => FileOutcome::Checked(f),
+            Ok((f, view)) => {
+                views.push(view);
+                FileOutcome::Checked(f)
+            }
             Err(e) => {
                 eprintln!("labrys: {e}");
+                views.push(None);
                 let path = e.path.as_deref().unwrap_or(std::path::Path::new(""));
                 FileOutcome::Failed(FileFailure::new(path.display().to_string(), &e))
             }
         })
         .collect();
     let run = RunReport::new(outcomes);
+    if let Some(page) = &args.html {
+        std::fs::write(page, report::html::page(&run, &views))
+            .map_err(|e| anyhow!("--html {}: {e}", page.display()))?;
+    }
     let text = match args.format {
         OutputFormat::Json => report::json::render(&run),
         OutputFormat::Text => {

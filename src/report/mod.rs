@@ -26,6 +26,7 @@
 //! file named appears, in order: one that could not be checked carries an
 //! `error` instead of checks, and the run's `valid` is then never `true`.
 
+pub mod html;
 pub mod json;
 pub mod style;
 pub mod text;
