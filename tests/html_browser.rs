@@ -134,7 +134,7 @@ fn every_teaching_history_renders_lanes_failing_op_and_counterexample() {
                 .unwrap_or_else(|| panic!("{path}: no counterexample"));
             let figure = &minimal[..minimal.find("</figure>").unwrap()];
             assert!(
-                figure.contains("<svg") && figure.contains("failing"),
+                figure.contains("<svg") && figure.contains("class=\"bar "),
                 "{path}: counterexample not drawn"
             );
         }
@@ -174,8 +174,10 @@ fn a_hostile_value_renders_as_text_and_runs_nothing() {
     assert_rendered(&dom);
     assert!(!dom.contains("<img"), "the value became an element");
     assert!(
-        dom.contains("write &lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"),
-        "the value is not shown as text"
+        dom.contains(
+            "class=\"op-label\">#1 write \"&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;\"</text>"
+        ),
+        "the value is not shown as text on its bar"
     );
 }
 
