@@ -161,6 +161,11 @@ pub struct CheckOptions {
     /// Give up (verdict unknown) once the bytes in use pass this budget;
     /// the searches' tables grow only within it.
     pub memory: Option<crate::memory::Budget>,
+    /// Record, for drawing, each valid linearizability partition's order
+    /// with the model's state after each step (bounded: see
+    /// [`linearizable::WITNESS_STEPS`]). Off by default: the order of a
+    /// large history is large; `labrys check --html` turns it on.
+    pub witness: bool,
 }
 
 /// Live counters of a running check, written by the checkers with relaxed
@@ -227,6 +232,7 @@ impl Default for CheckOptions {
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
             memory: None,
+            witness: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use labrys::check::run::{self as runner, Plan, Results};
 use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
 use labrys::history::{Error, History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
+use labrys::report::html::FileView;
 use labrys::report::{
     self, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
@@ -63,6 +64,13 @@ pub struct CheckArgs {
     /// tells the verdict (files asked for are still written).
     #[arg(long, short = 'q')]
     quiet: bool,
+
+    /// Also write the report as one self-contained HTML page to this file:
+    /// a summary table, then per history a timeline and the evidence
+    /// drawn. Records the linearization found for drawing, so the JSON
+    /// report then carries it too.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 
     /// The initial value of the register (or of every key), in EDN:
     /// nil, 0, "" ...
@@ -268,6 +276,7 @@ impl CheckArgs {
             shrink: !self.no_shrink,
             allow_empty: self.allow_empty,
             memory: alloc::budget(self.max_memory),
+            witness: self.html.is_some(),
             ..CheckOptions::default()
         })
     }
@@ -313,8 +322,11 @@ enum Stage {
         operations: usize,
     },
     /// The check is over.
-    Done(Result<FileReport, Error>),
+    Done(Result<Checked, Error>),
 }
+
+/// A file's report, and what the page draws of it when `--html` asks.
+type Checked = (FileReport, Option<FileView>);
 
 /// What a worker needs to check one file on its own thread.
 #[derive(Clone)]
@@ -324,6 +336,8 @@ struct Job {
     model: Option<ModelKind>,
     clock_uncertainty: i64,
     plan: Plan,
+    /// Whether the HTML page will draw the file.
+    html: bool,
 }
 
 /// Loads and checks one file on a thread of its own, and waits for it no
@@ -332,7 +346,7 @@ struct Job {
 /// inferring the model, compiling the history for a checker) may still
 /// be running then. The checkers that finished keep their reports; the
 /// others are unknown, and the worker is left to end with the process.
-fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<Checked, Error> {
     let job = Job {
         path: path.to_path_buf(),
         load: LoadOptions {
@@ -342,6 +356,7 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
         model: args.model,
         clock_uncertainty: args.clock_uncertainty,
         plan: template.clone(),
+        html: args.html.is_some(),
     };
     let partial = Arc::new(Mutex::new(Results::default()));
     let (tx, rx) = mpsc::channel();
@@ -367,7 +382,8 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
             Ok(s) => stage = Some(s),
             Err(RecvTimeoutError::Timeout) if limit.is_some_and(|l| Instant::now() >= l) => {
                 let results = std::mem::take(&mut *partial.lock().expect("not poisoned"));
-                return Ok(stopped(&job, stage, &results, cancelled_at.is_some()));
+                let report = stopped(&job, stage, &results, cancelled_at.is_some());
+                return Ok((report, None));
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -443,7 +459,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
 /// checkers (their reports go to `partial` as each finishes), and says
 /// how far it got on `tx`.
 fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
-    let run = || -> Result<FileReport, Error> {
+    let run = || -> Result<Checked, Error> {
         let named = PathBuf::from(display(&job.path));
         let path = named.as_path();
         match &job.plan.options.memory {
@@ -485,11 +501,11 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
             }
         };
         let name = path.display().to_string();
-        Ok(
-            FileReport::new(name, model, source, operations, checks, &plan.options)
-                .with_faults(&history, job.clock_uncertainty)
-                .with_timeline(&history),
-        )
+        let report = FileReport::new(name, model, source, operations, checks, &plan.options)
+            .with_faults(&history, job.clock_uncertainty)
+            .with_timeline(&history);
+        let view = job.html.then(|| FileView::new(&history, &report));
+        Ok((report, view))
     };
     let _ = tx.send(Stage::Done(run()));
 }
@@ -530,7 +546,7 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     // each file's worker; the workers use the rayon pool (a pool thread
     // must not block waiting for work queued behind it).
     let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Result<FileReport, Error>>>> =
+    let slots: Vec<Mutex<Option<Result<Checked, Error>>>> =
         files.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
         for _ in 0..rayon::current_num_threads().clamp(1, files.len().max(1)) {
@@ -550,19 +566,28 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         .into_iter()
         .map(|s| s.into_inner().expect("not poisoned").expect("checked"));
     drop(bar);
+    let mut views = Vec::with_capacity(results.len());
     let outcomes = results
         .map(|r| match r {
-            Ok(f) => FileOutcome::Checked(f),
+            Ok((f, view)) => {
+                views.push(view);
+                FileOutcome::Checked(f)
+            }
             Err(e) => {
                 if !args.quiet {
                     eprintln!("labrys: {e}");
                 }
+                views.push(None);
                 let path = e.path.as_deref().unwrap_or(std::path::Path::new(""));
                 FileOutcome::Failed(FileFailure::new(path.display().to_string(), &e))
             }
         })
         .collect();
     let run = RunReport::new(outcomes);
+    if let Some(page) = &args.html {
+        std::fs::write(page, report::html::page(&run, &views))
+            .map_err(|e| anyhow!("--html {}: {e}", page.display()))?;
+    }
     deliver(&run, &args)?;
     Ok(exit_status(&run))
 }

@@ -27,6 +27,7 @@
 //! `error` instead of checks, and the run's `valid` is then never `true`.
 
 pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod style;

@@ -158,6 +158,38 @@ pub struct PartitionReport {
     /// ones that never took effect are absent. Not part of the JSON report.
     #[serde(skip)]
     pub linearization: Option<Vec<usize>>,
+    /// When it is linearizable and [`CheckOptions::witness`] asked for it:
+    /// the order drawn step by step, with the model's state after each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<Witness>,
+}
+
+/// The most steps of a linearization recorded with their states, over all
+/// the partitions of a check (the keys in key order take them first).
+pub const WITNESS_STEPS: usize = 20_000;
+
+/// A valid partition's linearization, step by step: what a drawing needs
+/// to show each operation's linearization point and the state it left.
+#[derive(Clone, Debug, Serialize)]
+pub struct Witness {
+    /// The first steps of the order (all of them when `complete`).
+    pub steps: Vec<Step>,
+    /// Steps in the whole order (operations that took effect).
+    pub total: usize,
+    /// Whether `steps` holds the whole order: the steps of all partitions
+    /// together are bounded by [`WITNESS_STEPS`].
+    pub complete: bool,
+}
+
+/// One step of a linearization.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    /// The operation (index into `History::operations`).
+    pub id: usize,
+    /// Its place in the order, from 0.
+    pub rank: usize,
+    /// The model's state after it, in plain words.
+    pub state: String,
 }
 
 /// Where no order gets past the completion of [`Evidence::op`].
@@ -380,7 +412,17 @@ pub fn check<M: Model>(
         .enumerate()
         .map(|(i, r)| (i, r.expect("every partition ran at least once")))
         .collect();
-    let partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
+    let mut partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
+    if options.witness {
+        let mut room = WITNESS_STEPS;
+        for (p, (_, m, items)) in partitions.iter_mut().zip(&compiled) {
+            p.witness = p.linearization.as_ref().map(|order| {
+                let w = witness(m, items, order, room);
+                room -= w.steps.len();
+                w
+            });
+        }
+    }
     let verdict = partitions
         .iter()
         .fold(Verdict::Valid, |v, p| v.and(p.valid));
@@ -435,6 +477,32 @@ fn partitions(history: &History, split: bool) -> Vec<(Option<Value>, Vec<usize>)
 
 fn view<M: Model>(history: &History, model: &M, item: &Item<M::Op>) -> OpView {
     OpView::new(history, item.id, model.describe_op(&item.op))
+}
+
+/// The first `room` steps of `order` (operation ids of `items`, which are
+/// in id order), each with the model's state after it.
+fn witness<M: Model>(model: &M, items: &[Item<M::Op>], order: &[usize], room: usize) -> Witness {
+    let mut state = model.init();
+    let mut steps = Vec::with_capacity(order.len().min(room));
+    for (rank, &id) in order.iter().take(room).enumerate() {
+        let Ok(at) = items.binary_search_by_key(&id, |it| it.id) else {
+            break;
+        };
+        match model.step(&state, &items[at].op) {
+            Some(next) => state = next,
+            None => break, // cannot happen for a linearization; draw no further
+        }
+        steps.push(Step {
+            id,
+            rank,
+            state: model.describe_state(&state),
+        });
+    }
+    Witness {
+        complete: steps.len() == order.len(),
+        total: order.len(),
+        steps,
+    }
 }
 
 /// What a refuting search leaves for the evidence.
@@ -499,6 +567,7 @@ fn check_partition<M: Model>(
         configurations: spent + engine.as_ref().map_or(0, |e| e.configurations),
         evidence: None,
         linearization: None,
+        witness: None,
     };
     let mut refutation = None;
     match found {
