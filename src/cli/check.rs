@@ -322,7 +322,7 @@ enum Stage {
         operations: usize,
     },
     /// The check is over.
-    Done(Result<Checked, Error>),
+    Done(Box<Result<Checked, Error>>),
 }
 
 /// A file's report, and what the page draws of it when `--html` asks.
@@ -378,7 +378,7 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<Checked,
             l.saturating_duration_since(Instant::now()).min(POLL)
         });
         match rx.recv_timeout(wait) {
-            Ok(Stage::Done(r)) => return r,
+            Ok(Stage::Done(r)) => return *r,
             Ok(s) => stage = Some(s),
             Err(RecvTimeoutError::Timeout) if limit.is_some_and(|l| Instant::now() >= l) => {
                 let results = std::mem::take(&mut *partial.lock().expect("not poisoned"));
@@ -507,7 +507,7 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
         let view = job.html.then(|| FileView::new(&history, &report));
         Ok((report, view))
     };
-    let _ = tx.send(Stage::Done(run()));
+    let _ = tx.send(Stage::Done(Box::new(run())));
 }
 
 /// The exit status of a run. An anomaly found wins over everything
