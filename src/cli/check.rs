@@ -320,6 +320,8 @@ enum Stage {
         model: ModelKind,
         source: ModelSource,
         operations: usize,
+        /// When the checkers started.
+        started: Instant,
     },
     /// The check is over.
     Done(Box<Result<Checked, Error>>),
@@ -432,6 +434,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
         model,
         source,
         operations,
+        started,
     }) = stage
     else {
         let why = match stage {
@@ -442,7 +445,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
             Some(m) => (Some(m), ModelSource::Given),
             None => (None, ModelSource::None),
         };
-        let checks = CheckSection::unfinished(&job.plan, &why);
+        let checks = CheckSection::unfinished(&job.plan, &why, Duration::ZERO);
         return FileReport::new(path, model, source, 0, checks, options);
     };
     let plan = Plan {
@@ -450,7 +453,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
         ..job.plan.clone()
     };
     let why = format!("undecided: {cause} before the check finished");
-    let mut checks = CheckSection::unfinished(&plan, &why);
+    let mut checks = CheckSection::unfinished(&plan, &why, started.elapsed());
     checks.extend(CheckSection::all(results, &plan));
     FileReport::new(path, Some(model), source, operations, checks, options)
 }
@@ -495,6 +498,7 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
                     model,
                     source,
                     operations,
+                    started: Instant::now(),
                 });
                 runner::run_into(&history, &plan, partial).map_err(|e| e.in_file(path))?;
                 CheckSection::all(&partial.lock().expect("not poisoned"), &plan)
