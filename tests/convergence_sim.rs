@@ -171,7 +171,7 @@ fn simulate(store: Store, k: Knobs, seed: u64) -> Vec<Op> {
         };
         next_value += 1;
         let mut inv = Op::new(OpType::Invoke, c as i64, f, input.clone());
-        inv.node = Some(node(r));
+        inv.set_node(node(r));
         push(&mut events, t, inv);
         // The op takes effect at its replica at once (within its
         // interval); a write's LWW timestamp is its completion tick on the
@@ -206,7 +206,7 @@ fn simulate(store: Store, k: Knobs, seed: u64) -> Vec<Op> {
             (if info { OpType::Info } else { OpType::Ok }, input.clone())
         };
         let mut comp = Op::new(ty, c as i64, f, if info { Value::Nil } else { out });
-        comp.node = Some(node(r));
+        comp.set_node(node(r));
         push(&mut events, done, comp);
         if info {
             // Jepsen gives a crashed process's thread a new process id;
@@ -222,7 +222,7 @@ fn simulate(store: Store, k: Knobs, seed: u64) -> Vec<Op> {
     for c in 0..k.clients + n {
         let r = c % n;
         let mut inv = Op::new(OpType::Invoke, (k.clients + c) as i64, "read", Value::Nil);
-        inv.node = Some(node(r));
+        inv.set_node(node(r));
         push(&mut events, t_end, inv);
         let mut ok = Op::new(
             OpType::Ok,
@@ -230,7 +230,7 @@ fn simulate(store: Store, k: Knobs, seed: u64) -> Vec<Op> {
             "read",
             replicas[r].read(store),
         );
-        ok.node = Some(node(r));
+        ok.set_node(node(r));
         push(&mut events, t_end + 1, ok);
     }
     events.sort_by_key(|e| (e.0, e.1));
@@ -337,7 +337,7 @@ fn finals(h: &History, opts: &ConvergenceOptions) -> Vec<(usize, Value)> {
     for (i, v) in ok_reads(h) {
         let o = &h.operations[i];
         if (time_of(h, o.invoke), o.invoke) > last {
-            latest.insert(h.ops[o.invoke].node.clone(), (i, v));
+            latest.insert(h.ops[o.invoke].node().cloned(), (i, v));
         }
     }
     let mut out: Vec<(usize, Value)> = latest.into_values().collect();

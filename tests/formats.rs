@@ -54,7 +54,7 @@ fn etcd_space_separated_files_match_shape() {
         .unwrap_or_else(|e| panic!("{e}"));
     let cas = h.ops.iter().find(|o| &*o.f == "cas").expect("a cas op");
     assert!(matches!(&cas.value, Value::Vector(v) if v.len() == 2));
-    assert!(h.ops.iter().all(|o| o.error.is_none()));
+    assert!(h.ops.iter().all(|o| o.error().is_none()));
 }
 
 #[test]

@@ -899,7 +899,7 @@ pub(crate) fn completion(call: &Call, process: i64, t: OpType, value: Value) -> 
     let mut op = Op::new(t, process, call.f.name(), value);
     op.key = call.key.map(Value::Int);
     if t == OpType::Info {
-        op.error = Some(Value::Keyword("timeout".into()));
+        op.set_error(Value::Keyword("timeout".into()));
     }
     op
 }

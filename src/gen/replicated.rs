@@ -388,7 +388,7 @@ impl ReplicatedSim {
         let crash = self.rng.chance(self.o.crash_rate);
         let effect = crash && self.rng.chance(self.o.crash_effect);
         let mut op = invocation(&call, self.slots[c].process);
-        op.node = Some(node_name(self.slots[c].node));
+        op.set_node(node_name(self.slots[c].node));
         let index = out.emit(op, t);
         self.sched.at(timing.lin, Ev::Lin(c));
         self.sched.at(timing.complete, Ev::Complete(c));
@@ -456,7 +456,7 @@ impl ReplicatedSim {
             let v = cur.result.clone().expect("applied before completing");
             completion(&cur.call, process, OpType::Ok, v)
         };
-        op.node = Some(node_name(self.slots[c].node));
+        op.set_node(node_name(self.slots[c].node));
         out.emit(op, t);
         self.busy -= 1;
         if cur.crash {
@@ -486,8 +486,8 @@ impl ReplicatedSim {
                     pick: 0,
                 };
                 let mut op = invocation(&call, process);
-                op.node = Some(node_name(n));
-                op.extra.push(("final".into(), Value::Bool(true)));
+                op.set_node(node_name(n));
+                op.push_extra("final".into(), Value::Bool(true));
                 out.emit(op, t);
                 reads.push((call, process, n, k));
                 process += 1;
@@ -497,8 +497,8 @@ impl ReplicatedSim {
         for (call, process, n, k) in reads {
             let v = self.nodes[n].read(self.o.model, k);
             let mut op = completion(&call, process, OpType::Ok, v);
-            op.node = Some(node_name(n));
-            op.extra.push(("final".into(), Value::Bool(true)));
+            op.set_node(node_name(n));
+            op.push_extra("final".into(), Value::Bool(true));
             out.emit(op, done);
         }
     }

@@ -904,7 +904,7 @@ fn replicated_runs_heal_and_converge() {
         let finals = &g.ops[g.ops.len() - 2 * 3 * keys..];
         assert!(finals
             .iter()
-            .all(|op| &*op.f == "read" && op.node.is_some()));
+            .all(|op| &*op.f == "read" && op.node().is_some()));
         assert!(g.ops.len() - 2 * 3 * keys > last_heal);
         let completions: Vec<_> = finals
             .iter()
@@ -924,7 +924,10 @@ fn replicated_runs_heal_and_converge() {
         }
         let h = History::from_ops(g.ops.clone()).unwrap();
         assert_eq!(h.nemesis.len(), 8);
-        assert!(h.operations.iter().all(|o| h.invocation(o).node.is_some()));
+        assert!(h
+            .operations
+            .iter()
+            .all(|o| h.invocation(o).node().is_some()));
         if model == ModelKind::Set {
             // Every acknowledged add made it.
             let all = completions[0].value.as_collection().unwrap();
@@ -1129,17 +1132,17 @@ fn writers_round_trip_through_the_readers() {
                 );
                 if format == OutputFormat::Edn {
                     assert_eq!(
-                        (&a.process, &a.value, &a.key, &a.node, &a.error),
-                        (&b.process, &b.value, &b.key, &b.node, &b.error),
+                        (&a.process, &a.value, &a.key, a.node(), a.error()),
+                        (&b.process, &b.value, &b.key, b.node(), b.error()),
                         "{what}"
                     );
                 } else {
                     assert_eq!(a.process.client(), b.process.client(), "{what}");
-                    let norm = |v: &Option<Value>| v.as_ref().map(json_normal);
+                    let norm = |v: Option<&Value>| v.map(json_normal);
                     assert_eq!(json_normal(&a.value), json_normal(&b.value), "{what}");
                     assert_eq!(
-                        (norm(&a.key), norm(&a.node), norm(&a.error)),
-                        (norm(&b.key), norm(&b.node), norm(&b.error)),
+                        (norm(a.key.as_ref()), norm(a.node()), norm(a.error())),
+                        (norm(b.key.as_ref()), norm(b.node()), norm(b.error())),
                         "{what}"
                     );
                 }

@@ -713,8 +713,8 @@ impl Reader<'_> {
                 },
                 "value" => op.value = self.read_value(1).ok()?,
                 "key" => op.key = Some(self.read_value(1).ok()?),
-                "node" => op.node = Some(self.read_value(1).ok()?),
-                "error" => op.error = Some(self.read_value(1).ok()?),
+                "node" => op.set_node(self.read_value(1).ok()?),
+                "error" => op.set_error(self.read_value(1).ok()?),
                 _ => return None,
             }
         }

@@ -266,11 +266,11 @@ impl<'a> Cursor<'a> {
                         Value::Nil => {}
                         _ => return None,
                     },
-                    "node" => op.node = Some(self.value(1)?),
-                    "error" => op.error = Some(self.value(1)?),
+                    "node" => op.set_node(self.value(1)?),
+                    "error" => op.set_error(self.value(1)?),
                     _ => {
                         let v = self.value(1)?;
-                        op.extra.push((name.into(), v));
+                        op.push_extra(name.into(), v);
                     }
                 }
                 self.skip_ws();
@@ -764,8 +764,8 @@ mod tests {
         assert_eq!((ops[0].line, ops[0].index), (2, 0));
         assert_eq!((ops[1].line, ops[1].index), (3, 9));
         assert_eq!(
-            ops[1].extra,
-            vec![(
+            ops[1].extra(),
+            [(
                 "extra".into(),
                 Value::Map(vec![(
                     Value::Str("a".into()),

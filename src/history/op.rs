@@ -136,14 +136,20 @@ pub struct Op {
     pub key: Option<Value>,
     /// Jepsen's `:time`: nanoseconds since the test began.
     pub time: Option<i64>,
-    /// The node (replica) that served the op, when recorded.
-    pub node: Option<Value>,
-    /// An error, when recorded (a text history's fifth column, or `:error`).
-    pub error: Option<Value>,
-    /// Any other fields, kept in source order.
-    pub extra: Vec<(Box<str>, Value)>,
     /// The 1-based line of the file where the op begins.
     pub line: u32,
+    /// The fields most ops lack, apart, so that an op without them takes
+    /// 8 bytes for them rather than 88 (see [`Op::node`], [`Op::error`],
+    /// [`Op::extra`]).
+    rare: Option<Box<Rare>>,
+}
+
+/// The fields of an op that most histories leave out.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Rare {
+    node: Option<Value>,
+    error: Option<Value>,
+    extra: Vec<(Box<str>, Value)>,
 }
 
 impl Op {
@@ -157,11 +163,44 @@ impl Op {
             value,
             key: None,
             time: None,
-            node: None,
-            error: None,
-            extra: Vec::new(),
             line: 0,
+            rare: None,
         }
+    }
+
+    /// The node (replica) that served the op, when recorded.
+    pub fn node(&self) -> Option<&Value> {
+        self.rare.as_ref().and_then(|r| r.node.as_ref())
+    }
+
+    /// An error, when recorded (a text history's fifth column, or
+    /// `:error`).
+    pub fn error(&self) -> Option<&Value> {
+        self.rare.as_ref().and_then(|r| r.error.as_ref())
+    }
+
+    /// Any other fields, in source order.
+    pub fn extra(&self) -> &[(Box<str>, Value)] {
+        self.rare.as_ref().map_or(&[], |r| &r.extra)
+    }
+
+    /// Records the node that served the op.
+    pub fn set_node(&mut self, node: Value) {
+        self.rare_mut().node = Some(node);
+    }
+
+    /// Records the op's error.
+    pub fn set_error(&mut self, error: Value) {
+        self.rare_mut().error = Some(error);
+    }
+
+    /// Keeps another field, after those kept already.
+    pub fn push_extra(&mut self, name: Box<str>, value: Value) {
+        self.rare_mut().extra.push((name, value));
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     /// Builds an op from the fields of an EDN map or JSON object (names
@@ -256,9 +295,9 @@ impl Op {
                         ))
                     }
                 },
-                "node" => op.node = Some(v),
-                "error" => op.error = Some(v),
-                _ => op.extra.push((name, v)),
+                "node" => op.set_node(v),
+                "error" => op.set_error(v),
+                _ => op.push_extra(name, v),
             }
         }
         op.op_type = op_type.ok_or_else(|| {
@@ -288,7 +327,7 @@ impl fmt::Display for Op {
             write!(f, ", :key {k}")?;
         }
         write!(f, ", :value {}", self.value)?;
-        if let Some(e) = &self.error {
+        if let Some(e) = self.error() {
             write!(f, ", :error {e}")?;
         }
         f.write_str("}")
@@ -301,6 +340,25 @@ mod tests {
 
     fn kw(s: &str) -> Value {
         Value::Keyword(s.into())
+    }
+
+    /// A history holds two ops per operation: their size is most of what
+    /// loading takes (see `LOAD_FACTOR`).
+    #[test]
+    fn an_op_takes_at_most_136_bytes_and_its_rare_fields_only_when_set() {
+        assert!(
+            std::mem::size_of::<Op>() <= 136,
+            "{}",
+            std::mem::size_of::<Op>()
+        );
+        let mut op = Op::new(OpType::Ok, 1, "read", Value::Int(1));
+        assert_eq!((op.node(), op.error(), op.extra()), (None, None, &[][..]));
+        assert!(op.rare.is_none());
+        op.set_node(kw("n1"));
+        op.push_extra("final".into(), Value::Bool(true));
+        assert_eq!(op.node(), Some(&kw("n1")));
+        assert_eq!(op.extra(), [("final".into(), Value::Bool(true))]);
+        assert_eq!(op.error(), None);
     }
 
     #[test]
@@ -325,7 +383,7 @@ mod tests {
         assert_eq!(op.time, Some(77));
         assert_eq!(op.index, 9);
         assert_eq!(op.line, 4);
-        assert_eq!(op.extra, vec![("weird".into(), Value::Str("kept".into()))]);
+        assert_eq!(op.extra(), [("weird".into(), Value::Str("kept".into()))]);
     }
 
     #[test]

@@ -188,19 +188,14 @@ fn parse_line(
         }
     };
 
-    Ok(Some(Op {
-        index,
-        op_type,
-        process,
-        f: f.into(),
-        value,
-        key: None,
-        time: None,
-        node: None,
-        error,
-        extra: Vec::new(),
-        line: line_no,
-    }))
+    let mut op = Op::new(op_type, 0, f, value);
+    op.index = index;
+    op.process = process;
+    op.line = line_no;
+    if let Some(error) = error {
+        op.set_error(error);
+    }
+    Ok(Some(op))
 }
 
 /// A field's text for messages.
@@ -242,14 +237,14 @@ mod tests {
         assert_eq!(ops[2].line, 4);
         assert_eq!(ops[3].value, kw("timed-out"));
         assert_eq!(
-            ops[3].error,
-            Some(Value::Str("indeterminate: socket closed".into()))
+            ops[3].error(),
+            Some(&Value::Str("indeterminate: socket closed".into()))
         );
         assert_eq!(
             ops[4].value,
             Value::Vector(vec![Value::Int(3), Value::Int(0)])
         );
-        assert_eq!(ops[4].error, Some(kw("no-such-key")));
+        assert_eq!(ops[4].error(), Some(&kw("no-such-key")));
         assert_eq!(
             ops.iter().map(|o| o.index).collect::<Vec<_>>(),
             [0, 1, 2, 3, 4]
@@ -273,7 +268,7 @@ mod tests {
             ops[1].value,
             Value::Vector(vec![Value::Int(3), Value::Int(0)])
         );
-        assert_eq!(ops[1].error, None);
+        assert_eq!(ops[1].error(), None);
         assert_eq!(ops[1].line, 3);
         assert_eq!(ops[2].process, Process::Client(3));
         assert_eq!(ops[2].line, 4);

@@ -147,13 +147,13 @@ fn write_op<S: Syntax>(op: &Op, out: &mut String) {
     }
     S::field("index", out);
     push_int(op.index as i64, out);
-    for (name, field) in [("node", &op.node), ("error", &op.error)] {
+    for (name, field) in [("node", op.node()), ("error", op.error())] {
         if let Some(v) = field {
             S::field(name, out);
             S::value(v, out);
         }
     }
-    for (k, v) in &op.extra {
+    for (k, v) in op.extra() {
         S::field(k, out);
         S::value(v, out);
     }
@@ -341,7 +341,7 @@ mod tests {
         a.index = 0;
         let mut b = Op::new(OpType::Ok, 2, "read", Value::set(vec![1.into(), 2.into()]));
         b.key = Some(Value::Int(7));
-        b.node = Some(Value::Str("n1".into()));
+        b.set_node(Value::Str("n1".into()));
         b.index = 1;
         b.time = Some(456);
         let mut c = Op::new(OpType::Info, 0, "start-partition", Value::Nil);
@@ -353,9 +353,8 @@ mod tests {
             "cas",
             Value::Vector(vec![1.into(), 2.into()]),
         );
-        d.error = Some(Value::Keyword("timeout".into()));
-        d.extra
-            .push(("note".into(), Value::Str("a \"b\"\n".into())));
+        d.set_error(Value::Keyword("timeout".into()));
+        d.push_extra("note".into(), Value::Str("a \"b\"\n".into()));
         d.index = 3;
         vec![a, b, c, d]
     }

@@ -690,7 +690,7 @@ impl<'a> Ctx<'a> {
         let is_true = |op: &crate::history::Op| {
             matches!(&*op.f, "final-read" | "final_read")
                 || op
-                    .extra
+                    .extra()
                     .iter()
                     .any(|(k, v)| &**k == "final" && *v == Value::Bool(true))
         };
@@ -702,8 +702,8 @@ impl<'a> Ctx<'a> {
         let o = self.op(id);
         let node = o
             .complete
-            .and_then(|c| self.h.ops[c].node.as_ref())
-            .or(self.h.ops[o.invoke].node.as_ref());
+            .and_then(|c| self.h.ops[c].node())
+            .or(self.h.ops[o.invoke].node());
         match (node, self.opts.nodes) {
             (Some(n), _) => n.as_name().map_or_else(|| n.to_string(), str::to_string),
             (None, Some(n)) if n > 0 => {
@@ -775,8 +775,8 @@ impl<'a> Ctx<'a> {
         let o = self.op(id);
         let node = o
             .complete
-            .and_then(|c| self.h.ops[c].node.as_ref())
-            .or(self.h.ops[o.invoke].node.as_ref());
+            .and_then(|c| self.h.ops[c].node())
+            .or(self.h.ops[o.invoke].node());
         match (node, self.opts.nodes) {
             (Some(n), _) => (Some(n), 0),
             (None, Some(n)) if n > 0 => (None, self.h.client_number(o).rem_euclid(n as i64)),

@@ -80,7 +80,7 @@ pub(crate) fn unwrap(v: &Value) -> &Value {
 fn version(ctx: &Ctx<'_>, id: usize) -> Option<i64> {
     let o = ctx.op(id);
     let c = &ctx.h.ops[o.complete?];
-    c.extra
+    c.extra()
         .iter()
         .find(|(k, _)| &**k == "version")
         .and_then(|(_, v)| v.as_int())
@@ -477,9 +477,9 @@ mod tests {
         let mut h = H::new();
         h.call(0, "write", int(1), int(1));
         h.invoke(1, "read", nil());
-        h.ok(1, "read", int(1)).node = Some(Value::Str("n1".into()));
+        h.ok(1, "read", int(1)).set_node(Value::Str("n1".into()));
         h.invoke(2, "read", nil());
-        h.ok(2, "read", nil()).node = Some(Value::Str("n2".into()));
+        h.ok(2, "read", nil()).set_node(Value::Str("n2".into()));
         let r = run(&h, &ConvergenceOptions::default());
         assert_eq!(r.valid, Verdict::Invalid);
         match &r.anomalies[..] {
@@ -688,8 +688,7 @@ mod tests {
         h.call(1, "final-read", nil(), int(1));
         h.invoke(2, "read", nil());
         h.ok(2, "read", int(1))
-            .extra
-            .push(("final".into(), Value::Bool(true)));
+            .push_extra("final".into(), Value::Bool(true));
         let opts = ConvergenceOptions {
             final_reads: FinalReadRule::Marked,
             ..Default::default()
@@ -732,8 +731,7 @@ mod tests {
         h.call(2, "write", int(0), int(0));
         h.invoke(0, "write", int(1));
         h.ok(0, "write", int(1))
-            .extra
-            .push(("version".into(), int(2)));
+            .push_extra("version".into(), int(2));
         h.call(0, "read", nil(), ver(0, 1)); // read-your-writes broken
         h.call(1, "read", nil(), ver(1, 2));
         h.call(1, "read", nil(), ver(0, 1)); // monotonic reads broken

@@ -499,10 +499,7 @@ impl FileView {
         for &id in drawn {
             let o = &h.operations[id];
             let (inv, cmp) = (h.invocation(o), h.completion(o));
-            let node = inv
-                .node
-                .as_ref()
-                .or_else(|| cmp.and_then(|c| c.node.as_ref()));
+            let node = inv.node().or_else(|| cmp.and_then(|c| c.node()));
             let (rank, state) = marks.rank.remove(&id).unzip();
             at.insert(id, self.ops.len());
             self.ops.push(OpRec {
