@@ -7,8 +7,9 @@ use super::{
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
-use labrys::check::run::{self as runner, Plan};
-use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
+use labrys::check::run::Plan;
+use labrys::check::shard::Shard;
+use labrys::check::{CheckOptions, Consistency, Verdict};
 use labrys::history::{self, Error, History, LoadOptions, Value};
 use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
@@ -96,6 +97,12 @@ pub struct CheckArgs {
     /// Do not search for a minimal counterexample.
     #[arg(long)]
     no_shrink: bool,
+
+    /// Check only shard I of N of the keys: those whose place in the key
+    /// order is I modulo N (linearizability and convergence only; merge
+    /// the shards' JSON reports with `labrys merge`).
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 
     /// Convergence: which reads count as final.
     #[arg(long, value_enum, default_value_t = FinalReads::AfterLastUpdate)]
@@ -251,6 +258,7 @@ impl CheckArgs {
                 .max_memory
                 .or_else(alloc::default_budget)
                 .map(|limit| Budget::new(limit, alloc::in_use)),
+            shard: self.shard,
             ..CheckOptions::default()
         })
     }
@@ -272,6 +280,27 @@ impl CheckArgs {
             ..ConvergenceOptions::default()
         }
     }
+}
+
+/// Refuses the options a shard cannot be checked with: sequential
+/// consistency is not local to a key, and one object has no keys.
+fn shard_usage(args: &CheckArgs) -> Result<()> {
+    if args.shard.is_none() {
+        return Ok(());
+    }
+    if args.consistencies().contains(&Consistency::Sequential) {
+        return Err(anyhow!(
+            "--shard: sequential consistency is not local to a key, so it cannot be checked \
+             shard by shard; check it on the whole history (--consistency sequential) and \
+             merge that report with the shards'"
+        ));
+    }
+    if args.one_object {
+        return Err(anyhow!(
+            "--shard splits a history by key; --one-object checks it as one object"
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses, before reading it, a file whose loading may take more than
@@ -343,60 +372,15 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
     let Some(history) = loaded else {
         return Ok(unread(path, args, template));
     };
-    let history = history
-        .widen(args.clock_uncertainty)
-        .map_err(|e| e.in_file(path))?;
-    let (model, source) = match args.model {
-        Some(m) => (Some(m), ModelSource::Given),
-        None => match ModelKind::infer(&history) {
-            Ok(m) => (Some(m), ModelSource::Inferred),
-            // Under any model, nothing would be judged.
-            Err(_) if nothing_to_judge(&history).is_some() => (None, ModelSource::None),
-            Err(e) => return Err(Error::msg(e.to_string()).in_file(path)),
-        },
-    };
-    let path_name = path.display().to_string();
-    let operations = history.operations.len();
-    let Some(model) = model else {
-        let reason = nothing_to_judge(&history).unwrap_or_default();
-        let checks = CheckSection::none_ran(template, &reason);
-        return Ok(FileReport::new(
-            path_name,
-            None,
-            source,
-            operations,
-            checks,
-            &template.options,
-        )
-        .with_faults(&history, args.clock_uncertainty));
-    };
-    let plan = Plan {
-        model,
-        ..template.clone()
-    };
-    let results = runner::run(&history, &plan).map_err(|e| e.in_file(path))?;
-    let checks = CheckSection::all(&results, &plan);
-    let report = FileReport::new(
-        path_name,
-        Some(model),
-        source,
-        operations,
-        checks,
-        &plan.options,
-    )
-    .with_faults(&history, args.clock_uncertainty);
-    // A history of millions of events takes a moment to free: free it
-    // beside the rendering (the process may end before it is done).
-    if history.ops.len() > 100_000 {
-        std::thread::spawn(move || drop((history, results)));
-    }
-    Ok(report)
+    let name = path.display().to_string();
+    report::check_history(history, &name, args.model, template, args.clock_uncertainty)
+        .map_err(|e| e.in_file(path))
 }
 
 /// The exit status of a run. An anomaly found wins over everything
 /// (1), so that a file that could not be read never hides one; then a
 /// file that could not be checked (2); then an inconclusive file (3).
-fn exit_status(run: &RunReport) -> u8 {
+pub(super) fn exit_status(run: &RunReport) -> u8 {
     if run.valid == Verdict::Invalid {
         EXIT_INVALID
     } else if run.failed() > 0 {
@@ -410,6 +394,7 @@ fn exit_status(run: &RunReport) -> u8 {
 
 pub fn run(args: CheckArgs) -> Result<u8> {
     let start = Instant::now();
+    shard_usage(&args)?;
     let files = inputs::expand(&args.input.files);
     alloc::fit_address_space();
     let options = args.options(start)?;

@@ -93,7 +93,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// How the verdict was reached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Decision {
     /// The candidate order passed in was valid.
@@ -134,7 +134,7 @@ pub enum Decision {
 }
 
 /// The verdict for one key checked alone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeyReport {
     /// The key (`null` for ops without one).
     pub key: Option<Value>,
@@ -145,7 +145,7 @@ pub struct KeyReport {
 }
 
 /// How far one process got in the deepest prefix.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Prefix {
     /// The process, as the history wrote it.
     pub process: Process,
@@ -156,7 +156,7 @@ pub struct Prefix {
 }
 
 /// Why a history is not sequentially consistent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counterexample {
     /// The key refuted on its own, or `None` for the history as a whole.
     pub key: Option<Value>,
@@ -195,7 +195,7 @@ pub struct Counterexample {
 }
 
 /// The sequential-consistency verdict and its evidence.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SequentialReport {
     /// `true`, `false` or `"unknown"`.
     pub valid: Verdict,
