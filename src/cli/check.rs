@@ -377,10 +377,22 @@ fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileRepo
         .map_err(|e| e.in_file(path))
 }
 
+/// Prints a run's report in `format` and gives its exit status.
+pub(super) fn print_run(run: &RunReport, format: OutputFormat) -> Result<u8> {
+    let text = match format {
+        OutputFormat::Json => report::json::render(run),
+        OutputFormat::Text => {
+            report::text::run(run, &Style::detect(std::io::stdout().is_terminal()))
+        }
+    };
+    print(&text)?;
+    Ok(exit_status(run))
+}
+
 /// The exit status of a run. An anomaly found wins over everything
 /// (1), so that a file that could not be read never hides one; then a
 /// file that could not be checked (2); then an inconclusive file (3).
-pub(super) fn exit_status(run: &RunReport) -> u8 {
+fn exit_status(run: &RunReport) -> u8 {
     if run.valid == Verdict::Invalid {
         EXIT_INVALID
     } else if run.failed() > 0 {
@@ -432,12 +444,5 @@ pub fn run(args: CheckArgs) -> Result<u8> {
         })
         .collect();
     let run = RunReport::new(outcomes);
-    let text = match args.format {
-        OutputFormat::Json => report::json::render(&run),
-        OutputFormat::Text => {
-            report::text::run(&run, &Style::detect(std::io::stdout().is_terminal()))
-        }
-    };
-    print(&text)?;
-    Ok(exit_status(&run))
+    print_run(&run, args.format)
 }

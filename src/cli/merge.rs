@@ -1,11 +1,10 @@
 //! `labrys merge`: the report of one run from the reports of its shards.
 
-use super::check::exit_status;
-use super::{print, OutputFormat, EXIT_ERROR};
+use super::check::print_run;
+use super::{OutputFormat, EXIT_ERROR};
 use anyhow::Result;
 use clap::Args;
-use labrys::report::{self, merge, style::Style};
-use std::io::IsTerminal;
+use labrys::report::merge;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -42,12 +41,5 @@ pub fn run(args: MergeArgs) -> Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let text = match args.format {
-        OutputFormat::Json => report::json::render(&run),
-        OutputFormat::Text => {
-            report::text::run(&run, &Style::detect(std::io::stdout().is_terminal()))
-        }
-    };
-    print(&text)?;
-    Ok(exit_status(&run))
+    print_run(&run, args.format)
 }
