@@ -28,7 +28,7 @@ fn main() {
     .expect("compiles");
     println!(
         "{ops} ops, {clients} clients, {info}/1000 info: {} in {:.3}s (generation {:.3}s), depth {}",
-        r.verdict.word(),
+        r.valid.word(),
         t.elapsed().as_secs_f64(),
         gen_time,
         r.partitions[0].depth

@@ -52,11 +52,11 @@ fn main() {
         let invalid_keys = r
             .partitions
             .iter()
-            .filter(|p| p.verdict == labrys::check::Verdict::Invalid)
+            .filter(|p| p.valid == labrys::check::Verdict::Invalid)
             .count();
         println!(
             "{name}\t{}\t{:.4}s\tpartitions {}\tinvalid {invalid_keys}",
-            r.verdict.word(),
+            r.valid.word(),
             dt,
             r.partitions.len()
         );

@@ -75,7 +75,7 @@ fn verdicts(h: &History, model: ModelKind) -> Vec<Option<Verdict>> {
     };
     let r = run::run(h, &plan).unwrap();
     vec![
-        r.linearizable.map(|t| t.report.verdict),
+        r.linearizable.map(|t| t.report.valid),
         r.sequential.map(|t| t.report.valid),
         r.convergence.map(|t| t.report.valid),
     ]

@@ -1004,7 +1004,7 @@ proptest! {
             },
         )
         .unwrap();
-        prop_assert_eq!(lin.verdict, Verdict::Valid, "the simulator is linearizable");
+        prop_assert_eq!(lin.valid, Verdict::Valid, "the simulator is linearizable");
         for opts in [
             ConvergenceOptions::default(),
             ConvergenceOptions { latest_per_replica: false, ..ConvergenceOptions::default() },

@@ -40,7 +40,7 @@ fn linearizable_never_diverges(root: &std::path::Path, dir: &str, kind: ModelKin
     for file in files(root, dir) {
         let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
         let lin = check_model(&h, kind, &model, &CheckOptions::default()).expect(&file);
-        if lin.verdict != Verdict::Valid || h.operations.is_empty() {
+        if lin.valid != Verdict::Valid || h.operations.is_empty() {
             continue;
         }
         linearizable += 1;

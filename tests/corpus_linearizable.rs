@@ -48,13 +48,13 @@ fn etcd_verdicts_match_under_both_failed_cas_readings() {
                 assert!(file.ends_with("etcd_095.log"), "{file}");
                 assert!(*linearizable, "{file}");
                 // Nothing to judge: unknown, and valid only when allowed.
-                assert_eq!(r.verdict, Verdict::Unknown, "{file}");
+                assert_eq!(r.valid, Verdict::Unknown, "{file}");
                 assert!(r.nothing_to_judge.is_some(), "{file}");
                 let allowed = CheckOptions {
                     allow_empty: true,
                     ..CheckOptions::default()
                 };
-                assert_eq!(check(&allowed).verdict, Verdict::Valid, "{file}");
+                assert_eq!(check(&allowed).valid, Verdict::Valid, "{file}");
                 empty += 1;
                 continue;
             }
@@ -63,7 +63,7 @@ fn etcd_verdicts_match_under_both_failed_cas_readings() {
             } else {
                 Verdict::Invalid
             };
-            assert_eq!(r.verdict, want, "{file} (failed cas observes: {observes})");
+            assert_eq!(r.valid, want, "{file} (failed cas observes: {observes})");
             if *linearizable {
                 valid += 1;
             } else {
@@ -99,12 +99,12 @@ fn kv_partitioned_verdicts_match() {
         } else {
             Verdict::Invalid
         };
-        assert_eq!(r.verdict, want, "{file}");
+        assert_eq!(r.valid, want, "{file}");
         // Gate mode: the first failing key, and only it, has evidence.
         let with: Vec<bool> = r
             .partitions
             .iter()
-            .filter(|p| p.verdict == Verdict::Invalid)
+            .filter(|p| p.valid == Verdict::Invalid)
             .map(|p| p.evidence.is_some())
             .collect();
         if !linearizable {
@@ -124,7 +124,7 @@ fn kv_report_mode_refutes_every_key_with_evidence() {
     let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect("checks");
     assert_eq!(r.partitions.len(), 10);
     for p in &r.partitions {
-        assert_eq!(p.verdict, Verdict::Invalid, "key {:?}", p.key);
+        assert_eq!(p.valid, Verdict::Invalid, "key {:?}", p.key);
         let e = p.evidence.as_ref().expect("evidence for every key");
         assert!(!e.minimal.as_ref().expect("shrunk").is_empty());
     }
@@ -145,8 +145,8 @@ fn kv_as_one_object_matches_for_small_files() {
         let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
         let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
         assert!(!r.partitioned);
-        assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
-        assert_ne!(r.verdict, Verdict::Unknown, "{file}");
+        assert_eq!(r.valid == Verdict::Valid, linearizable, "{file}");
+        assert_ne!(r.valid, Verdict::Unknown, "{file}");
     }
 }
 
@@ -167,10 +167,10 @@ fn kv_as_one_object_c50_never_contradicts() {
         }
         let h = History::load(&root.join(&file), &LoadOptions::default()).expect(&file);
         let r = check_model(&h, ModelKind::Kv, &kv_options(), &options).expect(&file);
-        if r.verdict == Verdict::Unknown {
+        if r.valid == Verdict::Unknown {
             eprintln!("{file}: unknown within the time budget");
         } else {
-            assert_eq!(r.verdict == Verdict::Valid, linearizable, "{file}");
+            assert_eq!(r.valid == Verdict::Valid, linearizable, "{file}");
         }
     }
 }

@@ -39,11 +39,11 @@ fn without_timings(v: &mut serde_json::Value) {
     }
 }
 
-/// The JSON report of `labrys check --report-all` on `file` with
-/// `threads` threads, timings removed.
+/// The JSON report of `labrys check` on `file` with the `extra` options
+/// and `threads` threads, timings removed.
 fn report(file: &Path, extra: &[&str], threads: &str) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_labrys"))
-        .args(["check", "--report-all", "--format", "json"])
+        .args(["check", "--format", "json"])
         .args(extra)
         .arg(file)
         .env("RAYON_NUM_THREADS", threads)
@@ -111,7 +111,10 @@ fn evidence_of_a_generated_kv_history_does_not_depend_on_threads_or_load() {
         .expect("run labrys gen");
     assert_eq!(g.status.code(), Some(0));
     let path = temp_file("kv.jsonl", &g.stdout);
-    same_report_under_load(&path, &["--consistency", "linearizable,sequential"]);
+    same_report_under_load(
+        &path,
+        &["--report-all", "--consistency", "linearizable,sequential"],
+    );
 }
 
 /// The 50-client invalid MIT 6.824 trace of the reference corpus, when
@@ -126,6 +129,56 @@ fn evidence_of_the_corpus_kv_trace_does_not_depend_on_threads_or_load() {
     let file = Path::new(&corpus).join("kv/c50-bad.txt");
     same_report_under_load(
         &file,
-        &["--consistency", "linearizable", "--initial", "\"\""],
+        &[
+            "--report-all",
+            "--consistency",
+            "linearizable",
+            "--initial",
+            "\"\"",
+        ],
     );
+}
+
+/// Sequential consistency in gate mode (no `--report-all`) stops at a
+/// failing key, checking keys in parallel: the key it reports is the
+/// first failing one in key order, on one thread as on two. Every key of
+/// this history fails on its own (each process reads the other's write
+/// but not its own: store buffering on one key).
+#[test]
+fn the_failing_key_of_sequential_gate_mode_does_not_depend_on_threads() {
+    let mut edn = String::new();
+    let mut index = 0;
+    for k in 0..12 {
+        let (a, b) = (2 * k, 2 * k + 1);
+        for (p, f, v) in [
+            (a, "write", 1),
+            (a, "ok-write", 1),
+            (b, "write", 2),
+            (b, "ok-write", 2),
+            (a, "read", 2),
+            (b, "read", 1),
+        ] {
+            let (ty, f) = match f.strip_prefix("ok-") {
+                Some(f) => ("ok", f),
+                None => ("invoke", f),
+            };
+            edn.push_str(&format!(
+                "{{:index {index}, :type :{ty}, :process {p}, :f :{f}, :key \"x{k}\", :value {}}}\n",
+                if ty == "invoke" && f == "read" { "nil".to_string() } else { v.to_string() }
+            ));
+            index += 1;
+            if f == "read" {
+                edn.push_str(&format!(
+                    "{{:index {index}, :type :ok, :process {p}, :f :read, :key \"x{k}\", :value {v}}}\n"
+                ));
+                index += 1;
+            }
+        }
+    }
+    let path = temp_file("sb-keys.edn", edn.as_bytes());
+    let extra = ["--consistency", "sequential", "--model", "kv"];
+    same_report_under_load(&path, &extra);
+    let v: serde_json::Value = serde_json::from_str(&report(&path, &extra, "2")).unwrap();
+    let seq = &v["files"][0]["checks"]["sequential"];
+    assert_eq!(seq["evidence"]["decision"]["key"], "x0", "{seq}");
 }

@@ -2,8 +2,10 @@
 //! `histories/expected.tsv` records for it, through the command line.
 //!
 //! The manifest has one row per file: the path under `histories/`, the
-//! model, extra `labrys check` arguments (`-` for none), then the expected
-//! verdict of each checker (`valid`, `invalid` or `unknown`).
+//! model, extra `labrys check` arguments (`-` for none), the expected
+//! verdict of each checker (`valid`, `invalid` or `unknown`), then the
+//! anomaly each checker names, as `linearizable/sequential/convergence`
+//! kinds (`-` where the check names none).
 
 use std::path::Path;
 use std::process::Command;
@@ -13,6 +15,7 @@ struct Row {
     model: String,
     args: Vec<String>,
     expected: [(String, String); 3],
+    anomalies: [String; 3],
 }
 
 fn manifest() -> Vec<Row> {
@@ -24,7 +27,14 @@ fn manifest() -> Vec<Row> {
             continue;
         }
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), 6, "expected.tsv line {}: six columns", i + 1);
+        assert_eq!(cols.len(), 7, "expected.tsv line {}: seven columns", i + 1);
+        let anomalies: Vec<String> = cols[6].split('/').map(str::to_string).collect();
+        assert_eq!(
+            anomalies.len(),
+            3,
+            "expected.tsv line {}: three anomalies",
+            i + 1
+        );
         rows.push(Row {
             file: cols[0].to_string(),
             model: cols[1].to_string(),
@@ -37,6 +47,11 @@ fn manifest() -> Vec<Row> {
                 ("linearizable".to_string(), cols[3].to_string()),
                 ("sequential".to_string(), cols[4].to_string()),
                 ("convergence".to_string(), cols[5].to_string()),
+            ],
+            anomalies: [
+                anomalies[0].clone(),
+                anomalies[1].clone(),
+                anomalies[2].clone(),
             ],
         });
     }
@@ -78,13 +93,38 @@ fn every_history_has_its_expected_verdicts() {
             }
         };
         let file = &report["files"][0];
-        for (check, expected) in &row.expected {
-            let got = word(&file["checks"][check.as_str()]["valid"]);
+        for ((check, expected), kind) in row.expected.iter().zip(&row.anomalies) {
+            let section = &file["checks"][check.as_str()];
+            let got = word(&section["valid"]);
             if got != expected {
                 failures.push(format!(
                     "{}: {check} is {got}, expected {expected}",
                     row.file
                 ));
+            }
+            // The anomaly named, and only for a failing check.
+            let anomaly = &section["anomaly"];
+            let named = anomaly["kind"].as_str().unwrap_or("-");
+            if named != kind {
+                failures.push(format!(
+                    "{}: {check} names the anomaly {named}, expected {kind}",
+                    row.file
+                ));
+            }
+            if (got == "invalid") != anomaly.is_object() {
+                failures.push(format!(
+                    "{}: {check} is {got} and names {anomaly}",
+                    row.file
+                ));
+            }
+            if anomaly.is_object() {
+                let d = anomaly["description"].as_str().unwrap_or("");
+                if !d.ends_with('.') || !d.starts_with(|c: char| c.is_uppercase()) {
+                    failures.push(format!(
+                        "{}: {check}'s anomaly is not one sentence: {d:?}",
+                        row.file
+                    ));
+                }
             }
         }
         // Session guarantees are reported beside convergence.

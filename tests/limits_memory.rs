@@ -69,7 +69,7 @@ fn every_search_past_the_budget_ends_unknown_with_the_reason() {
     };
     let r = run::run(&h, &plan).unwrap();
     let lin = r.linearizable.unwrap().report;
-    assert_eq!(lin.verdict, Verdict::Unknown);
+    assert_eq!(lin.valid, Verdict::Unknown);
     assert_eq!(
         lin.undecided.as_deref(),
         Some("memory budget of 64 MiB exceeded")
@@ -124,16 +124,12 @@ fn a_file_too_large_for_the_budget_is_an_input_error_before_it_is_read() {
     assert!(text(&o.stderr).contains("expected a size such as 512M"));
 }
 
-/// Under `ulimit -v` (100,000 KiB: the binary maps about 30 MiB before
-/// it reads anything, and the default budget is half of what is left,
-/// about 40 MiB), the sequential search, which needs about 85 MiB, ends
-/// unknown at the default budget instead of being aborted by a failed
-/// allocation (exit 134).
-#[test]
-fn under_an_address_space_limit_the_run_ends_with_a_report() {
+/// Runs `labrys ARGS FILE` under `ulimit -v KIB`; asserts no allocation
+/// failed (an abort), and returns the output, stdout and stderr.
+fn under_ulimit(kib: u32, args: &str, file: &Path) -> (std::process::Output, String, String) {
     let script = format!(
-        "ulimit -v 100000 && exec '{BIN}' check --consistency sequential '{}'",
-        history().display()
+        "ulimit -v {kib} && exec '{BIN}' {args} '{}'",
+        file.display()
     );
     let o = Command::new("sh")
         .args(["-c", &script])
@@ -142,9 +138,107 @@ fn under_an_address_space_limit_the_run_ends_with_a_report() {
         .expect("run sh");
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     assert!(!err.contains("memory allocation"), "{err}");
+    (o, out, err)
+}
+
+/// Under `ulimit -v` (100,000 KiB: the binary maps about 30 MiB before
+/// it reads anything, and the default budget is half of what is left,
+/// about 40 MiB), the sequential search, which needs about 85 MiB, ends
+/// unknown at the default budget instead of being aborted by a failed
+/// allocation (exit 134).
+#[test]
+fn under_an_address_space_limit_the_run_ends_with_a_report() {
+    let (o, out, err) = under_ulimit(100_000, "check --consistency sequential", history());
     assert_eq!(o.status.code(), Some(3), "{out}{err}");
     assert!(
         out.contains("undecided: memory budget of") && out.contains("MiB exceeded"),
         "{out}"
     );
+}
+
+/// A register history of one write whose value is a vector of `n`
+/// one-digit numbers (2 bytes each in the file, 32 once read), as JSON
+/// Lines, or EDN when `edn`.
+fn long_value(n: usize, edn: bool) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labrys-memory-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("long-{n}.{}", if edn { "edn" } else { "jsonl" }));
+    let items = vec!["7"; n];
+    let text = if edn {
+        let v = items.join(" ");
+        format!(
+            "{{:type :invoke, :process 0, :f :write, :value [{v}]}}\n\
+             {{:type :ok, :process 0, :f :write, :value [{v}]}}\n"
+        )
+    } else {
+        let v = items.join(",");
+        format!(
+            "{{\"type\":\"invoke\",\"process\":0,\"f\":\"write\",\"value\":[{v}]}}\n\
+             {{\"type\":\"ok\",\"process\":0,\"f\":\"write\",\"value\":[{v}]}}\n"
+        )
+    };
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A value whose copies (the value read, and the checkers' compiled
+/// copies) cannot fit is refused while it is read, with its position:
+/// the file is small enough for the check made before reading, so this
+/// used to pass the budget once the models copied the value.
+#[test]
+fn a_value_too_long_for_the_budget_is_an_input_error_while_it_is_read() {
+    for edn in [false, true] {
+        let path = long_value(2_000_000, edn);
+        let file = path.to_str().unwrap();
+        for command in ["check", "stats"] {
+            let o = labrys(&[command, "--max-memory", "128M", file]);
+            let err = text(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{command} {file}: {err}");
+            assert!(
+                err.contains(&format!("{file}:1:"))
+                    && err.contains("a collection of more than")
+                    && err.contains("memory budget of 128 MiB"),
+                "{command}: {err}"
+            );
+        }
+        // With room for it, the same file is read and checked.
+        let o = labrys(&[
+            "check",
+            "--max-memory",
+            "1G",
+            "--consistency",
+            "linearizable",
+            file,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+}
+
+/// `labrys stats` keeps the budget too: a file too large for it is an
+/// input error before it is read.
+#[test]
+fn stats_refuses_a_file_too_large_for_the_budget() {
+    let file = history().to_str().unwrap();
+    let o = labrys(&["stats", "--max-memory", "2M", file]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains(file) && err.contains("memory budget of 2 MiB"),
+        "{err}"
+    );
+    let o = labrys(&["stats", "--max-memory", "64M", file]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+/// Under a real address-space limit (`ulimit -v` of 200,000 KiB: a
+/// default budget of about 90 MiB), a value of 2 million elements (a
+/// 7.6 MiB file, which the check before reading lets through) is refused
+/// while it is read, where the models' copies of it used to take the
+/// run past the limit.
+#[test]
+fn under_an_address_space_limit_a_long_value_is_refused_not_aborted() {
+    let path = long_value(2_000_000, false);
+    let (o, out, err) = under_ulimit(200_000, "check", &path);
+    assert_eq!(o.status.code(), Some(2), "{out}{err}");
+    assert!(err.contains("a collection of more than"), "{err}");
 }

@@ -352,10 +352,10 @@ fn run<M: Model + 'static>(kind: ModelKind, model: M, histories: usize) -> (usiz
             let report = linearizable::check(&h, model.clone(), &options)
                 .unwrap_or_else(|e| panic!("{kind} #{n}: {e}\n{}", show(&h)));
             assert_eq!(
-                as_bool(report.verdict),
+                as_bool(report.valid),
                 Some(expected),
                 "{kind} #{n} (partition {partition}): linearizability checker says {:?}, the oracle {expected}\n{}",
-                report.verdict,
+                report.valid,
                 show(&h)
             );
         }

@@ -432,7 +432,7 @@ fn linearizable_implies_sequential_over_the_whole_corpus() {
             },
         )
         .unwrap();
-        let lin = r.linearizable.unwrap().report.verdict;
+        let lin = r.linearizable.unwrap().report.valid;
         let seq = r.sequential.unwrap().report;
         files += 1;
         if h.operations.is_empty() {

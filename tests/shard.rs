@@ -44,6 +44,19 @@ fn without_times(mut v: Value) -> Value {
     v
 }
 
+/// Asserts that `report` validates against docs/report.schema.json.
+fn validates(report: &Value, what: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the schema")).expect("JSON");
+    let validator = jsonschema::draft202012::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what} does not validate: {errors:?}");
+}
+
 /// Runs `labrys ARGS`, expecting one of `statuses`, and parses its JSON.
 fn json(args: &[&str], statuses: &[i32]) -> Value {
     let out = labrys(args);
@@ -66,6 +79,7 @@ fn shards_merge_to_the_single_run(history: &Path, status: i32) -> Value {
     ];
     let single = json(&[&common[..], &[h]].concat(), &[status]);
     assert!(single.get("shard").is_none());
+    validates(&single, "the single run's report");
     for n in 1..=3 {
         let mut reports = Vec::new();
         for i in 0..n {
@@ -76,6 +90,7 @@ fn shards_merge_to_the_single_run(history: &Path, status: i32) -> Value {
                 report["files"][0]["shard"],
                 serde_json::json!({"index": i, "count": n})
             );
+            validates(&report, &format!("shard {shard}'s report"));
             let path = history.with_extension(format!("{i}of{n}.json"));
             std::fs::write(&path, report.to_string()).expect("write shard report");
             reports.push(path.to_str().expect("utf-8").to_string());
@@ -85,6 +100,10 @@ fn shards_merge_to_the_single_run(history: &Path, status: i32) -> Value {
             .chain(reports.iter().map(String::as_str))
             .collect();
         let merged = json(&args, &[status]);
+        validates(&merged, &format!("the merge of {n} shards"));
+        // Whole, anomalies included: each check's anomaly is that of the
+        // shard holding its first failing key (linearizability) or
+        // computed again from the merged keys (convergence).
         assert_eq!(
             without_times(merged),
             without_times(single.clone()),
@@ -153,9 +172,14 @@ fn shards_of_a_non_linearizable_history_merge_to_the_single_run() {
         .as_array()
         .expect("partitions")
         .iter()
-        .filter(|p| p["verdict"] == false)
+        .filter(|p| p["valid"] == false)
         .count();
     assert!(invalid >= 2, "the faults fall on several keys: {invalid}");
+    let anomaly = &single["files"][0]["checks"]["linearizable"]["anomaly"];
+    assert!(
+        anomaly["kind"].is_string(),
+        "a failing check names its anomaly"
+    );
 }
 
 #[test]
@@ -180,7 +204,9 @@ fn shards_of_a_divergent_history_merge_to_the_single_run() {
         ],
     );
     let single = shards_merge_to_the_single_run(&h, 1);
-    assert_eq!(single["files"][0]["checks"]["convergence"]["valid"], false);
+    let convergence = &single["files"][0]["checks"]["convergence"];
+    assert_eq!(convergence["valid"], false);
+    assert!(convergence["anomaly"]["kind"].is_string());
 }
 
 #[test]

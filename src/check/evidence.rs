@@ -4,7 +4,7 @@
 //! Checkers fill these in (with the model's plain-words descriptions);
 //! renderers only draw them.
 
-use crate::history::{History, Operation, Outcome, Process};
+use crate::history::{History, Operation, Outcome, Process, Value};
 use serde::Serialize;
 
 /// An operation as a report shows it.
@@ -42,6 +42,30 @@ impl OpView {
             invoke_line: history.ops[o.invoke].line,
             complete_line: o.complete.map(|c| history.ops[c].line),
         }
+    }
+}
+
+impl OpView {
+    /// Describes operation `id` of `history` in the history's own words:
+    /// its `f` and value (a read's output, a cas's `old -> new`), and its
+    /// key, when it has one.
+    pub fn plain(history: &History, id: usize) -> OpView {
+        let o = &history.operations[id];
+        let f: &str = &history.invocation(o).f;
+        let value = match (history.output(o), history.input(o)) {
+            (Some(out), _) if f == "read" => out.to_string(),
+            (_, Value::Nil) if f == "read" => String::new(),
+            (_, Value::Vector(p)) if f == "cas" && p.len() == 2 => format!("{} -> {}", p[0], p[1]),
+            (_, Value::Nil) => String::new(),
+            (_, v) => v.to_string(),
+        };
+        let words = match (history.key(o), value.is_empty()) {
+            (Some(k), true) => format!("{f} {k}"),
+            (Some(k), false) => format!("{f} {k}={value}"),
+            (None, true) => f.to_string(),
+            (None, false) => format!("{f} {value}"),
+        };
+        OpView::new(history, id, words)
     }
 }
 

@@ -22,7 +22,9 @@
 //! Their reports keep the reason either way, so that a caller can tell a
 //! check that judged nothing from one that ran out of time.
 
+pub mod anomaly;
 pub mod convergence;
+pub(crate) mod ddmin;
 pub mod deadline;
 pub mod evidence;
 pub mod linearizable;
@@ -177,6 +179,11 @@ pub struct CheckOptions {
     /// Check only this shard's keys (see [`shard`]); `None` checks every
     /// key. Only linearizability and convergence take it.
     pub shard: Option<shard::Shard>,
+    /// Record, for drawing, each valid linearizability partition's order
+    /// with the model's state after each step (bounded: see
+    /// [`linearizable::WITNESS_STEPS`]). Off by default: the order of a
+    /// large history is large; `labrys check --html` turns it on.
+    pub witness: bool,
 }
 
 /// Live counters of a running check, written by the checkers with relaxed
@@ -244,6 +251,7 @@ impl Default for CheckOptions {
             progress: Arc::new(Progress::default()),
             memory: None,
             shard: None,
+            witness: false,
         }
     }
 }

@@ -42,6 +42,7 @@
 //! on which checker finished first: it is `witness` exactly when the
 //! history is linearizable and the merged order passes.
 
+use super::anomaly::{self, NamedAnomaly};
 use super::convergence::{self, ConvergenceOptions, ConvergenceReport};
 use super::linearizable::{self, LinearizableReport};
 use super::sequential::{self, SequentialReport};
@@ -76,6 +77,9 @@ pub struct Timed<T> {
     pub report: T,
     /// Wall-clock time.
     pub elapsed: Duration,
+    /// The anomaly the report shows, when it is invalid (see
+    /// [`anomaly`](crate::check::anomaly)).
+    pub anomaly: Option<NamedAnomaly>,
 }
 
 /// The reports of the checkers that ran.
@@ -110,7 +114,7 @@ impl Results {
         let mut out = Vec::new();
         if let Some(l) = &self.linearizable {
             let r = &l.report;
-            let s = plan.standing(Consistency::Linearizable, r.verdict, &r.nothing_to_judge);
+            let s = plan.standing(Consistency::Linearizable, r.valid, &r.nothing_to_judge);
             out.push((Consistency::Linearizable, s));
         }
         if let Some(t) = &self.sequential {
@@ -240,6 +244,7 @@ fn timed<T>(f: impl FnOnce() -> T) -> Timed<T> {
     Timed {
         report,
         elapsed: start.elapsed(),
+        anomaly: None,
     }
 }
 
@@ -247,6 +252,18 @@ fn timed<T>(f: impl FnOnce() -> T) -> Timed<T> {
 ///
 /// `Err` only when an operation's value has the wrong shape for the model.
 pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
+    let done = Mutex::new(Results::default());
+    run_into(history, plan, &done)?;
+    Ok(done.into_inner().expect("not poisoned"))
+}
+
+/// Runs the plan's checkers on `history` in parallel, like [`run`], and
+/// puts each checker's report in `done` as soon as that checker has
+/// finished: a caller that stops waiting (at its deadline) keeps the
+/// reports of the checkers that finished, and counts the others unknown.
+///
+/// `Err` only when an operation's value has the wrong shape for the model.
+pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result<(), Error> {
     let checks = plan.checks();
     let keyed = history.operations.iter().any(|o| history.key(o).is_some());
     let want = |c: Consistency| checks.contains(&c);
@@ -254,13 +271,15 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
     // One deadline for every checker of the run.
     let options = plan.options.fixed_from(start);
     let options = &options;
-    // A sequential report decided by the linearization, and the flag that
-    // stops the sequential search once there is one.
-    let witnessed: Mutex<Option<Timed<SequentialReport>>> = Mutex::new(None);
+    let store = |f: &mut dyn FnMut(&mut Results)| f(&mut done.lock().expect("not poisoned"));
+    // Each failing report's anomaly is named from its evidence.
+    let (kind, opts) = (plan.model, &plan.model_options);
+    // The flag that stops the sequential search once a linearization
+    // decided it.
     let stop = AtomicBool::new(false);
-    let lin = || -> Result<Option<Timed<LinearizableReport>>, Error> {
+    let lin = || -> Result<(), Error> {
         if !want(Consistency::Linearizable) {
-            return Ok(None);
+            return Ok(());
         }
         let t =
             timed(|| linearizable::check_model(history, plan.model, &plan.model_options, options));
@@ -271,22 +290,29 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
                     r.summary = "the linearization the linearizability checker found keeps every \
                                  process's order and obeys the model"
                         .into();
-                    *witnessed.lock().expect("not poisoned") = Some(Timed {
+                    let mut w = Some(Timed {
                         report: r,
                         elapsed: start.elapsed(),
+                        anomaly: None,
                     });
+                    // The witness decides, whichever checker finished first.
+                    store(&mut |d| d.sequential = w.take());
                     stop.store(true, Ordering::Relaxed);
                 }
             }
         }
-        Ok(Some(Timed {
+        let named = anomaly::linearizable(history, kind, opts, &report);
+        let mut l = Some(Timed {
             report,
             elapsed: t.elapsed,
-        }))
+            anomaly: named,
+        });
+        store(&mut |d| d.linearizable = l.take());
+        Ok(())
     };
-    let seq = || -> Result<Option<Timed<SequentialReport>>, Error> {
+    let seq = || -> Result<(), Error> {
         if !want(Consistency::Sequential) {
-            return Ok(None);
+            return Ok(());
         }
         let t = timed(|| {
             if keyed {
@@ -299,34 +325,37 @@ pub fn run(history: &History, plan: &Plan) -> Result<Results, Error> {
                 })
             }
         });
-        Ok(Some(Timed {
-            report: t.report?,
+        let report = t.report?;
+        let named = anomaly::sequential(history, kind, opts, &report);
+        let mut s = Some(Timed {
+            report,
             elapsed: t.elapsed,
-        }))
+            anomaly: named,
+        });
+        store(&mut |d| {
+            if d.sequential.is_none() {
+                d.sequential = s.take();
+            }
+        });
+        Ok(())
     };
-    let conv = || -> Option<Timed<ConvergenceReport>> {
-        want(Consistency::Convergence).then(|| {
-            timed(|| {
-                let shard = options.shard;
+    let conv = || {
+        if want(Consistency::Convergence) {
+            let mut t = timed(|| {
                 let conv = ConvergenceOptions {
-                    shard,
+                    shard: options.shard,
                     ..plan.convergence.clone()
                 };
                 convergence::check(history, plan.model, &plan.model_options, &conv)
-            })
-        })
+            });
+            t.anomaly = anomaly::convergence(&t.report);
+            let mut c = Some(t);
+            store(&mut |d| d.convergence = c.take());
+        }
     };
-    let (l, (s, c)) = rayon::join(lin, || rayon::join(seq, conv));
-    let l = l?;
-    let s = match witnessed.into_inner().expect("not poisoned") {
-        Some(w) => Some(w),
-        None => s?,
-    };
-    Ok(Results {
-        linearizable: l,
-        sequential: s,
-        convergence: c,
-    })
+    let (l, (s, ())) = rayon::join(lin, || rayon::join(seq, conv));
+    l?;
+    s
 }
 
 /// The sequential report for `order` if it is a valid witness.
@@ -360,7 +389,7 @@ fn witness(
 /// indeterminate operations the merge always succeeds, and any merge keeps
 /// each key's order (so every step is legal) and each process's order.
 fn linearization(history: &History, report: &LinearizableReport) -> Option<Vec<usize>> {
-    if report.verdict != Verdict::Valid || report.nothing_to_judge.is_some() {
+    if report.valid != Verdict::Valid || report.nothing_to_judge.is_some() {
         return None;
     }
     let orders: Vec<&Vec<usize>> = report
@@ -460,7 +489,7 @@ mod tests {
             let h = atomic_kv(seed, 0.05);
             let r = run(&h, &plan(ModelKind::Kv, &[])).unwrap();
             let lin = r.linearizable.unwrap().report;
-            assert_eq!(lin.verdict, Verdict::Valid);
+            assert_eq!(lin.valid, Verdict::Valid);
             assert!(lin.partitions.len() > 1, "checked key by key");
             let seq = r.sequential.unwrap().report;
             assert_eq!(seq.valid, Verdict::Valid);
@@ -500,7 +529,7 @@ mod tests {
         let all = plan(ModelKind::Register, &[]);
         let r = run(&h, &all).unwrap();
         assert_eq!(
-            r.linearizable.as_ref().unwrap().report.verdict,
+            r.linearizable.as_ref().unwrap().report.valid,
             Verdict::Unknown
         );
         let standings = r.standings(&all);
@@ -561,7 +590,7 @@ mod tests {
         )
         .unwrap();
         let r = run(&h, &plan(ModelKind::Register, &[])).unwrap();
-        assert_eq!(r.linearizable.unwrap().report.verdict, Verdict::Invalid);
+        assert_eq!(r.linearizable.unwrap().report.valid, Verdict::Invalid);
         let seq = r.sequential.unwrap().report;
         assert_eq!(seq.valid, Verdict::Valid);
         assert_eq!(kind(&seq), "ordered");

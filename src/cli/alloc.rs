@@ -8,7 +8,10 @@
 //! fragmentation) is why the default budget is a fraction of what the
 //! machine allows, not all of it.
 
+use labrys::history::{self, Error};
+use labrys::memory::{self, Budget};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct Counting;
@@ -143,4 +146,40 @@ fn cgroup_limit() -> Option<usize> {
 /// `MemAvailable`, in bytes.
 fn available() -> Option<usize> {
     kib_field("/proc/meminfo", "MemAvailable:")
+}
+
+/// The memory budget of a run: `--max-memory` if given, else the
+/// [default](default_budget); the counting allocator is its probe.
+pub fn budget(max_memory: Option<usize>) -> Option<Budget> {
+    max_memory
+        .or_else(default_budget)
+        .map(|limit| Budget::new(limit, in_use))
+}
+
+/// Parses `--max-memory`.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    memory::parse_bytes(text).ok_or_else(|| format!("{text:?}: expected a size such as 512M or 2G"))
+}
+
+/// Refuses, before reading it, a file whose loading may take more than
+/// what is left of the memory budget (see [`history::LOAD_FACTOR`]).
+pub fn fits(path: &Path, budget: &Budget) -> Result<(), Error> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // the loader says why it cannot read it
+    };
+    let need = usize::try_from(meta.len())
+        .unwrap_or(usize::MAX)
+        .saturating_mul(history::LOAD_FACTOR);
+    if budget.room_for(need) {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "the file is {}, and loading it may take up to {} ({} times its size): \
+         more than the memory budget of {} has room for (--max-memory)",
+        memory::bytes(meta.len() as usize),
+        memory::bytes(need),
+        history::LOAD_FACTOR,
+        memory::bytes(budget.limit()),
+    ))
+    .in_file(path))
 }

@@ -1,27 +1,25 @@
 //! `labrys check`: check histories and report anomalies.
 
 use super::{alloc, progress};
-use super::{
-    inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID,
-};
+use super::{inputs, print, InputArgs, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EXIT_VALID};
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
-use labrys::check::run::Plan;
+use labrys::check::run::{Plan, Results};
 use labrys::check::shard::Shard;
 use labrys::check::{CheckOptions, Consistency, Verdict};
-use labrys::history::{self, Error, History, LoadOptions, Value};
-use labrys::memory::{self, Budget};
+use labrys::history::{Error, History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
+use labrys::report::html::FileView;
 use labrys::report::{
-    self, style::Style, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
+    self, CheckSection, FileFailure, FileOutcome, FileReport, ModelSource, RunReport,
 };
-use rayon::prelude::*;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -46,9 +44,34 @@ pub struct CheckArgs {
     #[arg(long)]
     allow_empty: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t)]
-    format: OutputFormat,
+    /// Output format: text for people, json for machines (its schema is
+    /// docs/report.schema.json), github for GitHub Actions annotations on
+    /// the history's lines. By default github when GITHUB_ACTIONS is true,
+    /// else text. With GITHUB_STEP_SUMMARY set, a markdown summary is also
+    /// appended to that file, whatever the format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Option<CheckFormat>,
+
+    /// Also write the report as JUnit XML to this file: a test suite per
+    /// history, a test case per checker (per key too with --report-all).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Print nothing, on standard output or error: the exit status alone
+    /// tells the verdict (files asked for are still written).
+    #[arg(long, short = 'q')]
+    quiet: bool,
+
+    /// Also write the report as one self-contained HTML page to this file:
+    /// a summary table, then per history a timeline and the evidence
+    /// drawn. Records the linearization found for drawing, so the JSON
+    /// report then carries it too.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 
     /// The initial value of the register (or of every key), in EDN:
     /// nil, 0, "" ...
@@ -82,8 +105,14 @@ pub struct CheckArgs {
     /// error. By default the least of half the address-space limit
     /// (ulimit -v), three quarters of the cgroup's memory.max and three
     /// quarters of MemAvailable.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = alloc::parse_size)]
     max_memory: Option<usize>,
+
+    /// Check only shard I of N of the keys: those whose place in the key
+    /// order is I modulo N (linearizability and convergence only; merge
+    /// the shards' JSON reports with `labrys merge`).
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 
     /// Check keyed histories as one object instead of key by key.
     #[arg(long)]
@@ -97,12 +126,6 @@ pub struct CheckArgs {
     /// Do not search for a minimal counterexample.
     #[arg(long)]
     no_shrink: bool,
-
-    /// Check only shard I of N of the keys: those whose place in the key
-    /// order is I modulo N (linearizability and convergence only; merge
-    /// the shards' JSON reports with `labrys merge`).
-    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
-    shard: Option<Shard>,
 
     /// Convergence: which reads count as final.
     #[arg(long, value_enum, default_value_t = FinalReads::AfterLastUpdate)]
@@ -124,6 +147,16 @@ pub struct CheckArgs {
     /// are not judged.
     #[arg(long, value_enum, default_value_t = Sessions::Report)]
     sessions: Sessions,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum CheckFormat {
+    /// For people.
+    Text,
+    /// For machines: a stable JSON document (docs/report.schema.json).
+    Json,
+    /// GitHub Actions workflow commands: an annotation per failing check.
+    Github,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,11 +232,6 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
-fn parse_size(text: &str) -> Result<usize, String> {
-    labrys::memory::parse_bytes(text)
-        .ok_or_else(|| format!("{text:?}: expected a size such as 512M or 2G"))
-}
-
 /// Parses `--initial`, an EDN value.
 fn parse_initial(text: &str) -> Result<Value> {
     Value::parse_edn(text).map_err(|e| anyhow!("--initial {text:?}: {e}"))
@@ -254,10 +282,8 @@ impl CheckArgs {
             report_all: self.report_all,
             shrink: !self.no_shrink,
             allow_empty: self.allow_empty,
-            memory: self
-                .max_memory
-                .or_else(alloc::default_budget)
-                .map(|limit| Budget::new(limit, alloc::in_use)),
+            memory: alloc::budget(self.max_memory),
+            witness: self.html.is_some(),
             shard: self.shard,
             ..CheckOptions::default()
         })
@@ -303,90 +329,199 @@ fn shard_usage(args: &CheckArgs) -> Result<()> {
     Ok(())
 }
 
-/// Refuses, before reading it, a file whose loading may take more than
-/// what is left of the memory budget (see [`history::LOAD_FACTOR`]).
-fn fits(path: &std::path::Path, budget: &Budget) -> Result<(), Error> {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(()); // the loader says why it cannot read it
-    };
-    let need = usize::try_from(meta.len())
-        .unwrap_or(usize::MAX)
-        .saturating_mul(history::LOAD_FACTOR);
-    if budget.room_for(need) {
-        return Ok(());
-    }
-    Err(Error::msg(format!(
-        "the file is {}, and loading it may take up to {} ({} times its size): \
-         more than the memory budget of {} has room for (--max-memory)",
-        memory::bytes(meta.len() as usize),
-        memory::bytes(need),
-        history::LOAD_FACTOR,
-        memory::bytes(budget.limit()),
-    ))
-    .in_file(path))
+/// How long a file's check may go on past the deadline (or past the
+/// cancel flag) before the run stops waiting for it: the searches notice
+/// the deadline within milliseconds, and this is the room left for the
+/// evidence of one that just finished. The README states the slack.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// How often the thread waiting for a file's check looks at the cancel
+/// flag.
+const POLL: Duration = Duration::from_millis(20);
+
+/// How far the check of one file got, as its worker tells the thread
+/// that waits for it.
+enum Stage {
+    /// The file is read; the model is being inferred.
+    Read,
+    /// The checkers are running with this model.
+    Judging {
+        model: ModelKind,
+        source: ModelSource,
+        operations: usize,
+    },
+    /// The check is over.
+    Done(Box<Result<Checked, Error>>),
 }
 
-/// Loads `path`, but waits no later than `deadline`: `Ok(None)` when
-/// time ran out first. The reading then goes on in the background, and
-/// ends with the process.
-fn load_until(
-    path: &Path,
-    options: &LoadOptions,
-    deadline: Option<Instant>,
-) -> Result<Option<History>, Error> {
-    let Some(deadline) = deadline else {
-        return History::load(path, options).map(Some);
+/// A file's report, and what the page draws of it when `--html` asks.
+type Checked = (FileReport, Option<FileView>);
+
+/// What a worker needs to check one file on its own thread.
+#[derive(Clone)]
+struct Job {
+    path: PathBuf,
+    load: LoadOptions,
+    model: Option<ModelKind>,
+    clock_uncertainty: i64,
+    plan: Plan,
+    /// Whether the HTML page will draw the file.
+    html: bool,
+}
+
+/// Loads and checks one file on a thread of its own, and waits for it no
+/// later than the deadline (or the cancel flag) plus [`GRACE`]: a pass
+/// over the history that does not look at the clock (reading the file,
+/// inferring the model, compiling the history for a checker) may still
+/// be running then. The checkers that finished keep their reports; the
+/// others are unknown, and the worker is left to end with the process.
+fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<Checked, Error> {
+    let job = Job {
+        path: path.to_path_buf(),
+        load: LoadOptions {
+            memory: template.options.memory.clone(),
+            ..args.input.load_options()
+        },
+        model: args.model,
+        clock_uncertainty: args.clock_uncertainty,
+        plan: template.clone(),
+        html: args.html.is_some(),
     };
+    let partial = Arc::new(Mutex::new(Results::default()));
     let (tx, rx) = mpsc::channel();
-    let (owned, options) = (path.to_path_buf(), options.clone());
-    std::thread::spawn(move || tx.send(History::load(&owned, &options)));
-    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-        Ok(r) => r.map(Some),
-        Err(RecvTimeoutError::Timeout) => Ok(None),
-        Err(RecvTimeoutError::Disconnected) => {
-            Err(Error::msg("the reader stopped unexpectedly").in_file(path))
+    let (worker_job, worker_partial) = (job.clone(), partial.clone());
+    std::thread::spawn(move || judge(&worker_job, &worker_partial, &tx));
+    let options = &template.options;
+    let mut stage = None;
+    let mut cancelled_at = None;
+    loop {
+        if cancelled_at.is_none() && options.cancelled() {
+            cancelled_at = Some(Instant::now());
+        }
+        let limit = [options.deadline, cancelled_at]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t + GRACE);
+        let wait = limit.map_or(POLL, |l| {
+            l.saturating_duration_since(Instant::now()).min(POLL)
+        });
+        match rx.recv_timeout(wait) {
+            Ok(Stage::Done(r)) => return *r,
+            Ok(s) => stage = Some(s),
+            Err(RecvTimeoutError::Timeout) if limit.is_some_and(|l| Instant::now() >= l) => {
+                let results = std::mem::take(&mut *partial.lock().expect("not poisoned"));
+                let report = stopped(&job, stage, &results, cancelled_at.is_some());
+                return Ok((report, None));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                let named = PathBuf::from(display(path));
+                return Err(Error::msg("the check stopped unexpectedly").in_file(&named));
+            }
         }
     }
 }
 
-/// The report of a file that time ran out on before it was read: every
-/// checker the run asked for says unknown.
-fn unread(path: &Path, args: &CheckArgs, template: &Plan) -> FileReport {
-    let why = "not checked: time ran out while reading the file";
-    let (model, source) = match args.model {
-        Some(m) => (Some(m), ModelSource::Given),
-        None => (None, ModelSource::None),
-    };
-    let checks = CheckSection::unfinished(template, why);
-    let path = path.display().to_string();
-    FileReport::new(path, model, source, 0, checks, &template.options)
+/// Loads a history file, or standard input for `-`.
+fn load(path: &Path, options: &LoadOptions) -> Result<History, Error> {
+    if path != Path::new(inputs::STDIN) {
+        return History::load(path, options);
+    }
+    let name = Path::new(report::STDIN_NAME);
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::msg(format!("cannot read standard input: {e}")).in_file(name))?;
+    History::parse_bytes(&bytes, options).map_err(|e| e.in_file(name))
 }
 
-/// Loads and checks one file.
-fn check_file(path: &Path, args: &CheckArgs, template: &Plan) -> Result<FileReport, Error> {
-    if let Some(budget) = &template.options.memory {
-        fits(path, budget)?;
+/// How a path is named in reports: `<stdin>` for `-`.
+fn display(path: &Path) -> String {
+    if path == Path::new(inputs::STDIN) {
+        report::STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
     }
-    let loaded = load_until(path, &args.input.load_options(), template.options.deadline)
+}
+
+/// The report of a file whose check was still running when the run
+/// stopped waiting for it, at `stage`: the checkers that finished keep
+/// their reports, the others are unknown.
+fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) -> FileReport {
+    let cause = if cancelled {
+        "interrupted"
+    } else {
+        "time ran out"
+    };
+    let path = display(&job.path);
+    let options = &job.plan.options;
+    let Some(Stage::Judging {
+        model,
+        source,
+        operations,
+    }) = stage
+    else {
+        let why = match stage {
+            None => format!("not checked: {cause} while reading the file"),
+            _ => format!("not checked: {cause} while inferring the model"),
+        };
+        let (model, source) = match job.model {
+            Some(m) => (Some(m), ModelSource::Given),
+            None => (None, ModelSource::None),
+        };
+        let checks = CheckSection::unfinished(&job.plan, &why);
+        return FileReport::new(path, model, source, 0, checks, options);
+    };
+    let plan = Plan {
+        model,
+        ..job.plan.clone()
+    };
+    let why = format!("undecided: {cause} before the check finished");
+    let mut checks = CheckSection::unfinished(&plan, &why);
+    checks.extend(CheckSection::all(results, &plan));
+    FileReport::new(path, Some(model), source, operations, checks, options)
+}
+
+/// The worker of [`check_file`]: loads, infers the model, runs the
+/// checkers (their reports go to `partial` as each finishes), and says
+/// how far it got on `tx`.
+fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
+    let run = || -> Result<Checked, Error> {
+        let named = PathBuf::from(display(&job.path));
+        let path = named.as_path();
+        match &job.plan.options.memory {
+            Some(budget) if job.path != Path::new(inputs::STDIN) => alloc::fits(path, budget)?,
+            _ => {}
+        }
+        let history = load(&job.path, &job.load).map_err(|e| e.in_file(path))?;
+        let _ = tx.send(Stage::Read);
+        let history = history
+            .widen(job.clock_uncertainty)
+            .map_err(|e| e.in_file(path))?;
+        let name = path.display().to_string();
+        let judging = |model, source, operations| {
+            let _ = tx.send(Stage::Judging {
+                model,
+                source,
+                operations,
+            });
+        };
+        let report = report::check_widened(
+            &history,
+            &name,
+            job.model,
+            &job.plan,
+            job.clock_uncertainty,
+            partial,
+            judging,
+        )
         .map_err(|e| e.in_file(path))?;
-    let Some(history) = loaded else {
-        return Ok(unread(path, args, template));
+        let view = job.html.then(|| FileView::new(&history, &report));
+        Ok((report, view))
     };
-    let name = path.display().to_string();
-    report::check_history(history, &name, args.model, template, args.clock_uncertainty)
-        .map_err(|e| e.in_file(path))
-}
-
-/// Prints a run's report in `format` and gives its exit status.
-pub(super) fn print_run(run: &RunReport, format: OutputFormat) -> Result<u8> {
-    let text = match format {
-        OutputFormat::Json => report::json::render(run),
-        OutputFormat::Text => {
-            report::text::run(run, &Style::detect(std::io::stdout().is_terminal()))
-        }
-    };
-    print(&text)?;
-    Ok(exit_status(run))
+    let _ = tx.send(Stage::Done(Box::new(run())));
 }
 
 /// The exit status of a run. An anomaly found wins over everything
@@ -404,9 +539,22 @@ fn exit_status(run: &RunReport) -> u8 {
     }
 }
 
+/// Prints a run's report in `format` (as `labrys merge` does) and gives
+/// its exit status.
+pub(super) fn print_run(run: &RunReport, format: super::OutputFormat) -> Result<u8> {
+    let text = match format {
+        super::OutputFormat::Json => report::json::render(run),
+        super::OutputFormat::Text => {
+            report::text::run(run, &super::text_style(std::io::stdout().is_terminal()))
+        }
+    };
+    print(&text)?;
+    Ok(exit_status(run))
+}
+
 pub fn run(args: CheckArgs) -> Result<u8> {
-    let start = Instant::now();
     shard_usage(&args)?;
+    let start = Instant::now();
     let files = inputs::expand(&args.input.files);
     alloc::fit_address_space();
     let options = args.options(start)?;
@@ -419,30 +567,103 @@ pub fn run(args: CheckArgs) -> Result<u8> {
     };
     progress::on_interrupt(template.options.cancel.clone());
     let done = Arc::new(AtomicUsize::new(0));
-    let bar = progress::Bar::start(template.options.progress.clone(), files.len(), done.clone());
-    let results: Vec<Result<FileReport, Error>> = files
-        .par_iter()
-        .map(|input| {
-            let r = match input {
-                Ok(path) => check_file(path, &args, &template),
-                Err(e) => Err(e.clone()),
-            };
-            done.fetch_add(1, Ordering::Relaxed);
-            r
-        })
-        .collect();
-    drop(bar);
-    let outcomes = results
+    let bar = (!args.quiet).then(|| {
+        progress::Bar::start(template.options.progress.clone(), files.len(), done.clone())
+    });
+    // Files are checked a few at a time by plain threads that wait for
+    // each file's worker; the workers use the rayon pool (a pool thread
+    // must not block waiting for work queued behind it).
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<Checked, Error>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().clamp(1, files.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(input) = files.get(i) else { break };
+                let r = match input {
+                    Ok(path) => check_file(path, &args, &template),
+                    Err(e) => Err(e.clone()),
+                };
+                *slots[i].lock().expect("not poisoned") = Some(r);
+                done.fetch_add(1, Ordering::Relaxed);
+            });
+        }
+    });
+    let results = slots
         .into_iter()
+        .map(|s| s.into_inner().expect("not poisoned").expect("checked"));
+    drop(bar);
+    let mut views = Vec::with_capacity(results.len());
+    let outcomes = results
         .map(|r| match r {
-            Ok(f) => FileOutcome::Checked(f),
+            Ok((f, view)) => {
+                views.push(view);
+                FileOutcome::Checked(f)
+            }
             Err(e) => {
-                eprintln!("labrys: {e}");
+                if !args.quiet {
+                    eprintln!("labrys: {e}");
+                }
+                views.push(None);
                 let path = e.path.as_deref().unwrap_or(std::path::Path::new(""));
                 FileOutcome::Failed(FileFailure::new(path.display().to_string(), &e))
             }
         })
         .collect();
     let run = RunReport::new(outcomes);
-    print_run(&run, args.format)
+    if let Some(page) = &args.html {
+        std::fs::write(page, report::html::page(&run, &views))
+            .map_err(|e| anyhow!("--html {}: {e}", page.display()))?;
+    }
+    deliver(&run, &args)?;
+    Ok(exit_status(&run))
+}
+
+/// The output format: as asked, else github under GitHub Actions, else
+/// text.
+fn format(args: &CheckArgs) -> CheckFormat {
+    args.format.unwrap_or_else(|| {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            CheckFormat::Github
+        } else {
+            CheckFormat::Text
+        }
+    })
+}
+
+/// Writes the report where it was asked for: the JUnit file, the job
+/// summary, then the report to `--output` or standard output (nothing
+/// there with `--quiet`).
+fn deliver(run: &RunReport, args: &CheckArgs) -> Result<()> {
+    if let Some(path) = &args.junit {
+        let xml = report::junit::render(run, args.report_all);
+        std::fs::write(path, xml)
+            .map_err(|e| anyhow!("cannot write the JUnit report {}: {e}", path.display()))?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(report::github::summary(run).as_bytes()));
+        if let Err(e) = appended {
+            let path = Path::new(&path).display();
+            return Err(anyhow!("cannot append to GITHUB_STEP_SUMMARY {path}: {e}"));
+        }
+    }
+    if args.quiet && args.output.is_none() {
+        return Ok(());
+    }
+    let terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let text = match format(args) {
+        CheckFormat::Json => report::json::render(run),
+        CheckFormat::Github => report::github::annotations(run),
+        CheckFormat::Text => report::text::run(run, &super::text_style(terminal)),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| anyhow!("cannot write the report {}: {e}", path.display())),
+        None => print(&text),
+    }
 }

@@ -13,6 +13,9 @@
 //! - When no run directory is found below the argument, every file ending
 //!   in `.edn`, `.json`, `.jsonl`, `.log` or `.txt` is a history.
 //!
+//! `-` stands for standard input, which can be read once: a second `-` is
+//! an error of that argument.
+//!
 //! A directory with nothing to read is an error of that argument. An error
 //! takes the place of the files it stands for, so that every argument has
 //! an outcome in the report; paths are sorted so that output order is
@@ -32,6 +35,9 @@ const HISTORY_NAMES: [&str; 4] = [
 const RUN_MARKERS: [&str; 4] = ["results.edn", "jepsen.log", "test.jepsen", "test.fressian"];
 const HISTORY_EXTENSIONS: [&str; 5] = ["edn", "json", "jsonl", "log", "txt"];
 
+/// The argument that stands for standard input.
+pub const STDIN: &str = "-";
+
 /// One history to read, or why an argument (or a run directory in it)
 /// gives none.
 pub type Input = Result<PathBuf, Error>;
@@ -40,7 +46,17 @@ pub type Input = Result<PathBuf, Error>;
 /// directory's in sorted order).
 pub fn expand(args: &[PathBuf]) -> Vec<Input> {
     let mut out = Vec::new();
+    let mut stdin_taken = false;
     for arg in args {
+        if arg == Path::new(STDIN) {
+            if std::mem::replace(&mut stdin_taken, true) {
+                let e = Error::msg("standard input (-) is named twice: it can be read only once");
+                out.push(Err(e.in_file(Path::new(labrys::report::STDIN_NAME))));
+            } else {
+                out.push(Ok(arg.clone()));
+            }
+            continue;
+        }
         if !arg.is_dir() {
             out.push(Ok(arg.clone()));
             continue;

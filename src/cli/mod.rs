@@ -9,7 +9,7 @@ mod progress;
 mod stats;
 
 use anyhow::Result;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use labrys::history::{Format, LoadOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,6 +50,15 @@ enum Command {
     /// Merge the JSON reports of `labrys check --shard I/N` (and of other
     /// checkers run over the whole history) into the report of one run.
     Merge(merge::MergeArgs),
+    /// Print a shell completion script: source it, or install it where your
+    /// shell looks for completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `labrys man > labrys.1`.
+    Man,
 }
 
 /// How to read the input files; shared by every subcommand that reads them.
@@ -87,6 +96,7 @@ impl InputArgs {
             }),
             independent: self.independent,
             nemesis: self.nemesis.clone(),
+            memory: None,
         }
     }
 }
@@ -126,6 +136,8 @@ pub fn main() -> ExitCode {
         Command::Stats(args) => stats::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Merge(args) => merge::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -148,9 +160,59 @@ pub fn print(text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Prints the completion script for `shell`, from the same definitions
+/// that parse the command line.
+fn completions(shell: clap_complete::Shell) -> Result<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "labrys", &mut script);
+    print(&String::from_utf8_lossy(&script))?;
+    Ok(EXIT_VALID)
+}
+
+/// Prints the man page, from the same definitions that parse the command
+/// line: the top-level page, then a section per subcommand with its
+/// synopsis, description and options as subsections.
+fn man() -> Result<u8> {
+    use clap_mangen::Man;
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let mut page = Vec::new();
+    Man::new(command.clone()).render(&mut page)?;
+    type Render = fn(&Man, &mut dyn Write) -> std::io::Result<()>;
+    let parts: [Render; 3] = [
+        Man::render_synopsis_section,
+        Man::render_description_section,
+        Man::render_options_section,
+    ];
+    for sub in command.get_subcommands() {
+        let man = Man::new(sub.clone());
+        writeln!(page, ".SH \"LABRYS {}\"", sub.get_name().to_uppercase())?;
+        for render in parts {
+            let mut section = Vec::new();
+            render(&man, &mut section)?;
+            // Each part has a top-level heading; here it is a subsection.
+            let text = String::from_utf8_lossy(&section).replacen(".SH ", ".SS ", 1);
+            page.extend_from_slice(text.as_bytes());
+        }
+    }
+    print(&String::from_utf8_lossy(&page))?;
+    Ok(EXIT_VALID)
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// How text output is styled: colour only on a terminal (`terminal`: the
+/// report goes to standard output and that is a terminal), and never with
+/// `NO_COLOR`; fitted to the terminal's width, or to `COLUMNS` or a fixed
+/// width otherwise.
+fn text_style(terminal: bool) -> labrys::report::style::Style {
+    let width = console::Term::stdout()
+        .size_checked()
+        .map(|(_, cols)| usize::from(cols));
+    labrys::report::style::Style::detect(terminal, width)
 }

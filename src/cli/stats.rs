@@ -1,11 +1,11 @@
 //! `labrys stats`: summarize histories.
 
-use super::{inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_VALID};
+use super::{alloc, inputs, print, InputArgs, OutputFormat, EXIT_ERROR, EXIT_VALID};
 use anyhow::Result;
 use clap::Args;
 use labrys::history::stats::Stats;
-use labrys::history::History;
-use labrys::report::{self, style::Style};
+use labrys::history::{History, LoadOptions};
+use labrys::report;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -18,6 +18,13 @@ pub struct StatsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     format: OutputFormat,
+
+    /// The memory budget (bytes, or with a unit: 512M, 2G): a file too
+    /// large to load within it is an input error. By default the least of
+    /// half the address-space limit (ulimit -v), three quarters of the
+    /// cgroup's memory.max and three quarters of MemAvailable.
+    #[arg(long, value_name = "SIZE", value_parser = alloc::parse_size)]
+    max_memory: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -29,11 +36,19 @@ struct FileStats {
 
 pub fn run(args: StatsArgs) -> Result<u8> {
     let files = inputs::expand(&args.input.files);
-    let options = args.input.load_options();
+    alloc::fit_address_space();
+    let budget = alloc::budget(args.max_memory);
+    let options = LoadOptions {
+        memory: budget.clone(),
+        ..args.input.load_options()
+    };
     let results: Vec<_> = files
         .par_iter()
         .map(|input| -> Result<_, labrys::history::Error> {
             let path = input.as_ref().map_err(Clone::clone)?;
+            if let Some(budget) = &budget {
+                alloc::fits(path, budget)?;
+            }
             let stats = Stats::of(&History::load(path, &options)?);
             Ok((path.display().to_string(), stats))
         })
@@ -52,7 +67,7 @@ pub fn run(args: StatsArgs) -> Result<u8> {
     let text = match args.format {
         OutputFormat::Json => report::json::render(&found),
         OutputFormat::Text => {
-            let style = Style::detect(std::io::stdout().is_terminal());
+            let style = super::text_style(std::io::stdout().is_terminal());
             found
                 .iter()
                 .map(|f| report::text::stats(&f.path, &f.stats, &style))

@@ -39,8 +39,8 @@
 use super::object::{Arg, Call, Func, Obj, Res};
 use super::rng::Rng;
 use super::{
-    completion, invocation, think, ClientGen, Emitter, FaultKind, FaultRecord, GenError,
-    GenOptions, Injector, Sched, Timing,
+    think, ClientGen, Emitter, FaultKind, FaultRecord, GenError, GenOptions, InFlight, Injector,
+    Sched,
 };
 use crate::history::{OpType, Value};
 use crate::model::ModelKind;
@@ -227,21 +227,12 @@ enum Stale {
 }
 
 #[derive(Debug)]
-struct Current {
-    call: Call,
-    timing: Timing,
-    index: u64,
-    crash: bool,
-    effect: bool,
-    result: Option<Res>,
-    stale: Option<Stale>,
-}
-
-#[derive(Debug)]
 struct Slot {
     process: i64,
     holds_lock: bool,
-    current: Option<Current>,
+    current: Option<InFlight>,
+    /// What the read in flight might return instead of the truth.
+    stale: Option<Stale>,
 }
 
 /// The atomic-object simulation.
@@ -286,6 +277,7 @@ impl AtomicSim {
                     process: c as i64,
                     holds_lock: false,
                     current: None,
+                    stale: None,
                 }
             })
             .collect();
@@ -365,30 +357,21 @@ impl AtomicSim {
         let call = self
             .gen
             .next_call(|k| obj.regs[k], self.slots[c].holds_lock);
-        let timing = Timing::sample(&mut self.rng, &self.o, t);
-        let crash = self.rng.chance(self.o.crash_rate);
-        let effect = crash && self.rng.chance(self.o.crash_effect);
         let process = self.slots[c].process;
-        let index = out.emit(invocation(&call, process), t);
-        if let (Some(log), Some(x)) = (self.logs.get_mut(call.slot()), sets(&call)) {
+        let cur = InFlight::invoke(call, process, t, &mut self.rng, &self.o, out);
+        let call = &cur.call;
+        if let (Some(log), Some(x)) = (self.logs.get_mut(call.slot()), sets(call)) {
             log.invoked(x);
         }
-        let stale = if call.f == Func::Read && !crash && self.stale.enabled() {
-            self.stale_basis(&call, t)
+        let stale = if call.f == Func::Read && !cur.crash && self.stale.enabled() {
+            self.stale_basis(call, t)
         } else {
             None
         };
-        self.sched.at(timing.lin, Ev::Lin(c));
-        self.sched.at(timing.complete, Ev::Complete(c));
-        self.slots[c].current = Some(Current {
-            call,
-            timing,
-            index,
-            crash,
-            effect,
-            result: None,
-            stale,
-        });
+        self.sched.at(cur.timing.lin, Ev::Lin(c));
+        self.sched.at(cur.timing.complete, Ev::Complete(c));
+        self.slots[c].current = Some(cur);
+        self.slots[c].stale = stale;
     }
 
     /// What a read invoked at `t` might return instead of the truth.
@@ -612,7 +595,8 @@ impl AtomicSim {
         let process = self.slots[c].process;
         let t = cur.timing.complete;
         let mut result = cur.result.clone();
-        if let Some(basis) = cur.stale.as_ref().filter(|_| self.stale.enabled()) {
+        let stale = self.slots[c].stale.take();
+        if let Some(basis) = stale.as_ref().filter(|_| self.stale.enabled()) {
             if let Some((value, related)) = self.stale_result(&cur.call, basis) {
                 if self.stale.roll(self.left()) {
                     self.stale.done();
@@ -631,21 +615,12 @@ impl AtomicSim {
                 }
             }
         }
-        let op = if cur.crash {
-            completion(&cur.call, process, OpType::Info, cur.call.invoke_value())
-        } else {
-            match result.expect("linearized before completing") {
-                Res::Ok(v) => {
-                    if let (ModelKind::Counter, Func::Add, Arg::Int(n)) =
-                        (self.o.model, cur.call.f, &cur.call.arg)
-                    {
-                        self.acked = (self.acked.0 + n, *n, cur.index);
-                    }
-                    completion(&cur.call, process, OpType::Ok, v)
-                }
-                Res::Fail => completion(&cur.call, process, OpType::Fail, cur.call.invoke_value()),
-            }
-        };
+        let op = cur.completion(process, result);
+        if let (OpType::Ok, ModelKind::Counter, Func::Add, Arg::Int(n)) =
+            (op.op_type, self.o.model, cur.call.f, &cur.call.arg)
+        {
+            self.acked = (self.acked.0 + n, *n, cur.index);
+        }
         let outcome = op.op_type;
         let at = out.emit(op, t);
         if let (Some(log), Some(x)) = (self.logs.get_mut(cur.call.slot()), sets(&cur.call)) {

@@ -38,7 +38,7 @@ pub mod sc;
 
 use crate::history::{Op, OpType, Value};
 use crate::model::ModelKind;
-use object::{Arg, Call, Func, Micro};
+use object::{Arg, Call, Func, Micro, Res};
 use rng::Rng;
 use std::collections::VecDeque;
 use std::fmt;
@@ -635,6 +635,63 @@ impl Timing {
             invoke,
             lin: invoke + 1 + rng.below(latency - 1),
             complete: invoke + latency,
+        }
+    }
+}
+
+/// A client's operation in flight, from invocation to completion: what the
+/// client loops of the atomic and the sequentially consistent simulations
+/// share.
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    pub(crate) call: Call,
+    pub(crate) timing: Timing,
+    /// The invocation's index in the history.
+    pub(crate) index: u64,
+    /// Whether the client crashes before hearing back (an `info`
+    /// completion).
+    pub(crate) crash: bool,
+    /// Whether a crashed op takes effect all the same.
+    pub(crate) effect: bool,
+    /// What the op returned when it took effect (set at its linearization).
+    pub(crate) result: Option<Res>,
+}
+
+impl InFlight {
+    /// Invokes `call` for `process` at `t`: draws its timing and whether it
+    /// crashes, and emits the invocation.
+    pub(crate) fn invoke(
+        call: Call,
+        process: i64,
+        t: u64,
+        rng: &mut Rng,
+        o: &GenOptions,
+        out: &mut Emitter,
+    ) -> InFlight {
+        let timing = Timing::sample(rng, o, t);
+        let crash = rng.chance(o.crash_rate);
+        let effect = crash && rng.chance(o.crash_effect);
+        let index = out.emit(invocation(&call, process), t);
+        InFlight {
+            call,
+            timing,
+            index,
+            crash,
+            effect,
+            result: None,
+        }
+    }
+
+    /// The completion event, given what the op returned: `info` if the
+    /// client crashed, else `ok` with the result, or `fail`.
+    pub(crate) fn completion(&self, process: i64, result: Option<Res>) -> Op {
+        let call = &self.call;
+        if self.crash {
+            return completion(call, process, OpType::Info, call.invoke_value());
+        }
+        match result.expect("linearized before completing") {
+            Res::Ok(v) => completion(call, process, OpType::Ok, v),
+            Res::Fail => completion(call, process, OpType::Fail, call.invoke_value()),
         }
     }
 }

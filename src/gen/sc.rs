@@ -41,8 +41,8 @@
 use super::object::{Arg, Call, Func, Obj, Res};
 use super::rng::Rng;
 use super::{
-    completion, invocation, think, ClientGen, Emitter, FaultKind, FaultRecord, GenError,
-    GenOptions, Injector, Sched, Timing,
+    think, ClientGen, Emitter, FaultKind, FaultRecord, GenError, GenOptions, InFlight, Injector,
+    Sched,
 };
 use crate::history::{OpType, Value};
 use crate::model::ModelKind;
@@ -63,15 +63,6 @@ struct Replica {
     last: u64,
 }
 
-struct Current {
-    call: Call,
-    timing: Timing,
-    index: u64,
-    crash: bool,
-    effect: bool,
-    result: Option<Res>,
-}
-
 /// An acknowledged update by a client: key, value written (registers) or
 /// element added (sets), log position, invocation index.
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +77,7 @@ struct Slot {
     process: i64,
     replica: usize,
     holds_lock: bool,
-    current: Option<Current>,
+    current: Option<InFlight>,
     /// Its latest acknowledged updates, newest last.
     own: VecDeque<Own>,
     /// Log position of its latest update in flight.
@@ -265,19 +256,10 @@ impl ScSim {
                 });
             }
         }
-        let timing = Timing::sample(&mut self.rng, &self.o, t);
-        let crash = self.rng.chance(self.o.crash_rate);
-        let effect = crash && self.rng.chance(self.o.crash_effect);
-        let index = out.emit(invocation(&call, self.slots[c].process), t);
-        self.sched.at(timing.lin, Ev::Lin(c));
-        self.slots[c].current = Some(Current {
-            call,
-            timing,
-            index,
-            crash,
-            effect,
-            result: None,
-        });
+        let process = self.slots[c].process;
+        let cur = InFlight::invoke(call, process, t, &mut self.rng, &self.o, out);
+        self.sched.at(cur.timing.lin, Ev::Lin(c));
+        self.slots[c].current = Some(cur);
     }
 
     /// Applies every log entry replica `r` receives by time `t`.
@@ -376,12 +358,12 @@ impl ScSim {
             Some(r_leader)
         };
         self.sched.at(complete_at, Ev::Complete(c));
-        self.slots[c].current = Some(Current { result, ..cur });
+        self.slots[c].current = Some(InFlight { result, ..cur });
     }
 
     /// A read on the client's replica, perhaps served from behind its own
     /// writes.
-    fn read(&mut self, c: usize, cur: &Current) -> Res {
+    fn read(&mut self, c: usize, cur: &InFlight) -> Res {
         let r = self.slots[c].replica;
         let truth = self.replicas[r].obj.apply(&cur.call, self.slots[c].process);
         if !self.behind.enabled() {
@@ -454,44 +436,44 @@ impl ScSim {
         Res::Ok(value)
     }
 
+    /// Remembers an acknowledged update of client `c`'s, for the reads
+    /// that must see it, and follows its planned marker.
+    fn remember_own(&mut self, c: usize, cur: &InFlight) {
+        let own = match (self.o.model, cur.call.f, &cur.call.arg) {
+            (_, Func::Write, Arg::Int(x)) => Some((cur.call.slot(), *x)),
+            (_, Func::Cas, Arg::Cas(_, x)) => Some((cur.call.slot(), *x)),
+            (ModelKind::Set, Func::Add, Arg::Int(x)) => Some((0, *x)),
+            _ => None,
+        };
+        let Some((key, value)) = own else {
+            return;
+        };
+        let s = &mut self.slots[c];
+        if let Some(m) = s.marker.as_mut().filter(|m| m.key == key) {
+            if !m.acked && value == m.value {
+                m.acked = true;
+            } else if m.acked && m.overwritten.is_none() {
+                m.overwritten = Some(cur.index);
+            }
+        }
+        s.own.push_back(Own {
+            key,
+            value,
+            seq: s.pending_seq,
+            index: cur.index,
+        });
+        if s.own.len() > 16 {
+            s.own.pop_front();
+        }
+    }
+
     fn complete(&mut self, c: usize, t: u64, out: &mut Emitter) {
         let cur = self.slots[c].current.take().expect("op in flight");
         let process = self.slots[c].process;
-        let op = if cur.crash {
-            completion(&cur.call, process, OpType::Info, cur.call.invoke_value())
-        } else {
-            match cur.result.clone().expect("linearized before completing") {
-                Res::Ok(v) => {
-                    let own = match (self.o.model, cur.call.f, &cur.call.arg) {
-                        (_, Func::Write, Arg::Int(x)) => Some((cur.call.slot(), *x)),
-                        (_, Func::Cas, Arg::Cas(_, x)) => Some((cur.call.slot(), *x)),
-                        (ModelKind::Set, Func::Add, Arg::Int(x)) => Some((0, *x)),
-                        _ => None,
-                    };
-                    if let Some((key, value)) = own {
-                        let s = &mut self.slots[c];
-                        if let Some(m) = s.marker.as_mut().filter(|m| m.key == key) {
-                            if !m.acked && value == m.value {
-                                m.acked = true;
-                            } else if m.acked && m.overwritten.is_none() {
-                                m.overwritten = Some(cur.index);
-                            }
-                        }
-                        s.own.push_back(Own {
-                            key,
-                            value,
-                            seq: s.pending_seq,
-                            index: cur.index,
-                        });
-                        if s.own.len() > 16 {
-                            s.own.pop_front();
-                        }
-                    }
-                    completion(&cur.call, process, OpType::Ok, v)
-                }
-                Res::Fail => completion(&cur.call, process, OpType::Fail, cur.call.invoke_value()),
-            }
-        };
+        let op = cur.completion(process, cur.result.clone());
+        if op.op_type == OpType::Ok {
+            self.remember_own(c, &cur);
+        }
         out.emit(op, t);
         if cur.crash {
             let s = &mut self.slots[c];

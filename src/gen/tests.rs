@@ -1178,7 +1178,7 @@ fn verdict_of(
     };
     let r = run(h, &plan).unwrap();
     match check {
-        Consistency::Linearizable => r.linearizable.unwrap().report.verdict,
+        Consistency::Linearizable => r.linearizable.unwrap().report.valid,
         Consistency::Sequential => r.sequential.unwrap().report.valid,
         Consistency::Convergence => {
             let c = r.convergence.unwrap().report;

@@ -445,6 +445,15 @@ impl<'a> Reader<'a> {
         Ok(Value::Str(c.to_string().into()))
     }
 
+    /// An error at the reader's position when the load passed its
+    /// memory budget.
+    fn within_budget(&self) -> Result<()> {
+        match super::budget::after_event() {
+            Some(why) => Err(self.error_at(self.pos, why)),
+            None => Ok(()),
+        }
+    }
+
     fn read_seq(&mut self, close: u8, start: usize, depth: u32) -> Result<Vec<Value>> {
         let mut items = Vec::new();
         loop {
@@ -471,7 +480,13 @@ impl<'a> Reader<'a> {
                     self.pos += 1;
                     return Ok(items);
                 }
-                Some(_) => items.push(self.read_value(depth + 1)?),
+                Some(_) => {
+                    items.push(self.read_value(depth + 1)?);
+                    let size = std::mem::size_of::<Value>();
+                    if let Some(why) = super::budget::in_collection(items.len(), size) {
+                        return Err(self.error_at(self.pos, why));
+                    }
+                }
             }
         }
     }
@@ -745,6 +760,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
             }
             let op = r.read_op(ops.len() as u64)?;
             ops.push(op);
+            r.within_budget()?;
         }
         if !r.at_end()? {
             return Err(r.error_at(
@@ -761,6 +777,7 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
     while !r.at_end()? {
         let op = r.read_op(ops.len() as u64)?;
         ops.push(op);
+        r.within_budget()?;
     }
     Ok(ops)
 }

@@ -26,6 +26,7 @@
 //! the next chunk begins; otherwise, and on any error, the whole input is
 //! read again on one thread.
 
+use super::budget;
 use super::error::{Error, Position, Result};
 use super::op::{Op, OpType, Process};
 use super::value::{Float, Value};
@@ -80,6 +81,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
         let mut items = Vec::new();
         while let Some(JsonValue(v)) = seq.next_element()? {
             items.push(v);
+            if let Some(why) = budget::in_collection(items.len(), std::mem::size_of::<Value>()) {
+                return Err(serde::de::Error::custom(why));
+            }
         }
         Ok(JsonValue(Value::Vector(items)))
     }
@@ -303,6 +307,9 @@ impl<'a> Cursor<'a> {
                 }
                 loop {
                     items.push(self.value(depth + 1)?);
+                    if budget::in_collection(items.len(), std::mem::size_of::<Value>()).is_some() {
+                        return None; // the one-thread reading says why
+                    }
                     self.skip_ws();
                     match self.peek()? {
                         b',' => {
@@ -493,6 +500,7 @@ fn parse_with(input: &str, fast: bool) -> Result<Vec<Op>> {
             loop {
                 c.skip_ws();
                 ops.push(read_op(&mut c, ops.len() as u64, fast)?);
+                within_budget(&mut c)?;
                 c.skip_ws();
                 match c.peek() {
                     Some(b',') => c.pos += 1,
@@ -541,9 +549,18 @@ fn parse_with(input: &str, fast: bool) -> Result<Vec<Op>> {
             ));
         }
         ops.push(read_op(&mut c, ops.len() as u64, fast)?);
+        within_budget(&mut c)?;
         c.skip_ws();
     }
     Ok(ops)
+}
+
+/// An error at the cursor when the load passed its memory budget.
+fn within_budget(c: &mut Cursor) -> Result<()> {
+    match budget::after_event() {
+        Some(why) => Err(Error::at(c.position(), why)),
+        None => Ok(()),
+    }
 }
 
 /// JSON Lines inputs at least this long are read in chunks, in parallel.
@@ -573,10 +590,11 @@ fn parse_lines_in_chunks(input: &str, pieces: usize) -> Option<Vec<Op>> {
         }
     }
     let ends: Vec<usize> = starts[1..].iter().copied().chain([bytes.len()]).collect();
+    let memory = budget::current();
     let chunks: Vec<Option<Chunk>> = starts
         .par_iter()
         .zip(ends.par_iter())
-        .map(|(&from, &to)| parse_chunk(input, from, to))
+        .map(|(&from, &to)| budget::with(memory.as_ref(), || parse_chunk(input, from, to)))
         .collect();
     let mut ops: Vec<Op> = Vec::new();
     let mut lines = 0;
@@ -630,6 +648,9 @@ fn parse_chunk(input: &str, from: usize, to: usize) -> Option<Chunk> {
             return None;
         }
         ops.push(read_op(&mut c, mark | ops.len() as u64, true).ok()?);
+        if budget::after_event().is_some() {
+            return None; // the one-thread reading says where
+        }
         c.skip_ws();
     }
     Some(Chunk {

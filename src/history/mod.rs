@@ -23,6 +23,7 @@
 //! `history.edn`, Jepsen's text logs (`history.txt` and `jepsen.util` log
 //! lines), and JSON (an array of ops, or JSON Lines).
 
+mod budget;
 mod clock;
 mod edn;
 mod error;
@@ -37,6 +38,7 @@ pub use error::{excerpt, Error, Position, Result};
 pub use op::{Op, OpType, Process};
 pub use value::{Float, Value};
 
+use crate::memory::Budget;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -126,6 +128,10 @@ pub struct LoadOptions {
     /// Processes whose events are fault events, not client operations, as
     /// [`Process::is_named`] matches them (`nemesis`, `7`, `chaos`).
     pub nemesis: Vec<String>,
+    /// The memory budget of the load: reading stops with an input error
+    /// (at the position reached) when the bytes in use pass it, or when a
+    /// collection and the checkers' copies of it would not fit.
+    pub memory: Option<Budget>,
 }
 
 /// What became of a client operation.
@@ -189,11 +195,11 @@ impl History {
     /// Parses a history from text, detecting its format unless forced.
     pub fn parse(input: &str, options: &LoadOptions) -> Result<History> {
         let format = options.format.unwrap_or_else(|| Format::detect(input));
-        let ops = match format {
-            Format::Edn => edn::parse(input)?,
-            Format::Text => text::parse(input)?,
-            Format::Json => json::parse(input)?,
-        };
+        let ops = budget::with(options.memory.as_ref(), || match format {
+            Format::Edn => edn::parse(input),
+            Format::Text => text::parse(input),
+            Format::Json => json::parse(input),
+        })?;
         History::build(ops, options)
     }
 
@@ -201,7 +207,13 @@ impl History {
     pub fn load(path: &Path, options: &LoadOptions) -> Result<History> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::msg(format!("cannot read the file: {e}")).in_file(path))?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| {
+        History::parse_bytes(&bytes, options).map_err(|e| e.in_file(path))
+    }
+
+    /// Parses a history from bytes that must be UTF-8 text (a file's, or
+    /// standard input's), detecting its format unless forced.
+    pub fn parse_bytes(bytes: &[u8], options: &LoadOptions) -> Result<History> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
             let before = &bytes[..e.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
             let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u32 + 1;
@@ -209,9 +221,8 @@ impl History {
                 Position::new(line, column),
                 "expected UTF-8 text, found an invalid byte",
             )
-            .in_file(path)
         })?;
-        History::parse(text, options).map_err(|e| e.in_file(path))
+        History::parse(text, options)
     }
 
     /// Builds a history from events, pairing invocations with completions

@@ -30,7 +30,7 @@
 //! `:timed-out`); pairing takes the op's input from its invocation.
 
 use super::edn::Reader;
-use super::error::{excerpt, Error, Result};
+use super::error::{excerpt, Error, Position, Result};
 use super::op::{Op, OpType, Process};
 use super::value::Value;
 
@@ -92,6 +92,9 @@ pub(crate) fn parse(input: &str) -> Result<Vec<Op>> {
         match parse_line(line, start, line_no, ops.len() as u64, is_log)? {
             Some(op) => ops.push(op),
             None => continue,
+        }
+        if let Some(why) = super::budget::after_event() {
+            return Err(Error::at(Position::line(line_no), why));
         }
     }
     Ok(ops)

@@ -55,81 +55,107 @@ where
 
 /// Renders one op as an EDN map (no trailing newline).
 pub fn edn_op(op: &Op, out: &mut String) {
-    out.push_str("{:type :");
-    out.push_str(op.op_type.name());
-    out.push_str(", :f ");
-    edn_name(&op.f, out);
-    if let Some(k) = &op.key {
-        out.push_str(", :key ");
-        edn_value(k, out);
-    }
-    out.push_str(", :value ");
-    edn_value(&op.value, out);
-    out.push_str(", :process ");
-    match &op.process {
-        Process::Client(p) => push_int(*p, out),
-        Process::Named(n) => edn_name(n, out),
-        Process::Str(n) => edn_str(n, out),
-    }
-    if let Some(t) = op.time {
-        out.push_str(", :time ");
-        push_int(t, out);
-    }
-    out.push_str(", :index ");
-    push_int(op.index as i64, out);
-    if let Some(n) = &op.node {
-        out.push_str(", :node ");
-        edn_value(n, out);
-    }
-    if let Some(e) = &op.error {
-        out.push_str(", :error ");
-        edn_value(e, out);
-    }
-    for (k, v) in &op.extra {
-        out.push_str(", ");
-        edn_name(k, out);
-        out.push(' ');
-        edn_value(v, out);
-    }
-    out.push('}');
+    write_op::<Edn>(op, out);
 }
 
 /// Renders one op as a JSON object (no trailing newline).
 pub fn json_op(op: &Op, out: &mut String) {
-    out.push_str("{\"type\":\"");
-    out.push_str(op.op_type.name());
-    out.push_str("\",\"f\":");
-    json_str(&op.f, out);
-    if let Some(k) = &op.key {
-        out.push_str(",\"key\":");
-        json_value(k, out);
+    write_op::<Json>(op, out);
+}
+
+/// What differs between the two formats: how a field is introduced, and
+/// how names, strings and values are spelled. The fields and their order
+/// are [`write_op`]'s alone.
+trait Syntax {
+    /// What goes between two fields.
+    const SEPARATOR: &'static str;
+    /// Writes a field's name before its value: `:key ` or `"key":`.
+    fn key(name: &str, out: &mut String);
+    /// Writes the separator and the name before a field's value.
+    fn field(name: &str, out: &mut String) {
+        out.push_str(Self::SEPARATOR);
+        Self::key(name, out);
     }
-    out.push_str(",\"value\":");
-    json_value(&op.value, out);
-    out.push_str(",\"process\":");
+    /// Writes a name (the type, `f`, a named process): a keyword or a string.
+    fn name(name: &str, out: &mut String);
+    /// Writes a string.
+    fn string(s: &str, out: &mut String);
+    /// Writes a value.
+    fn value(v: &Value, out: &mut String);
+}
+
+struct Edn;
+struct Json;
+
+impl Syntax for Edn {
+    const SEPARATOR: &'static str = ", ";
+    fn key(name: &str, out: &mut String) {
+        edn_name(name, out);
+        out.push(' ');
+    }
+    fn name(name: &str, out: &mut String) {
+        edn_name(name, out);
+    }
+    fn string(s: &str, out: &mut String) {
+        quoted(s, out);
+    }
+    fn value(v: &Value, out: &mut String) {
+        edn_value(v, out);
+    }
+}
+
+impl Syntax for Json {
+    const SEPARATOR: &'static str = ",";
+    fn key(name: &str, out: &mut String) {
+        quoted(name.strip_prefix(':').unwrap_or(name), out);
+        out.push(':');
+    }
+    fn name(name: &str, out: &mut String) {
+        quoted(name, out);
+    }
+    fn string(s: &str, out: &mut String) {
+        quoted(s, out);
+    }
+    fn value(v: &Value, out: &mut String) {
+        json_value(v, out);
+    }
+}
+
+/// Writes one op's fields, in the order the module's docs give, in
+/// syntax `S`.
+fn write_op<S: Syntax>(op: &Op, out: &mut String) {
+    out.push('{');
+    S::key("type", out);
+    S::name(op.op_type.name(), out);
+    S::field("f", out);
+    S::name(&op.f, out);
+    if let Some(k) = &op.key {
+        S::field("key", out);
+        S::value(k, out);
+    }
+    S::field("value", out);
+    S::value(&op.value, out);
+    S::field("process", out);
     match &op.process {
         Process::Client(p) => push_int(*p, out),
-        Process::Named(n) | Process::Str(n) => json_str(n, out),
+        Process::Named(n) => S::name(n, out),
+        Process::Str(n) => S::string(n, out),
     }
     if let Some(t) = op.time {
-        out.push_str(",\"time\":");
+        S::field("time", out);
         push_int(t, out);
     }
-    out.push_str(",\"index\":");
+    S::field("index", out);
     push_int(op.index as i64, out);
-    if let Some(n) = &op.node {
-        out.push_str(",\"node\":");
-        json_value(n, out);
-    }
-    if let Some(e) = &op.error {
-        out.push_str(",\"error\":");
-        json_value(e, out);
+    for (name, field) in [("node", &op.node), ("error", &op.error)] {
+        if let Some(v) = field {
+            S::field(name, out);
+            S::value(v, out);
+        }
     }
     for (k, v) in &op.extra {
-        out.push(',');
-        json_str(k.strip_prefix(':').unwrap_or(k), out);
-        out.push(':');
-        json_value(v, out);
+        S::field(k, out);
+        S::value(v, out);
     }
     out.push('}');
 }
@@ -179,25 +205,6 @@ fn edn_name(name: &str, out: &mut String) {
     out.push_str(name);
 }
 
-fn edn_str(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                use std::fmt::Write as _;
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn edn_seq(items: &[Value], out: &mut String) {
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
@@ -214,7 +221,7 @@ pub fn edn_value(v: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => push_int(*i, out),
         Value::Float(x) => push_float(x.0, true, out),
-        Value::Str(s) => edn_str(s, out),
+        Value::Str(s) => quoted(s, out),
         Value::Keyword(k) => edn_name(k, out),
         Value::Symbol(s) => out.push_str(s),
         Value::Vector(items) => {
@@ -248,7 +255,8 @@ pub fn edn_value(v: &Value, out: &mut String) {
     }
 }
 
-fn json_str(s: &str, out: &mut String) {
+/// Writes a string in double quotes with the escapes EDN and JSON share.
+fn quoted(s: &str, out: &mut String) {
     out.push('"');
     if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(s);
@@ -281,7 +289,7 @@ pub fn json_value(v: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) => push_int(*i, out),
         Value::Float(x) => push_float(x.0, false, out),
-        Value::Str(s) | Value::Keyword(s) | Value::Symbol(s) => json_str(s, out),
+        Value::Str(s) | Value::Keyword(s) | Value::Symbol(s) => quoted(s, out),
         Value::Vector(items) | Value::Set(items) => {
             out.push('[');
             for (i, v) in items.iter().enumerate() {
@@ -298,7 +306,7 @@ pub fn json_value(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                json_str(k.as_name().unwrap_or_default(), out);
+                quoted(k.as_name().unwrap_or_default(), out);
                 out.push(':');
                 json_value(v, out);
             }

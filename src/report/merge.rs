@@ -17,6 +17,7 @@
 //! unknown leaves them unknown, and the file is never valid then.
 
 use super::{text, CheckSection, Evidence, FileFailure, FileOutcome, FileReport, RunReport};
+use crate::check::anomaly::{self, NamedAnomaly};
 use crate::check::convergence::{self, ConvergenceReport, KeyOutcome};
 use crate::check::linearizable::{self, LinearizableReport};
 use crate::check::run::{self, Standing};
@@ -63,6 +64,14 @@ pub fn merge(runs: &[RunReport]) -> Result<RunReport, MergeError> {
         return fail("no report to merge".into());
     };
     for (i, r) in runs.iter().enumerate() {
+        if r.schema_version != super::SCHEMA_VERSION {
+            return fail(format!(
+                "report {} has schema_version {}, this labrys reads {}",
+                i + 1,
+                r.schema_version,
+                super::SCHEMA_VERSION
+            ));
+        }
         let paths = |r: &RunReport| r.files.iter().map(|f| f.path().to_string()).collect();
         let (a, b): (Vec<String>, Vec<String>) = (paths(first), paths(r));
         if a != b {
@@ -209,7 +218,7 @@ fn merge_sections(
             c.name()
         ))
     };
-    let (verdict, empty, summary, evidence) = match c {
+    let (verdict, empty, summary, anomaly, evidence) = match c {
         Consistency::Linearizable => {
             let reports = sections
                 .iter()
@@ -220,10 +229,12 @@ fn merge_sections(
                 .collect::<Result<Vec<_>, _>>()?;
             let r = merge_linearizable(path, &reports)?;
             let summary = text::linearizable_summary(&r);
+            let anomaly = linearizable_anomaly(&r, sections);
             (
-                r.verdict,
+                r.valid,
                 r.nothing_to_judge.clone(),
                 summary,
+                anomaly,
                 Evidence::Linearizable(Box::new(r)),
             )
         }
@@ -238,7 +249,14 @@ fn merge_sections(
             let r = merge_convergence(path, &reports)?;
             let summary = text::convergence_summary(&r);
             let empty = run::convergence_nothing_to_judge(&r);
-            (r.valid, empty, summary, Evidence::Convergence(Box::new(r)))
+            let anomaly = anomaly::convergence(&r);
+            (
+                r.valid,
+                empty,
+                summary,
+                anomaly,
+                Evidence::Convergence(Box::new(r)),
+            )
         }
         Consistency::Sequential => {
             return fail(format!("{path}: sequential consistency is never sharded"))
@@ -257,7 +275,30 @@ fn merge_sections(
         ..CheckOptions::default()
     };
     let standing: Standing = run::standing(verdict, &empty, named, &options);
-    Ok(CheckSection::new(standing, elapsed_ms, summary, evidence))
+    Ok(CheckSection {
+        anomaly,
+        ..CheckSection::new(standing, elapsed_ms, summary, evidence)
+    })
+}
+
+/// The anomaly of the merged linearizability report `r`, from the
+/// shards' `sections` (in shard order): a run names the anomaly of its
+/// first partition in key order that has evidence, so the merge takes the
+/// anomaly of the shard holding that partition (shard `I` of `N` holds
+/// the places `I`, `I + N`, ..., so it is that shard's first too). When
+/// no partition has evidence, every invalid shard named the same
+/// anomaly without one.
+fn linearizable_anomaly(
+    r: &LinearizableReport,
+    sections: &[&CheckSection],
+) -> Option<NamedAnomaly> {
+    if r.valid != Verdict::Invalid {
+        return None;
+    }
+    match r.partitions.iter().position(|p| p.evidence.is_some()) {
+        Some(place) => sections[place % sections.len()].anomaly.clone(),
+        None => sections.iter().find_map(|s| s.anomaly.clone()),
+    }
 }
 
 /// The linearizability report of the whole history from its shards':
@@ -283,7 +324,7 @@ fn merge_linearizable(
     }
     let first = reports[0];
     Ok(LinearizableReport {
-        verdict: linearizable::verdict_of(&partitions),
+        valid: linearizable::verdict_of(&partitions),
         model: first.model.clone(),
         partitioned: first.partitioned,
         operations: first.operations,

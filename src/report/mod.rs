@@ -27,14 +27,20 @@
 //! `error` instead of checks, and the run's `valid` is then never `true`.
 
 mod file;
+pub mod github;
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod merge;
 pub mod style;
 pub mod text;
+pub mod timeline;
 
-pub use file::check_history;
+pub use file::{check_history, check_widened};
 
+use crate::check::anomaly::NamedAnomaly;
 use crate::check::convergence::ConvergenceReport;
+use crate::check::evidence::OpView;
 use crate::check::linearizable::LinearizableReport;
 use crate::check::run::{self, Plan, Results, Standing};
 use crate::check::sequential::SequentialReport;
@@ -59,6 +65,10 @@ pub struct CheckSection {
     pub elapsed_ms: f64,
     /// The outcome in one sentence.
     pub summary: String,
+    /// The known pattern the evidence shows, when the check failed (see
+    /// [`anomaly`](crate::check::anomaly)); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<NamedAnomaly>,
     /// The checker's evidence.
     pub evidence: Evidence,
 }
@@ -88,7 +98,7 @@ impl CheckSection {
         let model = plan.model;
         let mut out = BTreeMap::new();
         for (c, standing) in results.standings(plan) {
-            let (elapsed, summary, evidence) = match c {
+            let (elapsed, summary, evidence, anomaly) = match c {
                 Consistency::Linearizable => {
                     let t = results.linearizable.as_ref().expect("ran");
                     let summary = text::linearizable_summary(&t.report);
@@ -96,6 +106,7 @@ impl CheckSection {
                         t.elapsed,
                         summary,
                         Evidence::Linearizable(Box::new(t.report.clone())),
+                        t.anomaly.clone(),
                     )
                 }
                 Consistency::Sequential => {
@@ -105,6 +116,7 @@ impl CheckSection {
                         t.elapsed,
                         summary,
                         Evidence::Sequential(Box::new(t.report.clone())),
+                        t.anomaly.clone(),
                     )
                 }
                 Consistency::Convergence => {
@@ -119,13 +131,15 @@ impl CheckSection {
                             ),
                         }
                     };
-                    (t.elapsed, text::convergence_summary(&t.report), evidence)
+                    let summary = text::convergence_summary(&t.report);
+                    (t.elapsed, summary, evidence, t.anomaly.clone())
                 }
             };
-            out.insert(
-                c.name(),
-                CheckSection::new(standing, ms(elapsed), summary, evidence),
-            );
+            let mut section = CheckSection::new(standing, ms(elapsed), summary, evidence);
+            if section.valid == Verdict::Invalid {
+                section.anomaly = anomaly;
+            }
+            out.insert(c.name(), section);
         }
         out
     }
@@ -188,6 +202,7 @@ impl CheckSection {
             counts: standing.counts,
             elapsed_ms,
             summary,
+            anomaly: None,
             evidence,
         }
     }
@@ -234,6 +249,8 @@ impl CheckSection {
             counts: bool,
             elapsed_ms: f64,
             summary: String,
+            #[serde(default)]
+            anomaly: Option<NamedAnomaly>,
         }
         let evidence = json
             .get_mut("evidence")
@@ -263,6 +280,7 @@ impl CheckSection {
             counts: f.counts,
             elapsed_ms: f.elapsed_ms,
             summary: f.summary,
+            anomaly: f.anomaly,
             evidence,
         })
     }
@@ -322,7 +340,16 @@ pub struct FileReport {
     /// ([`crate::check::shard`]); absent when every key was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// Every operation, in the history's own words, when there are at
+    /// most [`TIMELINE_OPS`] (the text report draws them); empty
+    /// otherwise. Not part of the JSON report.
+    #[serde(skip)]
+    pub timeline: Vec<OpView>,
 }
+
+/// Histories of at most this many operations are drawn whole in the text
+/// report.
+pub const TIMELINE_OPS: usize = 40;
 
 impl FileReport {
     /// The report of a file whose checks ran, with its sections.
@@ -346,7 +373,18 @@ impl FileReport {
             clock_uncertainty: 0,
             shard: options.shard,
             checks,
+            timeline: Vec::new(),
         }
+    }
+
+    /// Adds the history's operations for the timeline, when it has at
+    /// most [`TIMELINE_OPS`].
+    pub fn with_timeline(mut self, history: &History) -> FileReport {
+        let n = history.operations.len();
+        if n <= TIMELINE_OPS {
+            self.timeline = (0..n).map(|id| OpView::plain(history, id)).collect();
+        }
+        self
     }
 
     /// Adds what the history says of its fault events, and the clock
@@ -425,9 +463,19 @@ impl FileOutcome {
     }
 }
 
+/// The version of the JSON report's shape, `schema_version` in it
+/// (`docs/report.schema.json`). Fields may be added without changing it;
+/// removing a field, or changing its meaning or type, increments it.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How reports name a history read from standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
 /// Everything found in one run.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RunReport {
+    /// The shape's version: [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     /// The combined verdict of every file.
     pub valid: Verdict,
     /// One outcome per file, in the order the files were named.
@@ -442,7 +490,11 @@ impl RunReport {
         let valid = files
             .iter()
             .fold(Verdict::Valid, |acc, f| acc.and(f.valid()));
-        RunReport { valid, files }
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            valid,
+            files,
+        }
     }
 
     /// How many files could not be checked.

@@ -3,19 +3,42 @@
 
 use crate::check::Verdict;
 
-/// Whether to colour text output.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Whether to colour text output, and how wide drawings may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
     /// Emit ANSI colour codes.
     pub color: bool,
+    /// Columns a line may take (timelines are fitted to it).
+    pub width: usize,
+}
+
+/// The width when output is not a terminal and `COLUMNS` says nothing.
+pub const DEFAULT_WIDTH: usize = 100;
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: DEFAULT_WIDTH,
+        }
+    }
 }
 
 impl Style {
-    /// Colour if `is_terminal` and `NO_COLOR` is unset or empty.
-    pub fn detect(is_terminal: bool) -> Style {
+    /// Colour if `is_terminal` and `NO_COLOR` is unset or empty. The width
+    /// is `COLUMNS` when set to a number, else the terminal's own when
+    /// `terminal_width` is known, else [`DEFAULT_WIDTH`].
+    pub fn detect(is_terminal: bool, terminal_width: Option<usize>) -> Style {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let columns = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|&c| c > 0);
         Style {
             color: is_terminal && !no_color,
+            width: columns
+                .or(terminal_width.filter(|_| is_terminal))
+                .unwrap_or(DEFAULT_WIDTH),
         }
     }
 
@@ -59,9 +82,12 @@ mod tests {
 
     #[test]
     fn plain_without_color() {
-        let s = Style { color: false };
+        let s = Style::default();
         assert_eq!(s.verdict(Verdict::Invalid), "INVALID");
-        let c = Style { color: true };
+        let c = Style {
+            color: true,
+            ..Style::default()
+        };
         assert_eq!(c.bad("x"), "\x1b[1;31mx\x1b[0m");
     }
 }

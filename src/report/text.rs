@@ -1,6 +1,7 @@
 //! Text rendering: reports a person reads in a terminal.
 
 use super::style::Style;
+use super::timeline;
 use super::{CheckSection, Evidence, FileFailure, FileOutcome, FileReport, RunReport};
 use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
 use crate::check::evidence::OpView;
@@ -9,6 +10,7 @@ use crate::check::sequential::SequentialReport;
 use crate::check::Verdict;
 use crate::history::stats::Stats;
 use crate::history::{Process, Value};
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
 /// Renders one file's statistics.
@@ -124,9 +126,61 @@ pub fn file(f: &FileReport, style: &Style) -> String {
             }
         );
     }
+    if !f.timeline.is_empty() && !f.checks.values().any(|c| c.anomaly.is_some()) {
+        let _ = writeln!(out, "  Timeline ({} ops):", f.timeline.len());
+        draw(&mut out, &f.timeline, &BTreeSet::new(), style);
+    }
     for c in crate::check::Consistency::ALL {
         if let Some(section) = f.checks.get(c.name()) {
-            out.push_str(&check(c.name(), section, style));
+            out.push_str(&check(c.name(), section, &f.timeline, style));
+        }
+    }
+    out
+}
+
+/// Draws a timeline of `ops`, indented under a check, marking `marked`.
+fn draw(out: &mut String, ops: &[OpView], marked: &BTreeSet<usize>, style: &Style) {
+    const INDENT: &str = "      ";
+    let width = style.width.saturating_sub(INDENT.len());
+    for line in timeline::draw(ops, marked, width, style) {
+        let _ = writeln!(out, "{INDENT}{line}");
+    }
+}
+
+/// The ops a failing check's timeline shows, and what it calls them: its
+/// minimal counterexample, else the whole history when it is small.
+fn drawn<'a>(c: &'a CheckSection, whole: &'a [OpView]) -> Option<(&'static str, &'a [OpView])> {
+    let minimal = match &c.evidence {
+        Evidence::Linearizable(r) => r
+            .partitions
+            .iter()
+            .find_map(|p| p.evidence.as_ref())
+            .and_then(|e| e.minimal.as_deref()),
+        Evidence::Sequential(r) => r.counterexample.as_ref().and_then(|c| c.minimal.as_deref()),
+        _ => None,
+    };
+    match minimal {
+        Some(m) if !m.is_empty() => Some(("the minimal counterexample", m)),
+        _ if !whole.is_empty() => Some(("the history", whole)),
+        _ => None,
+    }
+}
+
+/// The ops a failing check's timeline marks: those its anomaly names,
+/// else the op no order gets past.
+fn marked(c: &CheckSection, ops: &[OpView]) -> BTreeSet<usize> {
+    let drawn: BTreeSet<usize> = ops.iter().map(|o| o.id).collect();
+    let mut out: BTreeSet<usize> = c
+        .anomaly
+        .iter()
+        .flat_map(|a| a.ops.iter().copied())
+        .filter(|id| drawn.contains(id))
+        .collect();
+    if out.is_empty() {
+        if let Evidence::Linearizable(r) = &c.evidence {
+            if let Some(e) = r.partitions.iter().find_map(|p| p.evidence.as_ref()) {
+                out.extend(drawn.get(&e.op.id));
+            }
         }
     }
     out
@@ -160,7 +214,21 @@ fn standing(c: &CheckSection, style: &Style) -> String {
     }
 }
 
-fn check(name: &str, c: &CheckSection, style: &Style) -> String {
+/// A section's evidence alone, as [`check`] draws it below the verdict and
+/// summary, without colour and with the section's indent removed: the
+/// body of a JUnit failure or a GitHub annotation.
+pub fn evidence(c: &CheckSection) -> String {
+    let full = check("", c, &[], &Style::default());
+    let lines: Vec<&str> = full
+        .lines()
+        .skip(2)
+        .map(|l| l.strip_prefix("    ").unwrap_or(l).trim_end())
+        .collect();
+    lines.join("\n")
+}
+
+/// Renders one checker's section: its verdict, summary and evidence.
+fn check(name: &str, c: &CheckSection, whole: &[OpView], style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -169,7 +237,16 @@ fn check(name: &str, c: &CheckSection, style: &Style) -> String {
         standing(c, style),
         style.dim(&format!("{:.1} ms", c.elapsed_ms))
     );
+    if let Some(a) = &c.anomaly {
+        let _ = writeln!(out, "    {}", style.bold(&a.description));
+    }
     let _ = writeln!(out, "    {}", c.summary);
+    if c.anomaly.is_some() {
+        if let Some((what, ops)) = drawn(c, whole) {
+            let _ = writeln!(out, "    Timeline of {what} ({} ops):", ops.len());
+            draw(&mut out, ops, &marked(c, ops), style);
+        }
+    }
     match &c.evidence {
         Evidence::Skipped { .. } => {}
         Evidence::Linearizable(r) => linearizable(&mut out, r, style),
@@ -210,12 +287,12 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
     let bad: Vec<&PartitionReport> = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Invalid)
+        .filter(|p| p.valid == Verdict::Invalid)
         .collect();
     let unknown = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Unknown)
+        .filter(|p| p.valid == Verdict::Unknown)
         .count();
     if let Some(why) = &r.nothing_to_judge {
         return format!("nothing to judge: {why}");
@@ -225,7 +302,7 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
     } else {
         String::new()
     };
-    match r.verdict {
+    match r.valid {
         Verdict::Valid => {
             format!("every operation can take effect at one instant within its call{keys}")
         }
@@ -253,15 +330,47 @@ pub fn linearizable_summary(r: &LinearizableReport) -> String {
 }
 
 fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
-    for p in r
+    for p in r.partitions.iter().filter(|p| p.valid == Verdict::Invalid) {
+        if let Some(e) = &p.evidence {
+            partition(out, p, e, style);
+        }
+    }
+    let without = r
         .partitions
         .iter()
-        .filter(|p| p.verdict == Verdict::Invalid)
-    {
-        let Some(e) = &p.evidence else { continue };
-        let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
-        let stuck = style.bad(&op(&e.op));
-        let _ = match e.stuck_in {
+        .filter(|p| p.valid == Verdict::Invalid && p.evidence.is_none())
+        .count();
+    if without > 0 {
+        let _ = writeln!(
+            out,
+            "    {without} more {} not linearizable; gate mode shows the first one's evidence only (--report-all shows each one's)",
+            if without == 1 { "key is" } else { "keys are" }
+        );
+    }
+    if r.partitioned {
+        let count = |v: Verdict| r.partitions.iter().filter(|p| p.valid == v).count();
+        let _ = writeln!(
+            out,
+            "    keys: {} valid, {} invalid, {} unknown",
+            count(Verdict::Valid),
+            count(Verdict::Invalid),
+            count(Verdict::Unknown)
+        );
+    }
+}
+
+/// Renders the evidence of one failing partition (a key, or the whole
+/// history): the op no order gets past, the final paths and the minimal
+/// counterexample.
+pub fn partition(
+    out: &mut String,
+    p: &PartitionReport,
+    e: &crate::check::linearizable::Evidence,
+    style: &Style,
+) {
+    let _ = writeln!(out, "    {}:", style.bold(&key_name(&p.key)));
+    let stuck = style.bad(&op(&e.op));
+    let _ = match e.stuck_in {
             StuckIn::Partition => writeln!(
                 out,
                 "      No order of the operations gets past the completion of {stuck}."
@@ -275,29 +384,29 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 "      Every order of the operations fails; the search cut each one before it got past the completion of {stuck} (the first completion that no order gets past was not found within its search budget)."
             ),
         };
-        if let Some(prev) = &e.previous_ok {
-            let _ = writeln!(
-                out,
-                "      The last op to complete before it began: {}.",
-                op(prev)
-            );
+    if let Some(prev) = &e.previous_ok {
+        let _ = writeln!(
+            out,
+            "      The last op to complete before it began: {}.",
+            op(prev)
+        );
+    }
+    if !e.concurrent.is_empty() {
+        let _ = writeln!(out, "      Concurrent with it:");
+        for c in e.concurrent.iter().take(8) {
+            let _ = writeln!(out, "        {}", op(c));
         }
-        if !e.concurrent.is_empty() {
-            let _ = writeln!(out, "      Concurrent with it:");
-            for c in e.concurrent.iter().take(8) {
-                let _ = writeln!(out, "        {}", op(c));
-            }
-            if e.concurrent.len() > 8 {
-                let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
-            }
+        if e.concurrent.len() > 8 {
+            let _ = writeln!(out, "        ... and {} more", e.concurrent.len() - 8);
         }
-        if e.final_paths.is_empty() {
-            let _ = writeln!(
+    }
+    if e.final_paths.is_empty() {
+        let _ = writeln!(
                 out,
                 "      The final paths (the orders that get furthest) were not enumerated: their time budget ran out."
             );
-        } else {
-            let _ = writeln!(
+    } else {
+        let _ = writeln!(
                 out,
                 "      {} longest linearizable prefix places {} ops; from there the model can be in {}{} state(s):",
                 if e.stuck_in == StuckIn::Minimal {
@@ -309,67 +418,44 @@ fn linearizable(out: &mut String, r: &LinearizableReport, style: &Style) {
                 if e.final_paths_complete { "" } else { "at least " },
                 e.final_paths.len()
             );
-        }
-        for path in &e.final_paths {
-            let tail: Vec<&str> = path
-                .ops
-                .iter()
-                .rev()
-                .take(3)
-                .rev()
-                .map(|o| o.op.as_str())
-                .collect();
-            let _ = writeln!(
-                out,
-                "        {} {}",
-                path.state,
-                style.dim(&format!("(after ... {})", tail.join(", ")))
-            );
-            for b in e
-                .blocked
-                .iter()
-                .filter(|b| b.state == path.state && !b.reason.is_empty())
-            {
-                let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
-            }
-        }
-        if let Some(min) = &e.minimal {
-            let _ = writeln!(
-                out,
-                "      Minimal counterexample: {} ops{}:",
-                min.len(),
-                if e.minimal_verified {
-                    ", each one needed"
-                } else {
-                    ""
-                }
-            );
-            for m in min {
-                let _ = writeln!(out, "        {}", op(m));
-            }
-        }
     }
-    let without = r
-        .partitions
-        .iter()
-        .filter(|p| p.verdict == Verdict::Invalid && p.evidence.is_none())
-        .count();
-    if without > 0 {
+    for path in &e.final_paths {
+        let tail: Vec<&str> = path
+            .ops
+            .iter()
+            .rev()
+            .take(3)
+            .rev()
+            .map(|o| o.op.as_str())
+            .collect();
         let _ = writeln!(
             out,
-            "    {without} more {} not linearizable; gate mode shows the first one's evidence only (--report-all shows each one's)",
-            if without == 1 { "key is" } else { "keys are" }
+            "        {} {}",
+            path.state,
+            style.dim(&format!("(after ... {})", tail.join(", ")))
         );
+        for b in e
+            .blocked
+            .iter()
+            .filter(|b| b.state == path.state && !b.reason.is_empty())
+        {
+            let _ = writeln!(out, "          {}: {}", b.op.op, b.reason);
+        }
     }
-    if r.partitioned {
-        let count = |v: Verdict| r.partitions.iter().filter(|p| p.verdict == v).count();
+    if let Some(min) = &e.minimal {
         let _ = writeln!(
             out,
-            "    keys: {} valid, {} invalid, {} unknown",
-            count(Verdict::Valid),
-            count(Verdict::Invalid),
-            count(Verdict::Unknown)
+            "      Minimal counterexample: {} ops{}:",
+            min.len(),
+            if e.minimal_verified {
+                ", each one needed"
+            } else {
+                ""
+            }
         );
+        for m in min {
+            let _ = writeln!(out, "        {}", op(m));
+        }
     }
 }
 
@@ -706,7 +792,7 @@ mod tests {
         .unwrap();
         let model = Register::new(&ModelOptions::default());
         let mut r = crate::check::linearizable::check(&h, model, &CheckOptions::default()).unwrap();
-        let style = Style::detect(false);
+        let style = Style::detect(false, None);
         let mut full = String::new();
         linearizable(&mut full, &r, &style);
         assert!(

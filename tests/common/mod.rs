@@ -24,3 +24,12 @@ pub fn corpus() -> Option<PathBuf> {
     }
     dir
 }
+
+/// A fresh, empty scratch directory for one test, under the system's
+/// temporary directory.
+pub fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("labrys-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}

@@ -110,7 +110,7 @@ const PATH_TAIL: usize = 24;
 pub struct LinearizableReport {
     /// Valid, invalid or unknown: invalid if any partition is, else unknown
     /// if any is undecided, else valid.
-    pub verdict: Verdict,
+    pub valid: Verdict,
     /// The model's name.
     pub model: String,
     /// Whether the history was split by key.
@@ -140,7 +140,7 @@ pub struct PartitionReport {
     /// The key, when the history was split by key.
     pub key: Option<Value>,
     /// The partition's verdict.
-    pub verdict: Verdict,
+    pub valid: Verdict,
     /// Operations the search had to place (compiled; failed and crashed
     /// reads that constrain nothing are left out).
     pub operations: usize,
@@ -158,6 +158,38 @@ pub struct PartitionReport {
     /// ones that never took effect are absent. Not part of the JSON report.
     #[serde(skip)]
     pub linearization: Option<Vec<usize>>,
+    /// When it is linearizable and [`CheckOptions::witness`] asked for it:
+    /// the order drawn step by step, with the model's state after each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<Witness>,
+}
+
+/// The most steps of a linearization recorded with their states, over all
+/// the partitions of a check (the keys in key order take them first).
+pub const WITNESS_STEPS: usize = 20_000;
+
+/// A valid partition's linearization, step by step: what a drawing needs
+/// to show each operation's linearization point and the state it left.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Witness {
+    /// The first steps of the order (all of them when `complete`).
+    pub steps: Vec<Step>,
+    /// Steps in the whole order (operations that took effect).
+    pub total: usize,
+    /// Whether `steps` holds the whole order: the steps of all partitions
+    /// together are bounded by [`WITNESS_STEPS`].
+    pub complete: bool,
+}
+
+/// One step of a linearization.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Step {
+    /// The operation (index into `History::operations`).
+    pub id: usize,
+    /// Its place in the order, from 0.
+    pub rank: usize,
+    /// The model's state after it, in plain words.
+    pub state: String,
 }
 
 /// Where no order gets past the completion of [`Evidence::op`].
@@ -258,7 +290,7 @@ pub fn check<M: Model>(
     }
     if let Some(reason) = crate::check::nothing_to_judge(history) {
         return Ok(LinearizableReport {
-            verdict: crate::check::empty_verdict(options),
+            valid: crate::check::empty_verdict(options),
             model: model.name().to_string(),
             partitioned: false,
             operations: history.operations.len(),
@@ -270,7 +302,7 @@ pub fn check<M: Model>(
     if compiled.is_empty() {
         // A shard that more shards than keys left without any.
         return Ok(LinearizableReport {
-            verdict: Verdict::Unknown,
+            valid: Verdict::Unknown,
             model: model.name().to_string(),
             partitioned,
             operations: history.operations.len(),
@@ -325,7 +357,7 @@ pub fn check<M: Model>(
                 };
                 let (r, refutation, over) =
                     check_partition(key.clone(), m, items, &round_limits, !pass_over[i]);
-                if r.verdict != Verdict::Unknown {
+                if r.valid != Verdict::Unknown {
                     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
                 }
                 (i, r, refutation, over)
@@ -335,8 +367,8 @@ pub fn check<M: Model>(
         let mut refuted = false;
         for (i, r, refutation, over) in round {
             pass_over[i] |= over;
-            refuted |= r.verdict == Verdict::Invalid;
-            if r.verdict == Verdict::Unknown {
+            refuted |= r.valid == Verdict::Invalid;
+            if r.valid == Verdict::Unknown {
                 pending.push(i);
             }
             slots[i] = Some(r);
@@ -397,10 +429,20 @@ pub fn check<M: Model>(
         .enumerate()
         .map(|(i, r)| (i, r.expect("every partition ran at least once")))
         .collect();
-    let partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
+    let mut partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
+    if options.witness {
+        let mut room = WITNESS_STEPS;
+        for (p, (_, m, items)) in partitions.iter_mut().zip(&compiled) {
+            p.witness = p.linearization.as_ref().map(|order| {
+                let w = witness(m, items, order, room);
+                room -= w.steps.len();
+                w
+            });
+        }
+    }
     let verdict = verdict_of(&partitions);
     Ok(LinearizableReport {
-        verdict,
+        valid: verdict,
         model: model.name().to_string(),
         partitioned,
         operations: history.operations.len(),
@@ -419,7 +461,7 @@ pub fn check<M: Model>(
 pub fn verdict_of(partitions: &[PartitionReport]) -> Verdict {
     partitions
         .iter()
-        .fold(Verdict::Valid, |v, p| v.and(p.verdict))
+        .fold(Verdict::Valid, |v, p| v.and(p.valid))
 }
 
 /// Checks `history` against the model `kind` built with `model_options`.
@@ -458,6 +500,32 @@ fn partitions(history: &History, split: bool) -> Vec<(Option<Value>, Vec<usize>)
 
 fn view<M: Model>(history: &History, model: &M, item: &Item<M::Op>) -> OpView {
     OpView::new(history, item.id, model.describe_op(&item.op))
+}
+
+/// The first `room` steps of `order` (operation ids of `items`, which are
+/// in id order), each with the model's state after it.
+fn witness<M: Model>(model: &M, items: &[Item<M::Op>], order: &[usize], room: usize) -> Witness {
+    let mut state = model.init();
+    let mut steps = Vec::with_capacity(order.len().min(room));
+    for (rank, &id) in order.iter().take(room).enumerate() {
+        let Ok(at) = items.binary_search_by_key(&id, |it| it.id) else {
+            break;
+        };
+        match model.step(&state, &items[at].op) {
+            Some(next) => state = next,
+            None => break, // cannot happen for a linearization; draw no further
+        }
+        steps.push(Step {
+            id,
+            rank,
+            state: model.describe_state(&state),
+        });
+    }
+    Witness {
+        complete: steps.len() == order.len(),
+        total: order.len(),
+        steps,
+    }
 }
 
 /// What a refuting search leaves for the evidence.
@@ -516,17 +584,18 @@ fn check_partition<M: Model>(
     };
     let mut report = PartitionReport {
         key,
-        verdict: Verdict::Unknown,
+        valid: Verdict::Unknown,
         operations: items.len(),
         depth: 0,
         configurations: spent + engine.as_ref().map_or(0, |e| e.configurations),
         evidence: None,
         linearization: None,
+        witness: None,
     };
     let mut refutation = None;
     match found {
         Found::Linearizable(order) => {
-            report.verdict = Verdict::Valid;
+            report.valid = Verdict::Valid;
             report.depth = order.len();
             report.linearization = Some(order.iter().map(|&i| items[i as usize].id).collect());
         }
@@ -534,7 +603,7 @@ fn check_partition<M: Model>(
         Found::NotLinearizable { stuck } => {
             // Only the full search refutes.
             let engine = engine.expect("the full search ran");
-            report.verdict = Verdict::Invalid;
+            report.valid = Verdict::Invalid;
             refutation = Some(Refutation {
                 stuck: stuck as usize,
                 killer: engine.killer.map(|y| y as usize),

@@ -1,9 +1,8 @@
 //! Shrinking a non-linearizable partition to a minimal counterexample.
 //!
-//! Delta debugging (Zeller & Hildebrandt's ddmin, simplified): remove
-//! chunks of operations while the rest stays non-linearizable, halving the
-//! chunk size down to single operations, then repeat single removals until
-//! none keeps the history non-linearizable. Every verdict along the way
+//! Delta debugging ([`ddmin`](crate::check::ddmin), shared with the
+//! sequential shrinker): a removal is kept while the rest stays
+//! non-linearizable and explains its ops (below). Every verdict along the way
 //! comes from a complete search, so the result is verified, not guessed.
 //!
 //! # Explained ops
@@ -29,6 +28,7 @@
 //! linearizable or leaves an op unexplained.
 
 use super::search::{Found, Item, Limits, Work};
+use crate::check::ddmin::{ddmin, Trial};
 use crate::model::Model;
 
 // Budgets of work (configurations entered, plus the items of every engine
@@ -196,18 +196,14 @@ pub(crate) fn shrink<M: Model>(
     budget: u64,
 ) -> Shrunk {
     let mut work = Work::new(budget);
-    // Did a trial's search run out of its own budget (not the whole
-    // budget)? Its ops were then kept, as if the trial were linearizable.
-    let mut unsure = false;
-    let refuted = |keep: &[usize], unsure: &mut bool, work: &mut Work| -> Option<bool> {
+    // A trial whose search runs out of its own budget (not the whole
+    // budget) is undecided: its ops are kept.
+    let refuted = |keep: &[usize], work: &mut Work| -> Trial {
         match verdict(model, items, keep, limits, work, TRIAL_CONFIGURATIONS) {
-            Found::NotLinearizable { .. } => Some(true),
-            Found::Linearizable(_) => Some(false),
-            Found::Unknown { .. } if limits.expired() || work.spent() => None,
-            Found::Unknown { .. } => {
-                *unsure = true;
-                Some(false)
-            }
+            Found::NotLinearizable { .. } => Trial::Fails,
+            Found::Linearizable(_) => Trial::Passes,
+            Found::Unknown { .. } if limits.expired() || work.spent() => Trial::Stop,
+            Found::Unknown { .. } => Trial::Undecided,
         }
     };
     // Nothing invoked after the first failure's return can matter (no
@@ -240,9 +236,8 @@ pub(crate) fn shrink<M: Model>(
     }
     let hint: Vec<usize> = hint.iter().copied().filter(|&i| kept[i]).collect();
     let mut known = Known::new(items.len());
-    let hint_refuted = !hint.is_empty()
-        && hint.len() < keep.len()
-        && refuted(&hint, &mut unsure, &mut work) == Some(true);
+    let hint_refuted =
+        !hint.is_empty() && hint.len() < keep.len() && refuted(&hint, &mut work) == Trial::Fails;
     let guard = if hint_refuted
         && work.stage(GUARD_WORK, |w| {
             explained(model, items, &hint, &mut known, limits, w)
@@ -266,68 +261,15 @@ pub(crate) fn shrink<M: Model>(
     };
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
-    let mut invalid = |keep: &[usize], unsure: &mut bool| -> Option<bool> {
-        match refuted(keep, unsure, &mut work)? {
-            true if guard => explained(model, items, keep, &mut known, limits, &mut work),
-            v => Some(v),
-        }
-    };
-    unsure = false;
-    let mut chunk = keep.len().div_ceil(2).max(1);
-    loop {
-        let mut start = 0;
-        while start < keep.len() {
-            let end = (start + chunk).min(keep.len());
-            let trial: Vec<usize> = keep[..start].iter().chain(&keep[end..]).copied().collect();
-            match invalid(&trial, &mut unsure) {
-                Some(true) => keep = trial,
-                Some(false) => start = end,
-                None => {
-                    return Shrunk {
-                        items: keep,
-                        one_minimal: false,
-                    }
-                }
+    let (items, one_minimal) = ddmin(keep, |trial| match refuted(trial, &mut work) {
+        Trial::Fails if guard => {
+            match explained(model, items, trial, &mut known, limits, &mut work) {
+                Some(true) => Trial::Fails,
+                Some(false) => Trial::Passes,
+                None => Trial::Stop,
             }
         }
-        if chunk == 1 {
-            break;
-        }
-        chunk = chunk.div_ceil(2);
-    }
-    // The chunk-size-1 pass left every single removal linearizable, except
-    // that a removal late in the pass may have enabled an earlier one;
-    // repeat until a full pass removes nothing.
-    loop {
-        let mut removed = false;
-        unsure = false;
-        let mut i = 0;
-        while i < keep.len() {
-            let trial: Vec<usize> = keep
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .map(|(_, &x)| x)
-                .collect();
-            match invalid(&trial, &mut unsure) {
-                Some(true) => {
-                    keep = trial;
-                    removed = true;
-                }
-                Some(false) => i += 1,
-                None => {
-                    return Shrunk {
-                        items: keep,
-                        one_minimal: false,
-                    }
-                }
-            }
-        }
-        if !removed {
-            return Shrunk {
-                items: keep,
-                one_minimal: !unsure,
-            };
-        }
-    }
+        t => t,
+    });
+    Shrunk { items, one_minimal }
 }

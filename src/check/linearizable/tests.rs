@@ -390,7 +390,7 @@ fn compare_with_oracle(cases: u32, max_ops: usize, info: bool, observes: bool, r
             let expected = oracle(&h, model.clone());
             let report = check(&h, model.clone(), &opts(true)).expect("compiles");
             prop_assert_eq!(
-                report.verdict,
+                report.valid,
                 if expected {
                     Verdict::Valid
                 } else {
@@ -658,10 +658,10 @@ fn cas(a: i64, b: i64) -> Value {
 fn empty_history_is_valid() {
     let h = History::default();
     let r = check(&h, TestCas::default(), &CheckOptions::default()).unwrap();
-    assert_eq!(r.verdict, Verdict::Unknown, "nothing to judge");
+    assert_eq!(r.valid, Verdict::Unknown, "nothing to judge");
     assert!(r.nothing_to_judge.is_some());
     let r = check(&h, TestCas::default(), &opts(true)).unwrap();
-    assert_eq!(r.verdict, Verdict::Valid, "allowed");
+    assert_eq!(r.valid, Verdict::Valid, "allowed");
 }
 
 #[test]
@@ -679,7 +679,7 @@ fn stale_read_is_invalid_with_evidence() {
     ])
     .unwrap();
     let r = check(&h, TestCas::default(), &opts(true)).unwrap();
-    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.valid, Verdict::Invalid);
     let e = r.partitions[0].evidence.as_ref().unwrap();
     assert_eq!(e.op.op, "Read(Some(1))");
     assert_eq!(e.previous_ok.as_ref().unwrap().op, "Write(2)");
@@ -718,7 +718,7 @@ fn crashed_write_may_or_may_not_take_effect() {
         evs.push(ev(Ok, 1, "read", seen));
         let h = History::from_ops(evs).unwrap();
         let r = check(&h, TestCas::default(), &opts(false)).unwrap();
-        assert_eq!(r.verdict == Verdict::Valid, valid);
+        assert_eq!(r.valid == Verdict::Valid, valid);
     }
 }
 
@@ -731,7 +731,7 @@ fn cancelled_search_is_unknown() {
     // never contradict the oracle.
     let r = check(&h, TestCas::default(), &o).unwrap();
     let expected = oracle(&h, TestCas::default());
-    assert!(r.verdict == Verdict::Unknown || (r.verdict == Verdict::Valid) == expected);
+    assert!(r.valid == Verdict::Unknown || (r.valid == Verdict::Valid) == expected);
 }
 
 #[test]
@@ -768,17 +768,17 @@ fn keyed_history_is_split_and_gated() {
     };
     let r = check(&h, TestCas::default(), &report_all).unwrap();
     assert!(r.partitioned);
-    let verdicts: Vec<Verdict> = r.partitions.iter().map(|p| p.verdict).collect();
+    let verdicts: Vec<Verdict> = r.partitions.iter().map(|p| p.valid).collect();
     use Verdict::{Invalid as I, Valid as V};
     assert_eq!(verdicts, vec![V, I, V, I]);
     // Report mode: every failing key has its evidence.
     assert!(r.partitions[1].evidence.is_some() && r.partitions[3].evidence.is_some());
     let gate = check(&h, TestCas::default(), &opts(false)).unwrap();
-    assert_eq!(gate.verdict, Verdict::Invalid);
+    assert_eq!(gate.valid, Verdict::Invalid);
     // Gate mode: the first failing key found, in key order, has evidence,
     // and no other key does.
     let failing: Vec<usize> = (0..4)
-        .filter(|&k| gate.partitions[k].verdict == Verdict::Invalid)
+        .filter(|&k| gate.partitions[k].valid == Verdict::Invalid)
         .collect();
     assert!(!failing.is_empty());
     for (k, p) in gate.partitions.iter().enumerate() {
@@ -806,7 +806,7 @@ fn stale_read_shrinks_to_the_writes_that_explain_it() {
         ..TestCas::default()
     };
     let r = check(&h, model, &opts(true)).unwrap();
-    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.valid, Verdict::Invalid);
     let e = r.partitions[0].evidence.as_ref().unwrap();
     let mut ops: Vec<&str> = e
         .minimal
@@ -860,7 +860,7 @@ fn one_object_evidence_comes_from_the_failing_key() {
     };
     let r = check(&h, model, &one_object).unwrap();
     assert!(!r.partitioned);
-    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.valid, Verdict::Invalid);
     let e = r.partitions[0].evidence.as_ref().unwrap();
     assert_eq!(e.op.op, "key 0: Read(Some(1))");
     // The paths and the counterexample are key 0's alone; what was
@@ -1478,9 +1478,9 @@ fn a_horizon_pass_that_ended_is_not_run_again() {
         }
         let (with, _, over) = check_partition(None, &m, &items, &Limits::default(), true);
         let (without, _, not_run) = check_partition(None, &m, &items, &Limits::default(), false);
-        assert_eq!(with.verdict, without.verdict, "seed {seed}");
+        assert_eq!(with.valid, without.valid, "seed {seed}");
         assert!(!not_run, "seed {seed}: a pass not asked for cannot end");
-        if with.verdict == Verdict::Invalid {
+        if with.valid == Verdict::Invalid {
             invalid += 1;
             assert!(
                 over,
@@ -1544,7 +1544,7 @@ fn an_expired_crashed_op_enables_nothing_in_the_horizon_pass() {
 /// no op in it illegal on its own.
 fn minimal_of<M: Model>(h: &History, model: M) -> Vec<(i64, String)> {
     let r = check(h, model.clone(), &opts(true)).unwrap();
-    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.valid, Verdict::Invalid);
     let e = r.partitions[0].evidence.as_ref().unwrap();
     assert!(e.minimal_verified);
     let views = e.minimal.as_ref().unwrap();

@@ -89,7 +89,7 @@ use problem::Problem;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// How the verdict was reached.
@@ -739,8 +739,11 @@ const FIRST_KEY_BUDGET: u64 = 1 << 16;
 /// Checks each key of `live` alone, in parallel, and returns the runs in
 /// the order of `live`.
 ///
-/// In gate mode, a key that fails stops the other keys' searches at once.
-/// In report mode, the searches run in rounds: every undecided key gets a
+/// In gate mode, a key that fails stops the searches of the keys after it
+/// (in the order of `live`) at once; those before it go on, so that the
+/// key reported is the first in that order that fails, whatever the
+/// timing, and the keys after it are reported undecided even when their
+/// search ended first. In report mode, the searches run in rounds: every undecided key gets a
 /// budget of configurations ([`FIRST_KEY_BUDGET`], then four times more
 /// each round), until every key is decided or a round has refuted one.
 /// The keys still undecided then stay unknown: no search after a
@@ -754,7 +757,9 @@ fn keys_alone<M: Model, H: Hints<M>>(
     limits: &Limits<'_>,
     report_all: bool,
 ) -> Vec<KeyRun<M>> {
-    let refuted = AtomicBool::new(false);
+    // Set for the keys after one that failed (gate mode).
+    let stops: Vec<AtomicBool> = live.iter().map(|_| AtomicBool::new(false)).collect();
+    let first_refuted = AtomicUsize::new(usize::MAX);
     let mut runs: Vec<Option<KeyRun<M>>> = live.iter().map(|_| None).collect();
     let mut pending: Vec<usize> = (0..live.len()).collect();
     let mut budget = report_all.then_some(FIRST_KEY_BUDGET);
@@ -765,7 +770,7 @@ fn keys_alone<M: Model, H: Hints<M>>(
                 let k = live[j];
                 let sub = pb.restrict(|_, c| c.key == k);
                 let limits = Limits {
-                    cancel: [limits.cancel[0], Some(&refuted), limits.cancel[2]],
+                    cancel: [limits.cancel[0], Some(&stops[j]), limits.cancel[2]],
                     max_nodes: budget,
                     memo_entries: 1 << 20,
                     // A key's order that keeps real time between updates
@@ -778,7 +783,10 @@ fn keys_alone<M: Model, H: Hints<M>>(
                 };
                 let (found, nodes, proof) = decide(&sub, hints, &limits);
                 if matches!(found, Found::Refuted(_)) && !report_all {
-                    refuted.store(true, Ordering::Relaxed);
+                    first_refuted.fetch_min(j, Ordering::Relaxed);
+                    stops[j + 1..]
+                        .iter()
+                        .for_each(|s| s.store(true, Ordering::Relaxed));
                 }
                 if let Some(p) = limits.progress.filter(|_| !matches!(found, Found::GaveUp)) {
                     p.partitions_done.fetch_add(1, Ordering::Relaxed);
@@ -787,7 +795,12 @@ fn keys_alone<M: Model, H: Hints<M>>(
             })
             .collect();
         pending.clear();
-        for (j, (k, sub, found, nodes, proof)) in round {
+        let first = first_refuted.load(Ordering::Relaxed);
+        for (j, (k, sub, mut found, mut nodes, mut proof)) in round {
+            if j > first {
+                // Stopped, or not, by a key before it: undecided either way.
+                (found, nodes, proof) = (Found::GaveUp, 0, None);
+            }
             if matches!(found, Found::GaveUp) {
                 pending.push(j);
             }

@@ -2,10 +2,10 @@
 //! still not sequentially consistent, from which removing any single op
 //! makes it consistent (or undecidable within the budget).
 //!
-//! The method is Zeller & Hildebrandt's delta debugging, simplified: try
-//! removing chunks of halving size, keep every removal after which the
-//! search still refutes the sub-history, and finish with passes of
-//! single-op removals until one pass removes nothing. Every kept removal
+//! The method is delta debugging ([`ddmin`](crate::check::ddmin), shared
+//! with the linearizability shrinker): a removal is kept when the search
+//! still refutes the sub-history. What differs from that shrinker is what
+//! a trial must satisfy (below) and how it is decided. Every kept removal
 //! is re-verified by a full search, so the result is a true
 //! counterexample; an unknown answer keeps the op. The whole shrink runs
 //! within a budget of work (configurations entered, plus the ops of each
@@ -25,6 +25,7 @@
 use super::engine::{search, Found, Limits};
 use super::hints::Hints;
 use super::problem::Problem;
+use crate::check::ddmin::{ddmin, Trial};
 use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::cell::Cell;
@@ -72,42 +73,28 @@ pub(crate) fn shrink<M: Model, H: Hints<M> + ?Sized>(
             keep = first;
         }
     }
-    let mut out_of_time = false;
-    let mut chunk = (keep.iter().filter(|&&k| k).count() / 2).max(1);
-    loop {
-        let mut changed = false;
-        let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
-        for part in kept.chunks(chunk) {
-            if left.get() == 0 || stop.now() {
-                out_of_time = true;
-                break;
-            }
-            if part.len() == kept.len() {
-                continue;
-            }
-            for &i in part {
-                keep[i] = false;
-            }
-            if refuted(&keep) {
-                changed = true;
-            } else {
-                for &i in part {
-                    keep[i] = true;
-                }
-            }
+    let start: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    let (kept, minimal) = ddmin(start, |trial| {
+        if left.get() == 0 || stop.now() {
+            return Trial::Stop;
         }
-        if out_of_time {
-            break;
+        let mut mask = vec![false; n];
+        for &i in trial {
+            mask[i] = true;
         }
-        if chunk > 1 {
-            chunk /= 2;
-        } else if !changed {
-            break;
+        if refuted(&mask) {
+            Trial::Fails
+        } else {
+            Trial::Passes
         }
+    });
+    let mut keep = vec![false; n];
+    for i in kept {
+        keep[i] = true;
     }
     Shrunk {
         problem: pb.restrict(|i, _| keep[i]),
-        minimal: !out_of_time,
+        minimal,
     }
 }
 
