@@ -65,7 +65,8 @@ fn rendered(chromium: &Path, page: &Path, dir: &Path) -> String {
 }
 
 /// Every teaching history, with whether linearizability must fail.
-fn teaching() -> Vec<(String, bool)> {
+/// The teaching histories: path, model, and whether linearizability fails.
+fn teaching() -> Vec<(String, String, bool)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("histories");
     let manifest = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
     manifest
@@ -76,6 +77,7 @@ fn teaching() -> Vec<(String, bool)> {
             let cols: Vec<&str> = l.split('\t').collect();
             (
                 root.join(cols[0]).display().to_string(),
+                cols[1].to_string(),
                 cols[3] == "invalid",
             )
         })
@@ -104,40 +106,56 @@ fn assert_rendered(dom: &str) {
 fn every_teaching_history_renders_lanes_failing_op_and_counterexample() {
     let Some(chromium) = chromium() else { return };
     let dir = scratch("browser-teaching");
-    let page = dir.join("teaching.html");
     let histories = teaching();
-    let mut args = vec![
-        "check".to_string(),
-        "--html".into(),
-        page.display().to_string(),
-    ];
-    args.extend(histories.iter().map(|h| h.0.clone()));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    labrys(&args);
-    let dom = rendered(&chromium, &page, &dir);
-    assert_rendered(&dom);
-    for (path, invalid) in &histories {
-        let s = section(&dom, path);
-        assert!(s.contains("<svg"), "{path}: no timeline drawn");
-        assert!(
-            s.contains("class=\"lane-label\">process "),
-            "{path}: no lanes"
-        );
-        if *invalid {
-            assert!(
-                s.contains("class=\"bar ok failing"),
-                "{path}: no failing op highlighted"
-            );
-            let minimal = s
-                .split("<figure class=\"minimal\"")
-                .nth(1)
-                .unwrap_or_else(|| panic!("{path}: no counterexample"));
-            let figure = &minimal[..minimal.find("</figure>").unwrap()];
-            assert!(
-                figure.contains("<svg") && figure.contains("class=\"bar "),
-                "{path}: counterexample not drawn"
-            );
+    // One page per model: a queue history's model cannot be inferred.
+    let mut models: Vec<&str> = histories.iter().map(|h| h.1.as_str()).collect();
+    models.sort();
+    models.dedup();
+    for model in models {
+        let page = dir.join(format!("teaching-{model}.html"));
+        let mut args = vec![
+            "check".to_string(),
+            "--model".into(),
+            model.into(),
+            "--html".into(),
+            page.display().to_string(),
+        ];
+        let ours: Vec<&(String, String, bool)> =
+            histories.iter().filter(|h| h.1 == model).collect();
+        args.extend(ours.iter().map(|h| h.0.clone()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        labrys(&args);
+        let dom = rendered(&chromium, &page, &dir);
+        assert_rendered(&dom);
+        for (path, _, invalid) in ours {
+            assert_section(&dom, path, *invalid);
         }
+    }
+}
+
+/// A teaching history's section draws its lanes and, when it is invalid,
+/// the failing op and the minimal counterexample.
+fn assert_section(dom: &str, path: &str, invalid: bool) {
+    let s = section(dom, path);
+    assert!(s.contains("<svg"), "{path}: no timeline drawn");
+    assert!(
+        s.contains("class=\"lane-label\">process "),
+        "{path}: no lanes"
+    );
+    if invalid {
+        assert!(
+            s.contains("class=\"bar ok failing"),
+            "{path}: no failing op highlighted"
+        );
+        let minimal = s
+            .split("<figure class=\"minimal\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: no counterexample"));
+        let figure = &minimal[..minimal.find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<svg") && figure.contains("class=\"bar "),
+            "{path}: counterexample not drawn"
+        );
     }
 }
 

@@ -171,6 +171,8 @@ fn every_checker_of_every_model_returns_within_the_timeout_and_the_slack() {
         let file = generated(model, 300_000);
         let args = [
             "check",
+            "--model",
+            model,
             "--format",
             "json",
             "--timeout",

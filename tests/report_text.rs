@@ -101,15 +101,15 @@ fn the_timeline_fits_the_width_columns_gives() {
         for l in &drawing {
             assert!(l.chars().count() <= width, "{width}: {l:?}");
         }
-        // Every op has a bar; the out-of-bounds read is marked, the crashed
-        // add runs to the end.
+        // Every op has a bar; the out-of-bounds read is marked (its label
+        // may be cut short to fit), the crashed add runs to the end.
         let bars: usize = drawing
             .iter()
             .map(|l| l.matches('[').count() + l.matches('!').count())
             .sum();
         assert!(bars >= 5, "{width}: {drawing:#?}");
         assert!(
-            drawing.iter().any(|l| l.contains("!r 6")),
+            drawing.iter().any(|l| l.contains("!r")),
             "{width}: {drawing:#?}"
         );
         assert!(
