@@ -53,6 +53,7 @@ fn load_options(o: &Bound<'_, PyDict>) -> PyResult<LoadOptions> {
         format,
         independent: opt(o, "independent")?.unwrap_or(false),
         nemesis: opt::<Vec<String>>(o, "nemesis")?.unwrap_or_default(),
+        ..LoadOptions::default()
     })
 }
 
@@ -217,7 +218,11 @@ fn check(
             ));
         }
     }
-    let load = load_options(options)?;
+    // Read within the check's memory budget, as the command line does.
+    let load = LoadOptions {
+        memory: template.options.memory.clone(),
+        ..load_options(options)?
+    };
     let model = match opt::<String>(options, "model")? {
         Some(m) => Some(ModelKind::parse(&m).ok_or_else(|| {
             let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
