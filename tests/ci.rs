@@ -3,10 +3,10 @@
 //! `--quiet`, shell completions and the man page.
 
 mod common;
-use common::labrys;
+use common::{history, labrys, scratch};
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn stdout(o: &Output) -> String {
@@ -15,22 +15,6 @@ fn stdout(o: &Output) -> String {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn history(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("histories")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-/// A fresh directory for one test's files.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("labrys-ci-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn write(dir: &Path, name: &str, contents: &str) -> String {
@@ -122,7 +106,7 @@ fn case<'a>(suite: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
 
 #[test]
 fn junit_has_a_suite_per_history_and_a_case_per_checker() {
-    let dir = temp_dir("junit");
+    let dir = scratch("junit");
     let valid = write(&dir, "valid.jsonl", VALID);
     let broken = write(&dir, "broken.edn", BROKEN);
     let invalid = history("register/sequential-not-linearizable.edn");
@@ -175,7 +159,7 @@ fn junit_has_a_suite_per_history_and_a_case_per_checker() {
 
 #[test]
 fn junit_shows_undecided_checks_as_skipped_with_the_reason() {
-    let dir = temp_dir("junit-skipped");
+    let dir = scratch("junit-skipped");
     let empty = write(&dir, "nothing-ok.jsonl", NOTHING_OK);
     let junit = dir.join("labrys.xml").display().to_string();
     let o = labrys(&[
@@ -200,7 +184,7 @@ fn junit_shows_undecided_checks_as_skipped_with_the_reason() {
 
 #[test]
 fn junit_in_report_mode_has_a_case_per_key() {
-    let dir = temp_dir("junit-keys");
+    let dir = scratch("junit-keys");
     let junit = dir.join("labrys.xml").display().to_string();
     let kv = history("kv/store-buffering.edn");
     let o = labrys(&["check", "--report-all", "--junit", &junit, &kv]);
@@ -237,7 +221,7 @@ fn junitparser_reads_the_junit_file() {
         eprintln!("skipped: the Python package junitparser is not installed (pip install junitparser); xml.etree tests still ran");
         return;
     }
-    let dir = temp_dir("junitparser");
+    let dir = scratch("junitparser");
     let junit = dir.join("labrys.xml").display().to_string();
     let broken = write(&dir, "broken.edn", BROKEN);
     let invalid = history("register/stale-read.json");
@@ -270,7 +254,7 @@ for suite in xml:
 #[test]
 fn github_annotations_point_at_the_failing_operation() {
     let invalid = history("register/sequential-not-linearizable.edn");
-    let dir = temp_dir("github");
+    let dir = scratch("github");
     let empty = write(&dir, "nothing-ok.jsonl", NOTHING_OK);
     let broken = write(&dir, "broken.edn", BROKEN);
     let args: [&str; 5] = ["check", "--format", "github", &invalid, &broken];
@@ -325,7 +309,7 @@ fn github_annotations_point_at_the_failing_operation() {
 
 #[test]
 fn github_step_summary_gets_a_table_whatever_the_format() {
-    let dir = temp_dir("summary");
+    let dir = scratch("summary");
     let summary = write(&dir, "summary.md", "earlier step\n");
     let valid = write(&dir, "valid.jsonl", VALID);
     let invalid = history("register/stale-read.json");
@@ -399,7 +383,7 @@ fn a_dash_reads_the_history_from_standard_input() {
 
 #[test]
 fn output_writes_the_report_to_a_file_and_quiet_prints_nothing() {
-    let dir = temp_dir("output");
+    let dir = scratch("output");
     let out = dir.join("report.json").display().to_string();
     let invalid = history("register/stale-read.json");
     let o = labrys(&["check", "--format", "json", "--output", &out, &invalid]);

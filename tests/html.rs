@@ -4,17 +4,9 @@
 
 mod common;
 
-use common::{labrys, scratch};
+use common::{history, labrys, scratch};
 use serde_json::Value as Json;
 use std::path::Path;
-
-fn history(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("histories")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 /// Runs `labrys check --html` on `args`; returns the exit status and page.
 fn page(dir: &Path, args: &[&str]) -> (i32, String) {

@@ -78,6 +78,11 @@ impl<M: Model> Model for Keyed<M> {
         Ok(Some(KeyedOp { key, op }))
     }
 
+    fn prepare(&mut self, ops: &[&Self::Op]) {
+        let inner: Vec<&M::Op> = ops.iter().map(|o| &o.op).collect();
+        self.inner.prepare(&inner);
+    }
+
     fn init(&self) -> Self::State {
         let init = self.inner.init();
         (0..self.keys.len()).map(|_| init.clone()).collect()
@@ -104,6 +109,10 @@ impl<M: Model> Model for Keyed<M> {
 
     fn read_only(&self, op: &Self::Op) -> bool {
         self.inner.read_only(&op.op)
+    }
+
+    fn never_needed(&self, op: &Self::Op) -> bool {
+        self.inner.never_needed(&op.op)
     }
 
     fn needs_own_process(&self, op: &Self::Op) -> bool {

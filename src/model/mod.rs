@@ -165,6 +165,31 @@ pub trait Model: Clone + Send + Sync {
     /// left out of the search. `Err` says what shape of value was expected.
     fn compile(&mut self, call: &Call<'_>) -> Result<Option<Self::Op>, String>;
 
+    /// Called once the ops a search will be given are compiled, with every
+    /// one of them, before [`Model::init`] and any step. A model may use
+    /// what the whole history does to merge states that no op of it can
+    /// tell apart: a queue element that no dequeue returns is, to every
+    /// op, the same as any other such element, so states that differ only
+    /// in which of them they hold are one state. Searches may then be
+    /// given any subset of these ops, never an op not among them (a subset
+    /// only has fewer ops that could tell states apart). The default does
+    /// nothing, and a model never prepared keeps every state apart.
+    fn prepare(&mut self, ops: &[&Self::Op]) {
+        let _ = ops;
+    }
+
+    /// Pruning, once [prepared](Model::prepare): may an indeterminate
+    /// `op` be left out of every search? True only if any order that
+    /// places it still works with it left out, perhaps with other
+    /// indeterminate ops left out too (which the search tries anyway). An
+    /// enqueue of an element no dequeue returns never lets a later op
+    /// happen that could not happen without it. The default, `false`, is
+    /// always safe.
+    fn never_needed(&self, op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
     /// The initial state.
     fn init(&self) -> Self::State;
 

@@ -36,6 +36,18 @@
 //!   and resets both. This accepts every history the exact model accepts
 //!   (it never reports a false violation), but it may miss one that would
 //!   need an anonymous dequeue to have taken an element enqueued after it.
+//! - An element that no dequeue of the history returns is, to every op,
+//!   the same as any other such element: only dequeues by name tell
+//!   elements apart. Once [prepared](Model::prepare), a queue stores every
+//!   such element as one placeholder, shown as `_`, so states that differ
+//!   only in which unseen elements they hold, or in their order, are one
+//!   state. Without this, a few enqueues that nobody dequeues, concurrent
+//!   with each other or indeterminate, multiply the states by every order
+//!   they could take, and a history of twenty operations can take minutes.
+//!   In a fifo queue, an indeterminate enqueue of such an element is
+//!   never needed and is left out (see [`Model::never_needed`]); an
+//!   unordered queue's deferred anonymous dequeues make that argument
+//!   fail there, so it keeps them.
 //! - [`ModelOptions::initial`], when a collection, gives the initial
 //!   elements (front first); otherwise the queue starts empty.
 
@@ -60,11 +72,19 @@ pub enum QueueOp {
 /// The elements of a queue, in order, shared.
 pub type Elements = Arc<[u32]>;
 
+/// The placeholder a prepared queue stores for an element no dequeue
+/// returns (see the module docs).
+const UNSEEN: u32 = u32::MAX;
+
 /// What the queue models share: the element table and the options.
 #[derive(Clone, Debug)]
 struct Common {
     elements: Interner,
     initial: Vec<u32>,
+    /// Once prepared: by element id, does some dequeue return it by name?
+    dequeued: Option<Vec<bool>>,
+    /// How [`UNSEEN`] is shown.
+    unseen: Value,
 }
 
 impl Common {
@@ -77,7 +97,35 @@ impl Common {
             .iter()
             .map(|v| elements.intern(v))
             .collect();
-        Common { elements, initial }
+        Common {
+            elements,
+            initial,
+            dequeued: None,
+            unseen: Value::Symbol("_".into()),
+        }
+    }
+
+    fn prepare(&mut self, ops: &[&QueueOp]) {
+        let mut dequeued = vec![false; self.elements.len()];
+        for op in ops {
+            if let QueueOp::Dequeue(v) = **op {
+                dequeued[v as usize] = true;
+            }
+        }
+        self.dequeued = Some(dequeued);
+    }
+
+    /// What the state holds for element `v`: `v` itself, or [`UNSEEN`]
+    /// when the queue is prepared and no dequeue returns `v`.
+    fn stored(&self, v: u32) -> u32 {
+        match &self.dequeued {
+            Some(d) if d.get(v as usize) == Some(&false) => UNSEEN,
+            _ => v,
+        }
+    }
+
+    fn initial(&self) -> impl Iterator<Item = u32> + '_ {
+        self.initial.iter().map(|&v| self.stored(v))
     }
 
     fn compile(&mut self, name: &str, call: &Call<'_>) -> Result<Option<QueueOp>, String> {
@@ -96,7 +144,11 @@ impl Common {
     }
 
     fn show(&self, id: u32) -> &Value {
-        self.elements.value(id)
+        if id == UNSEEN {
+            &self.unseen
+        } else {
+            self.elements.value(id)
+        }
     }
 
     fn describe_op(&self, op: &QueueOp) -> String {
@@ -110,7 +162,11 @@ impl Common {
 
     fn show_all(&self, ids: &[u32]) -> String {
         let items: Vec<Value> = ids.iter().map(|&id| self.show(id).clone()).collect();
-        Value::Vector(items).to_string()
+        let mut s = Value::Vector(items).to_string();
+        if ids.contains(&UNSEEN) {
+            s.push_str(" (_ is an element no dequeue returned)");
+        }
+        s
     }
 }
 
@@ -142,13 +198,26 @@ impl Model for FifoQueue {
         self.0.compile("fifo-queue", call)
     }
 
+    fn prepare(&mut self, ops: &[&QueueOp]) {
+        self.0.prepare(ops);
+    }
+
+    /// An indeterminate enqueue of an element no dequeue returns adds
+    /// only an element that can block a named dequeue or feed an
+    /// indeterminate dequeue. Take any order that places it: drop it, and
+    /// drop the indeterminate dequeue that took it if one did; every other
+    /// op meets the same head (or the same empty queue) as before.
+    fn never_needed(&self, op: &QueueOp) -> bool {
+        matches!(*op, QueueOp::Enqueue(v) if self.0.stored(v) == UNSEEN)
+    }
+
     fn init(&self) -> Elements {
-        self.0.initial.iter().copied().collect()
+        self.0.initial().collect()
     }
 
     fn step(&self, state: &Elements, op: &QueueOp) -> Option<Elements> {
         match *op {
-            QueueOp::Enqueue(v) => Some(state.iter().copied().chain([v]).collect()),
+            QueueOp::Enqueue(v) => Some(state.iter().copied().chain([self.0.stored(v)]).collect()),
             QueueOp::Dequeue(v) => (state.first() == Some(&v)).then(|| without(state, 0)),
             QueueOp::DequeueEmpty => state.is_empty().then(|| state.clone()),
             QueueOp::DequeueAny => (!state.is_empty()).then(|| without(state, 0)),
@@ -225,8 +294,12 @@ impl Model for UnorderedQueue {
         self.0.compile("unordered-queue", call)
     }
 
+    fn prepare(&mut self, ops: &[&QueueOp]) {
+        self.0.prepare(ops);
+    }
+
     fn init(&self) -> Pool {
-        let mut elements = self.0.initial.clone();
+        let mut elements: Vec<u32> = self.0.initial().collect();
         elements.sort_unstable();
         Pool {
             elements: elements.into(),
@@ -238,6 +311,7 @@ impl Model for UnorderedQueue {
         let anonymous = state.anonymous as usize;
         match *op {
             QueueOp::Enqueue(v) => {
+                let v = self.0.stored(v);
                 let at = state.elements.partition_point(|&e| e < v);
                 let items = &state.elements;
                 Some(Pool {
@@ -324,6 +398,54 @@ mod tests {
     fn deq<M: Model<Op = QueueOp>>(m: &mut M, out: Value, outcome: Outcome) -> Option<QueueOp> {
         m.compile(&Call::new("dequeue", &Value::Nil, Some(&out), outcome))
             .unwrap()
+    }
+
+    #[test]
+    fn elements_no_dequeue_returns_are_one_placeholder_once_prepared() {
+        for prepared in [false, true] {
+            let mut m = FifoQueue::new(&ModelOptions::default());
+            let e6 = enq(&mut m, 6, Outcome::Info).unwrap();
+            let e8 = enq(&mut m, 8, Outcome::Ok).unwrap();
+            let e1 = enq(&mut m, 1, Outcome::Ok).unwrap();
+            let d1 = deq(&mut m, Value::Int(1), Outcome::Ok).unwrap();
+            let any = deq(&mut m, Value::Nil, Outcome::Info).unwrap();
+            if prepared {
+                m.prepare(&[&e6, &e8, &e1, &d1, &any]);
+            }
+            let s0 = m.init();
+            let run = |ops: &[QueueOp]| ops.iter().try_fold(s0.clone(), |s, o| m.step(&s, o));
+            let (a, b) = (run(&[e6, e8, e1]).unwrap(), run(&[e8, e6, e1]).unwrap());
+            assert_eq!(a == b, prepared, "orders of unseen elements merge");
+            assert_eq!(m.never_needed(&e6), prepared);
+            assert!(!m.never_needed(&e1), "1 is dequeued");
+            // Only the element some dequeue returns is told apart: 1 is
+            // still behind the others, and an indeterminate dequeue still
+            // takes the head.
+            assert_eq!(run(&[e6, e1, d1]), None);
+            assert!(run(&[e1, e6, d1, any]).is_some());
+            if prepared {
+                assert_eq!(
+                    m.describe_state(&a),
+                    "queue holds [_ _ 1] (_ is an element no dequeue returned) (head _)"
+                );
+            }
+            let mut u = UnorderedQueue::new(&ModelOptions::default());
+            let (u6, u8) = (
+                enq(&mut u, 6, Outcome::Ok).unwrap(),
+                enq(&mut u, 8, Outcome::Ok).unwrap(),
+            );
+            let d8 = deq(&mut u, Value::Int(8), Outcome::Ok).unwrap();
+            if prepared {
+                u.prepare(&[&u6, &u8, &d8]);
+            }
+            let (p6, p8) = (
+                u.step(&u.init(), &u6).unwrap(),
+                u.step(&u.init(), &u8).unwrap(),
+            );
+            assert_ne!(p6, p8, "8 is dequeued by name, so never merged");
+            assert!(!u.never_needed(&u6), "unordered queues keep every enqueue");
+            assert!(u.step(&p8, &d8).is_some() && u.step(&p6, &d8).is_none());
+        }
     }
 
     #[test]

@@ -25,6 +25,15 @@ pub fn corpus() -> Option<PathBuf> {
     dir
 }
 
+/// The path of a teaching history under `histories/`.
+pub fn history(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("histories")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 /// A fresh, empty scratch directory for one test, under the system's
 /// temporary directory.
 pub fn scratch(test: &str) -> PathBuf {

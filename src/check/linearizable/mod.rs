@@ -286,6 +286,8 @@ pub fn check<M: Model>(
                 Err(msg) => return Err(history::Error::at(Position::line(inv.line), msg)),
             }
         }
+        m.prepare(&items.iter().map(|i| &i.op).collect::<Vec<_>>());
+        items.retain(|i| i.ret != usize::MAX || !m.never_needed(&i.op));
         compiled.push((key, m, items));
     }
     if let Some(reason) = crate::check::nothing_to_judge(history) {

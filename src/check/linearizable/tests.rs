@@ -722,6 +722,34 @@ fn crashed_write_may_or_may_not_take_effect() {
     }
 }
 
+/// Concurrent enqueues that no dequeue returns, invoked before the one
+/// whose element the dequeue finds at the head: a search that keeps apart
+/// the states differing only in the order of the unseen elements tries
+/// every ordering of every subset of them (about 10^9 here) before it
+/// places the seen one first, and does not finish.
+#[test]
+fn a_queue_decides_many_unseen_concurrent_enqueues_at_once() {
+    use crate::model::{FifoQueue, ModelOptions};
+    use OpType::*;
+    let mut evs = Vec::new();
+    for p in 1..=12 {
+        evs.push(ev(Invoke, p, "enqueue", Value::Int(p)));
+    }
+    evs.push(ev(Invoke, 0, "enqueue", Value::Int(0)));
+    for p in 0..=12 {
+        evs.push(ev(Ok, p, "enqueue", Value::Int(p)));
+    }
+    evs.push(ev(Invoke, 0, "dequeue", Value::Nil));
+    evs.push(ev(Ok, 0, "dequeue", Value::Int(0)));
+    let h = History::from_ops(evs).unwrap();
+    let o = CheckOptions {
+        timeout: Some(std::time::Duration::from_secs(60)),
+        ..opts(false)
+    };
+    let r = check(&h, FifoQueue::new(&ModelOptions::default()), &o).unwrap();
+    assert_eq!(r.valid, Verdict::Valid);
+}
+
 #[test]
 fn cancelled_search_is_unknown() {
     let h = random_history(7, 8, false);

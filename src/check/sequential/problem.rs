@@ -52,10 +52,9 @@ impl<M: Model> Problem<M> {
         let mut models: Vec<M> = Vec::new();
         let mut keys: Vec<Option<Value>> = Vec::new();
         let mut key_index: HashMap<Option<&Value>, u32> = HashMap::new();
-        let mut proc_index: HashMap<i64, u32> = HashMap::new();
-        let mut procs: Vec<Vec<u32>> = Vec::new();
-        let mut process_ids = Vec::new();
-        let mut ops = Vec::new();
+        // First every op is compiled, then each key's model is prepared
+        // with its ops, and only then can it say which ops it never needs.
+        let mut compiled: Vec<(usize, u32, M::Op)> = Vec::new();
         for (id, o) in history.operations.iter().enumerate() {
             let inv = history.invocation(o);
             let key = history.key(o);
@@ -65,24 +64,42 @@ impl<M: Model> Problem<M> {
                 (keys.len() - 1) as u32
             });
             let call = Call::of(history, o);
-            let compiled = models[k as usize].compile(&call).map_err(|m| {
+            let op = models[k as usize].compile(&call).map_err(|m| {
                 Error::at(
                     Position::line(inv.line),
                     format!("process {} :{}: {m}", inv.process, inv.f),
                 )
             })?;
-            let Some(op) = compiled else { continue };
+            compiled.extend(op.map(|op| (id, k, op)));
+        }
+        let mut by_key: Vec<Vec<&M::Op>> = vec![Vec::new(); models.len()];
+        for (_, k, op) in &compiled {
+            by_key[*k as usize].push(op);
+        }
+        for (m, key_ops) in models.iter_mut().zip(by_key) {
+            m.prepare(&key_ops);
+        }
+        let mut proc_index: HashMap<i64, u32> = HashMap::new();
+        let mut procs: Vec<Vec<u32>> = Vec::new();
+        let mut process_ids = Vec::new();
+        let mut ops = Vec::new();
+        for (id, key, op) in compiled {
+            let o = &history.operations[id];
+            let optional = o.outcome == Outcome::Info;
+            if optional && models[key as usize].never_needed(&op) {
+                continue;
+            }
             let p = *proc_index.entry(o.process).or_insert_with(|| {
                 procs.push(Vec::new());
-                process_ids.push(inv.process.clone());
+                process_ids.push(history.invocation(o).process.clone());
                 (procs.len() - 1) as u32
             });
             procs[p as usize].push(ops.len() as u32);
             ops.push(Cop {
                 id,
-                key: k,
+                key,
                 process: p,
-                optional: o.outcome == Outcome::Info,
+                optional,
                 invoke: o.invoke,
                 response: o.response(),
                 op,
