@@ -60,6 +60,8 @@ fn a_timeout_bounds_the_sequential_check_of_a_million_ops() {
     let v = bounded(large(), 5.0, &["--consistency", "sequential"]);
     let s = &v["files"][0]["checks"]["sequential"];
     assert_eq!(s["valid"], "unknown", "{s}");
+    // The time it ran before it was cut, not zero.
+    assert!(s["elapsed_ms"].as_f64().unwrap() > 1000.0, "{s}");
 }
 
 #[test]
@@ -67,6 +69,8 @@ fn a_timeout_bounds_the_linearizability_check_of_a_million_ops() {
     let v = bounded(large(), 5.0, &["--consistency", "linearizable"]);
     let s = &v["files"][0]["checks"]["linearizable"];
     assert_eq!(s["valid"], "unknown", "{s}");
+    // The time it ran before it was cut, not zero.
+    assert!(s["elapsed_ms"].as_f64().unwrap() > 1000.0, "{s}");
 }
 
 #[test]
@@ -202,4 +206,67 @@ fn every_checker_of_every_model_returns_within_the_timeout_and_the_slack() {
             }
         }
     }
+}
+
+/// A library caller's cancel flag (what Ctrl-C sets) stops every checker
+/// soon, whatever it was doing: the run returns, not only the command
+/// line, which stops waiting on its own. The sequential search of a
+/// keyed history meets cheap and costly steps in turns, which once left
+/// it seconds between two looks at the flag.
+#[test]
+fn a_cancelled_library_check_returns_soon() {
+    use labrys::check::convergence::ConvergenceOptions;
+    use labrys::check::run::{run, Plan};
+    use labrys::check::{CheckOptions, Consistency, Verdict};
+    use labrys::history::{History, LoadOptions};
+    use labrys::model::{ModelKind, ModelOptions};
+    use std::sync::atomic::Ordering;
+
+    let path = std::env::temp_dir().join(format!("labrys-cancel-{}.jsonl", std::process::id()));
+    let (o, _) = labrys(&[
+        "gen",
+        "--model",
+        "kv",
+        "--keys",
+        "2000",
+        "--ops",
+        "200000",
+        "--clients",
+        "10",
+        "--crash-rate",
+        "0.01",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(&path, &o.stdout).unwrap();
+    let history = History::load(&path, &LoadOptions::default()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let plan = Plan {
+        model: ModelKind::Kv,
+        model_options: ModelOptions::default(),
+        checks: vec![Consistency::Sequential],
+        options: CheckOptions::default(),
+        convergence: ConvergenceOptions::default(),
+    };
+    let cancel = plan.options.cancel.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        cancel.store(true, Ordering::Relaxed);
+        Instant::now()
+    });
+    let results = run(&history, &plan).unwrap();
+    let returned = Instant::now();
+    let cancelled = stopper.join().unwrap();
+    let late = returned.saturating_duration_since(cancelled).as_secs_f64();
+    assert!(
+        late <= SLACK + MARGIN,
+        "returned {late:.2} s after the cancel"
+    );
+    let seq = results.sequential.expect("sequential ran");
+    assert_ne!(
+        seq.report.valid,
+        Verdict::Valid,
+        "a cancelled check is not valid"
+    );
 }

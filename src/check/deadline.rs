@@ -7,10 +7,14 @@
 //! million ops and 64 processes costs about a millisecond), so no fixed
 //! number of steps between reads suits every loop. A [`Ticker`] counts
 //! work units down to its next read and retunes the count at every read,
-//! doubling it while reads come less than [`GAP`] apart and halving it
-//! when they come more than twice `GAP` apart, so that reads come about
-//! every `GAP` whatever a unit costs: a loop notices the deadline within
-//! about two `GAP`s, or one unit when one unit costs more.
+//! doubling it while reads come less than [`GAP`] apart and cutting it in
+//! proportion when they come more than twice `GAP` apart, so that reads
+//! come about every `GAP` whatever a unit costs: a loop notices the
+//! deadline within about two `GAP`s, or one unit when one unit costs more.
+//! When the cost of a unit jumps (a search moving from cheap memo hits to
+//! costly steps), the read after the jump can be late by at most [`MOST`]
+//! units of the new cost, and the count is cut to fit at once: retuning
+//! by halves instead would leave a cancelled search running for seconds.
 //!
 //! The ticker decides only *when* to look at the clock and the cancel
 //! flags, never a result: budgets that must end a search at the same point
@@ -23,8 +27,10 @@ use std::time::{Duration, Instant};
 /// The time aimed at between two reads of the clock.
 pub const GAP: Duration = Duration::from_millis(1);
 
-/// The most units between two reads of the clock.
-const MOST: u32 = 1 << 16;
+/// The most units between two reads of the clock: a few microseconds of
+/// the cheapest units, so the reads cost nothing that shows, and a bound
+/// on how late a read can be when units turn costly.
+pub const MOST: u32 = 1 << 12;
 
 /// A countdown of work units between reads of the clock (see the module
 /// docs).
@@ -71,7 +77,8 @@ impl Ticker {
         if gap < GAP && self.every < MOST {
             self.every *= 2;
         } else if gap > 2 * GAP && self.every > 1 {
-            self.every /= 2;
+            let fit = u128::from(self.every) * GAP.as_nanos() / gap.as_nanos().max(1);
+            self.every = fit.clamp(1, u128::from(self.every / 2)) as u32;
         }
         self.left = self.every;
         self.last = now;
@@ -130,6 +137,21 @@ mod tests {
             reads, 20,
             "a unit longer than the gap is followed by a read"
         );
+    }
+
+    #[test]
+    fn a_jump_in_the_cost_of_units_cuts_the_count_at_once() {
+        let mut t = Ticker::new();
+        t.every = MOST;
+        // The last read was 200 gaps ago: units now cost 200 times what
+        // the count was tuned for, so the count falls 200-fold, not by
+        // half.
+        t.last = Instant::now() - 200 * GAP;
+        t.read();
+        assert!(t.every <= MOST / 100, "{}", t.every);
+        t.last = Instant::now() - 100_000 * GAP;
+        t.read();
+        assert_eq!(t.every, 1);
     }
 
     #[test]

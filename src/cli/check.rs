@@ -349,6 +349,8 @@ enum Stage {
         model: ModelKind,
         source: ModelSource,
         operations: usize,
+        /// When the checkers started.
+        started: Instant,
     },
     /// The check is over.
     Done(Box<Result<Checked, Error>>),
@@ -461,6 +463,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
         model,
         source,
         operations,
+        started,
     }) = stage
     else {
         let why = match stage {
@@ -471,7 +474,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
             Some(m) => (Some(m), ModelSource::Given),
             None => (None, ModelSource::None),
         };
-        let checks = CheckSection::unfinished(&job.plan, &why);
+        let checks = CheckSection::unfinished(&job.plan, &why, Duration::ZERO);
         return FileReport::new(path, model, source, 0, checks, options);
     };
     let plan = Plan {
@@ -479,7 +482,7 @@ fn stopped(job: &Job, stage: Option<Stage>, results: &Results, cancelled: bool) 
         ..job.plan.clone()
     };
     let why = format!("undecided: {cause} before the check finished");
-    let mut checks = CheckSection::unfinished(&plan, &why);
+    let mut checks = CheckSection::unfinished(&plan, &why, started.elapsed());
     checks.extend(CheckSection::all(results, &plan));
     FileReport::new(path, Some(model), source, operations, checks, options)
 }
@@ -506,6 +509,7 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
                 model,
                 source,
                 operations,
+                started: Instant::now(),
             });
         };
         let report = report::check_widened(

@@ -162,9 +162,14 @@ impl CheckSection {
             .collect()
     }
 
-    /// The sections of `plan`'s checkers when time ran out before any
-    /// could run: each unknown, and part of the file's verdict.
-    pub fn unfinished(plan: &Plan, why: &str) -> BTreeMap<&'static str, CheckSection> {
+    /// The sections of `plan`'s checkers that had not finished when time
+    /// ran out (or the run was interrupted) after running for `elapsed`:
+    /// each unknown, and part of the file's verdict.
+    pub fn unfinished(
+        plan: &Plan,
+        why: &str,
+        elapsed: std::time::Duration,
+    ) -> BTreeMap<&'static str, CheckSection> {
         plan.checks()
             .into_iter()
             .map(|c| {
@@ -179,7 +184,12 @@ impl CheckSection {
                 };
                 (
                     c.name(),
-                    CheckSection::new(standing, 0.0, why.to_string(), evidence),
+                    CheckSection::new(
+                        standing,
+                        elapsed.as_secs_f64() * 1e3,
+                        why.to_string(),
+                        evidence,
+                    ),
                 )
             })
             .collect()

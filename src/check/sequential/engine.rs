@@ -221,7 +221,7 @@ pub(crate) fn search<M: Model, H: Hints<M> + ?Sized>(
     hints: &H,
     limits: &Limits<'_>,
 ) -> (Found<M::State>, Stats) {
-    let proved = analyse(pb, hints).0.constraints(pb);
+    let proved = analyse(pb, hints, &limits.stop()).0.constraints(pb);
     search_with(pb, hints, limits, &proved)
 }
 
@@ -251,7 +251,7 @@ pub(crate) fn search_with<M: Model, H: Hints<M> + ?Sized>(
             max_nodes: Some(limits.max_nodes.unwrap_or(u64::MAX).min(200_000)),
             ..*limits
         };
-        let sub_proved = analyse(&sub, hints).0.constraints(&sub);
+        let sub_proved = analyse(&sub, hints, &limits.stop()).0.constraints(&sub);
         let mut e = Engine::new(&sub, hints, &budget, sub_proved);
         let found = e.run(&budget);
         nodes += e.nodes;

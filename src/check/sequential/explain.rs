@@ -20,6 +20,7 @@
 use super::hints::Hints;
 use super::observe::{analyse, CoEdge, Observed, Tokens, Why, INIT, NO, UNCHANGED};
 use super::problem::Problem;
+use crate::check::deadline::Stop;
 use crate::history::Process;
 use crate::model::Model;
 use std::collections::VecDeque;
@@ -32,8 +33,9 @@ const MAX_OPS: usize = 200;
 pub(crate) fn sentence<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
+    stop: &Stop<'_>,
 ) -> Option<String> {
-    let (obs, tokens) = analyse(pb, hints);
+    let (obs, tokens) = analyse(pb, hints, stop);
     let words = Words {
         pb,
         hints,

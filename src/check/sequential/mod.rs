@@ -79,6 +79,7 @@ mod tests;
 
 pub use hints::{Effect, Hints, KvHints, NoHints, RegisterHints};
 
+use crate::check::deadline::Stop;
 use crate::check::evidence::{Blocked, OpView, Path};
 use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Process, Value};
@@ -90,6 +91,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How the verdict was reached.
@@ -456,6 +458,12 @@ fn run<M: Model, H: Hints<M>>(
 
     if alone {
         let results = keys_alone(&pb, hints, &live, &limits, options.report_all);
+        // Counted here: a key stopped before it was looked at has no
+        // sub-problem.
+        let mut ops_of_key = vec![0; pb.keys.len()];
+        for c in &pb.ops {
+            ops_of_key[c.key as usize] += 1;
+        }
         let mut refuted = None;
         for (k, sub, found, nodes, proof) in results {
             configurations += nodes;
@@ -470,7 +478,7 @@ fn run<M: Model, H: Hints<M>>(
             keys.push(KeyReport {
                 key: pb.keys[k as usize].clone(),
                 valid,
-                ops: sub.ops.len(),
+                ops: ops_of_key[k as usize],
             });
             if let (None, Found::Refuted(f)) = (&refuted, found) {
                 refuted = Some((k, sub, f, proof));
@@ -763,12 +771,18 @@ fn keys_alone<M: Model, H: Hints<M>>(
     let mut runs: Vec<Option<KeyRun<M>>> = live.iter().map(|_| None).collect();
     let mut pending: Vec<usize> = (0..live.len()).collect();
     let mut budget = report_all.then_some(FIRST_KEY_BUDGET);
+    // What a key left undecided by a cancel or the deadline keeps: no
+    // ops, so that stopping costs no pass over the history per key.
+    let nothing = Arc::new(pb.restrict(|_, _| false));
     loop {
         let round: Vec<(usize, KeyRun<M>)> = pending
             .par_iter()
             .map(|&j| {
                 let k = live[j];
-                let sub = pb.restrict(|_, c| c.key == k);
+                if limits.stop().now() {
+                    return (j, (k, nothing.clone(), Found::GaveUp, 0, None));
+                }
+                let sub = Arc::new(pb.restrict(|_, c| c.key == k));
                 let limits = Limits {
                     cancel: [limits.cancel[0], Some(&stops[j]), limits.cancel[2]],
                     max_nodes: budget,
@@ -804,7 +818,13 @@ fn keys_alone<M: Model, H: Hints<M>>(
             if matches!(found, Found::GaveUp) {
                 pending.push(j);
             }
-            let before = runs[j].take().map_or(0, |r| r.3);
+            let (before, sub) = match runs[j].take() {
+                // Stopped before this round looked at it: it keeps its
+                // sub-problem from the last.
+                Some(r) if Arc::ptr_eq(&sub, &nothing) => (r.3, r.1),
+                Some(r) => (r.3, sub),
+                None => (0, sub),
+            };
             runs[j] = Some((k, sub, found, before + nodes, proof));
         }
         let any_refuted = runs
@@ -826,7 +846,7 @@ fn keys_alone<M: Model, H: Hints<M>>(
 /// orders refuted it.
 type KeyRun<M> = (
     u32,
-    Problem<M>,
+    Arc<Problem<M>>,
     Found<<M as Model>::State>,
     u64,
     Option<Proof>,
@@ -847,7 +867,7 @@ fn decide<M: Model, H: Hints<M>>(
     if crate::memory::exceeded(limits.memory) {
         return (Found::GaveUp, 0, None);
     }
-    let (observed, _) = analyse(pb, hints);
+    let (observed, _) = analyse(pb, hints, &limits.stop());
     let proved = observed.constraints(pb);
     if let Some(proof) = observed.proof() {
         let bounded = Limits {
@@ -972,6 +992,12 @@ fn counterexample<M: Model, H: Hints<M>>(
     options: &CheckOptions,
     deadline: Option<Instant>,
 ) -> Counterexample {
+    // The sentences' analyses stop with the check.
+    let stop = Stop {
+        at: deadline,
+        flags: [Some(&*options.cancel), None, None],
+        memory: options.memory.as_ref(),
+    };
     let st = stuck(history, pb, &frontier);
     let mut explanation = explain_stuck(pb, &st, history);
     let mut why = None;
@@ -989,8 +1015,8 @@ fn counterexample<M: Model, H: Hints<M>>(
         minimal = Some(ids.iter().map(|&i| view(history, &small, i)).collect());
         if let (Found::Refuted(f), _) = search(&small, hints, &limits) {
             explanation = explain_minimal(history, &small, &f);
-            why = own_sentence(pb, hints, proof)
-                .or_else(|| explain::sentence(&small, hints))
+            why = own_sentence(pb, hints, proof, &stop)
+                .or_else(|| explain::sentence(&small, hints, &stop))
                 .or_else(|| Some(generic_why(&small, &stuck(history, &small, &f))));
         }
     } else if let Some(proof) = proof.filter(|p| !p.cycle.is_empty()) {
@@ -998,8 +1024,8 @@ fn counterexample<M: Model, H: Hints<M>>(
         why = explain::co_sentence(pb, hints, &tokens, &proof.cycle);
     } else {
         why = proof
-            .and_then(|p| fact4_sentence(pb, hints, p))
-            .or_else(|| explain::sentence(pb, hints));
+            .and_then(|p| fact4_sentence(pb, hints, p, &stop))
+            .or_else(|| explain::sentence(pb, hints, &stop));
     }
     let why = why.unwrap_or_else(|| generic_why(pb, &st));
     Counterexample {
@@ -1076,10 +1102,11 @@ fn own_sentence<M: Model, H: Hints<M>>(
     pb: &Problem<M>,
     hints: &H,
     proof: Option<&Proof>,
+    stop: &Stop<'_>,
 ) -> Option<String> {
     let proof = proof?;
     if proof.cycle.is_empty() {
-        return fact4_sentence(pb, hints, proof);
+        return fact4_sentence(pb, hints, proof, stop);
     }
     let tokens = observe::tokens(pb, hints);
     explain::co_sentence(pb, hints, &tokens, &proof.cycle)
@@ -1096,6 +1123,7 @@ fn fact4_sentence<M: Model, H: Hints<M>>(
     pb: &Problem<M>,
     hints: &H,
     proof: &Proof,
+    stop: &Stop<'_>,
 ) -> Option<String> {
     let mut kept = Vec::new();
     let sub = pb.restrict(|i, _| {
@@ -1105,8 +1133,8 @@ fn fact4_sentence<M: Model, H: Hints<M>>(
         }
         keep
     });
-    let (whole, _) = analyse(pb, hints);
-    let (part, _) = analyse(&sub, hints);
+    let (whole, _) = analyse(pb, hints, stop);
+    let (part, _) = analyse(&sub, hints, stop);
     let same = (0..sub.ops.len()).all(|j| {
         let s = part.src[j];
         let t = whole.src[kept[j] as usize];
@@ -1118,7 +1146,7 @@ fn fact4_sentence<M: Model, H: Hints<M>>(
     if !same {
         return None;
     }
-    explain::sentence(&sub, hints)
+    explain::sentence(&sub, hints, stop)
 }
 
 /// The sentence for models whose values have no names, or contradictions

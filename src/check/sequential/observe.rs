@@ -47,6 +47,7 @@
 use super::hints::{Effect, Hints};
 use super::memo::FxMap;
 use super::problem::Problem;
+use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::collections::HashMap;
 
@@ -159,13 +160,14 @@ pub(crate) fn tokens<M: Model, H: Hints<M> + ?Sized>(
     }
 }
 
-/// [`tokens`] and [`observe`] together.
+/// [`tokens`] and [`observe`] together, within `stop`.
 pub(crate) fn analyse<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
+    stop: &Stop<'_>,
 ) -> (Observed, Tokens<M::State>) {
     let t = tokens(pb, hints);
-    (observe(pb, &t.req, &t.eff, &t.init), t)
+    (observe(pb, &t.req, &t.eff, &t.init, stop), t)
 }
 
 /// A cycle of proved orders, and the ops it rests on.
@@ -224,12 +226,15 @@ impl Observed {
 /// Analyses `pb`, given per op the state token it requires (`req`, or
 /// [`NO`]) and its effect (`eff`: a state token, [`UNCHANGED`] or
 /// [`UNKNOWN`]), and per key the initial state's token (`init`). Tokens
-/// are interned states: equal tokens, equal states.
+/// are interned states: equal tokens, equal states. Fact 4's rounds, the
+/// costly part, end early when `stop` says so: the orders they had not
+/// proved yet are left unproved, which makes no verdict wrong.
 pub(crate) fn observe<M: Model>(
     pb: &Problem<M>,
     req: &[u32],
     eff: &[u32],
     init: &[u32],
+    stop: &Stop<'_>,
 ) -> Observed {
     let n = pb.ops.len();
     let nk = pb.keys.len();
@@ -318,7 +323,7 @@ pub(crate) fn observe<M: Model>(
         .collect();
     let cycle = find_cycle(n, &co);
     let ops_cycle = if cycle.is_none() {
-        saturate(pb, &src, &write, &reads, &mut co)
+        saturate(pb, &src, &write, &reads, &mut co, stop)
     } else {
         None
     };
@@ -355,7 +360,9 @@ fn saturate<M: Model>(
     write: &[bool],
     reads: &[bool],
     co: &mut Vec<CoEdge>,
+    stop: &Stop<'_>,
 ) -> Option<Vec<u32>> {
+    let mut ticker = Ticker::new();
     let n = pb.ops.len();
     let np = pb.procs.len();
     if n == 0 || n.saturating_mul(np) > MAX_CELLS {
@@ -400,6 +407,9 @@ fn saturate<M: Model>(
         };
         reach.fill(u32::MAX);
         for &v in order.iter().rev() {
+            if stop.by(&mut ticker) {
+                return None;
+            }
             let v = v as usize;
             let (lo, hi) = (graph.0[v] as usize, graph.0[v + 1] as usize);
             for &u in &graph.1[lo..hi] {
@@ -418,6 +428,9 @@ fn saturate<M: Model>(
         for y in 0..n {
             if !write[y] {
                 continue;
+            }
+            if stop.by(&mut ticker) {
+                return None;
             }
             let key = pb.ops[y].key;
             for p in 0..np {

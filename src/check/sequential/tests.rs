@@ -801,7 +801,7 @@ fn keyed_wrappers_agree_with_plain_models() {
 /// `observe` on a history of [`Reg`] ops.
 fn observed(h: &History) -> (Problem<Reg>, super::observe::Observed) {
     let pb = Problem::compile(h, &Reg).unwrap();
-    let (obs, _) = super::observe::analyse(&pb, &RegHints);
+    let (obs, _) = super::observe::analyse(&pb, &RegHints, &Stop::default());
     (pb, obs)
 }
 
@@ -966,8 +966,9 @@ fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
     runner
         .run(&arb_unique_history(1), |h| {
             let pb = Problem::compile(&h, &Reg).unwrap();
-            let (obs, _) = super::observe::analyse(&pb, &RegHints);
-            let Some(own) = own_sentence(&pb, &RegHints, obs.proof().as_ref()) else {
+            let (obs, _) = super::observe::analyse(&pb, &RegHints, &Stop::default());
+            let Some(own) = own_sentence(&pb, &RegHints, obs.proof().as_ref(), &Stop::default())
+            else {
                 return Ok(());
             };
             told.set(told.get() + 1);
@@ -984,7 +985,9 @@ fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
                 if shrink {
                     let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
                     let small = pb.restrict(|_, c| ids.contains(&c.id));
-                    if explain::sentence(&small, &RegHints).is_some_and(|s| s != own) {
+                    if explain::sentence(&small, &RegHints, &Stop::default())
+                        .is_some_and(|s| s != own)
+                    {
                         differed.set(differed.get() + 1);
                     }
                 }
@@ -1526,7 +1529,9 @@ fn realtime_pass_finds_an_order_exactly_when_one_keeps_its_orders() {
             .run(&arb_overlapping_history(keys), |h| {
                 let pb = Problem::compile(&h, &Reg).unwrap();
                 let extra = realtime_orders(&pb, &RegHints);
-                let proved = super::observe::analyse(&pb, &RegHints).0.constraints(&pb);
+                let proved = super::observe::analyse(&pb, &RegHints, &Stop::default())
+                    .0
+                    .constraints(&pb);
                 // Without giving up stalled branches, the pass is exact.
                 let limits = Limits {
                     rules: Rules {
@@ -1595,7 +1600,9 @@ fn the_generators_witness_breaks_no_rule_of_the_realtime_pass() {
             rank[by_invoke[&(ix as usize)]] = r as u64;
         }
         let guide: Vec<u64> = pb.ops.iter().map(|c| rank[c.id]).collect();
-        let proved = super::observe::analyse(&pb, hints).0.constraints(&pb);
+        let proved = super::observe::analyse(&pb, hints, &Stop::default())
+            .0
+            .constraints(&pb);
         for matching in [false, true] {
             let limits = Limits {
                 guide: Some(&guide),
