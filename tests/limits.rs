@@ -230,7 +230,6 @@ fn a_cancelled_library_check_returns_soon() {
     use labrys::model::{ModelKind, ModelOptions};
     use std::sync::atomic::Ordering;
 
-    let path = std::env::temp_dir().join(format!("labrys-cancel-{}.jsonl", std::process::id()));
     let (o, _) = labrys(&[
         "gen",
         "--model",
@@ -247,9 +246,7 @@ fn a_cancelled_library_check_returns_soon() {
         "3",
     ]);
     assert_eq!(o.status.code(), Some(0));
-    std::fs::write(&path, &o.stdout).unwrap();
-    let history = History::load(&path, &LoadOptions::default()).unwrap();
-    std::fs::remove_file(&path).unwrap();
+    let history = History::parse_bytes(&o.stdout, &LoadOptions::default()).unwrap();
     let plan = Plan {
         model: ModelKind::Kv,
         model_options: ModelOptions::default(),
