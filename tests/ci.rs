@@ -272,7 +272,16 @@ fn github_annotations_point_at_the_failing_operation() {
         commands[0].starts_with(&format!("::error file={file},line=14,title=labrys%3A ")),
         "{out}"
     );
-    assert!(commands[0].contains("not linearizable::"), "{out}");
+    // The title names the anomaly; the message gives the summary once, then
+    // the anomaly's sentence and the evidence.
+    let (props, message) = commands[0][2..].split_once("::").expect("a message");
+    assert!(props.contains("not linearizable ("), "{out}");
+    assert_eq!(message.matches("is not linearizable").count(), 1, "{out}");
+    let anomaly_line = message.split("%0A").nth(1).unwrap_or_default();
+    assert!(
+        !anomaly_line.is_empty() && anomaly_line.contains(": "),
+        "{out}"
+    );
     assert!(commands[0].contains("%0A"), "evidence on more lines: {out}");
     assert!(
         commands[0].contains("Minimal counterexample: 3 ops"),

@@ -108,6 +108,101 @@ fn an_invalid_history_s_page_draws_the_failing_op_its_concurrent_ops_and_the_cou
     );
 }
 
+/// The ids of the ops of `view` that carry `mark`.
+fn marked(view: &Json, mark: &str) -> Vec<u64> {
+    view["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["marks"].as_array().unwrap().iter().any(|m| m == mark))
+        .map(|o| o["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_sequential_contradiction_is_drawn_as_its_cycle_of_write_orders() {
+    let dir = scratch("html-cycle");
+    let (_, page) = page(
+        &dir,
+        &[
+            "--consistency",
+            "sequential",
+            &history("register/writes-seen-in-two-orders.edn"),
+        ],
+    );
+    let view = &views(&page)[0];
+    // Ops: 0 write 1, 1 write 2, 2 and 4 process 2's reads of 1 then 2,
+    // 3 and 5 process 3's reads of 2 then 1.
+    let steps = view["cycles"][0]["steps"].as_array().expect("a cycle");
+    let arrows: Vec<(u64, u64)> = steps
+        .iter()
+        .map(|s| (s["earlier"].as_u64().unwrap(), s["later"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(arrows, [(0, 1), (1, 0)], "{steps:?}");
+    let proofs: Vec<Vec<u64>> = steps
+        .iter()
+        .map(|s| {
+            s["ops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o.as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(proofs, [vec![2, 4], vec![3, 5]]);
+    assert_eq!(
+        view["cycles"][0]["ops"],
+        serde_json::json!([0, 1, 2, 3, 4, 5])
+    );
+    // The figure the script draws, and the steps in words with their ops.
+    assert!(page.contains("<figure class=\"cycle\" data-cycle=\"0\">"));
+    let list = &page[page.find("<ol class=\"cycle-steps\">").expect("the steps")..];
+    let list = &list[..list.find("</ol>").unwrap()];
+    assert_eq!(list.matches("<li>").count(), 2);
+    assert!(list.contains("process 2 read 1 and then read 2, so 1 was written before 2"));
+    assert!(list.contains("data-op=\"5\""), "{list}");
+}
+
+#[test]
+fn convergence_anomalies_mark_the_lost_write_and_the_one_that_won() {
+    let dir = scratch("html-convergence");
+    let (_, lww) = page(
+        &dir,
+        &[
+            "--consistency",
+            "convergence",
+            &history("register/lww-lost-update.edn"),
+        ],
+    );
+    let view = &views(&lww)[0];
+    assert_eq!(marked(view, "lost"), [1], "process 1's write of 2 was lost");
+    assert_eq!(marked(view, "winner"), [0], "process 0's write of 1 won");
+    // Each replica's reads get a lane of their own on request.
+    let nodes: Vec<&str> = view["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["node"].as_str())
+        .collect();
+    assert!(nodes.contains(&"n1") && nodes.contains(&"n2"), "{nodes:?}");
+
+    let (_, set) = page(
+        &dir,
+        &[
+            "--consistency",
+            "convergence",
+            &history("set/lost-element.edn"),
+        ],
+    );
+    let table = &set[set
+        .find("<table class=\"set-elements\">")
+        .expect("a set table")..];
+    let row = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+    assert!(row.contains("<td>2</td>"), "element 2 is lost: {row}");
+    assert_eq!(marked(&views(&set)[0], "lost"), [1], "the add of 2");
+}
+
 #[test]
 fn a_valid_history_s_page_and_json_carry_the_linearization_with_states() {
     let dir = scratch("html-valid");

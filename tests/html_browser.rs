@@ -64,9 +64,19 @@ fn rendered(chromium: &Path, page: &Path, dir: &Path) -> String {
     reader.join().expect("reader").expect("the DOM")
 }
 
-/// Every teaching history, with whether linearizability must fail.
-/// The teaching histories: path, model, and whether linearizability fails.
-fn teaching() -> Vec<(String, String, bool)> {
+/// A teaching history as `expected.tsv` lists it.
+struct Teaching {
+    path: String,
+    model: String,
+    /// Linearizability fails.
+    invalid: bool,
+    /// Sequential consistency fails for writes seen in two orders: its
+    /// cycle is drawn.
+    cycle: bool,
+}
+
+/// The teaching histories.
+fn teaching() -> Vec<Teaching> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("histories");
     let manifest = std::fs::read_to_string(root.join("expected.tsv")).unwrap();
     manifest
@@ -75,11 +85,13 @@ fn teaching() -> Vec<(String, String, bool)> {
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            (
-                root.join(cols[0]).display().to_string(),
-                cols[1].to_string(),
-                cols[3] == "invalid",
-            )
+            let sequential_anomaly = cols[6].split('/').nth(1).unwrap_or_default();
+            Teaching {
+                path: root.join(cols[0]).display().to_string(),
+                model: cols[1].to_string(),
+                invalid: cols[3] == "invalid",
+                cycle: sequential_anomaly == "writes-in-two-orders",
+            }
         })
         .collect()
 }
@@ -108,7 +120,7 @@ fn every_teaching_history_renders_lanes_failing_op_and_counterexample() {
     let dir = scratch("browser-teaching");
     let histories = teaching();
     // One page per model: a queue history's model cannot be inferred.
-    let mut models: Vec<&str> = histories.iter().map(|h| h.1.as_str()).collect();
+    let mut models: Vec<&str> = histories.iter().map(|h| h.model.as_str()).collect();
     models.sort();
     models.dedup();
     for model in models {
@@ -120,23 +132,39 @@ fn every_teaching_history_renders_lanes_failing_op_and_counterexample() {
             "--html".into(),
             page.display().to_string(),
         ];
-        let ours: Vec<&(String, String, bool)> =
-            histories.iter().filter(|h| h.1 == model).collect();
-        args.extend(ours.iter().map(|h| h.0.clone()));
+        let ours: Vec<&Teaching> = histories.iter().filter(|h| h.model == model).collect();
+        args.extend(ours.iter().map(|h| h.path.clone()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         labrys(&args);
         let dom = rendered(&chromium, &page, &dir);
         assert_rendered(&dom);
-        for (path, _, invalid) in ours {
-            assert_section(&dom, path, *invalid);
+        for h in ours {
+            assert_section(&dom, h);
         }
     }
 }
 
 /// A teaching history's section draws its lanes and, when it is invalid,
-/// the failing op and the minimal counterexample.
-fn assert_section(dom: &str, path: &str, invalid: bool) {
+/// the failing op and the minimal counterexample, and the cycle of write
+/// orders with an arrow per step when there is one.
+fn assert_section(dom: &str, h: &Teaching) {
+    let (path, invalid) = (h.path.as_str(), h.invalid);
     let s = section(dom, path);
+    if h.cycle {
+        let cycle = s
+            .split("<figure class=\"cycle\"")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{path}: no cycle"));
+        let figure = &cycle[..cycle.find("</figure>").unwrap()];
+        assert!(
+            figure.matches("class=\"cycle-arrow\"").count() >= 2,
+            "{path}: the cycle's arrows are not drawn"
+        );
+        assert!(
+            figure.contains("class=\"bar ok proof"),
+            "{path}: no proof marked"
+        );
+    }
     assert!(s.contains("<svg"), "{path}: no timeline drawn");
     assert!(
         s.contains("class=\"lane-label\">process "),

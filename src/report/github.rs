@@ -38,10 +38,17 @@ pub fn annotations(run: &RunReport) -> String {
                         Verdict::Invalid => "error",
                         _ => "warning",
                     };
-                    let title = title(c, section.valid);
+                    let title = match &section.anomaly {
+                        Some(a) => format!(
+                            "{} ({})",
+                            title(c, section.valid),
+                            a.kind.title().to_lowercase()
+                        ),
+                        None => title(c, section.valid).to_string(),
+                    };
                     let line = failing_line(section);
                     let message = message(section);
-                    annotate(&mut out, command, &f.path, line, 0, title, &message);
+                    annotate(&mut out, command, &f.path, line, 0, &title, &message);
                 }
             }
             FileOutcome::Failed(f) => {

@@ -214,15 +214,20 @@ fn standing(c: &CheckSection, style: &Style) -> String {
     }
 }
 
-/// A section's evidence alone, as [`check`] draws it below the verdict and
-/// summary, without colour and with the section's indent removed: the
-/// body of a JUnit failure or a GitHub annotation.
+/// A section's body as [`check`] draws it below the verdict, without the
+/// summary (which a JUnit failure and a GitHub annotation carry apart),
+/// without colour and with the section's indent removed: the named
+/// anomaly, its timeline and the evidence.
 pub fn evidence(c: &CheckSection) -> String {
     let full = check("", c, &[], &Style::default());
+    let anomaly = usize::from(c.anomaly.is_some());
+    let summary = c.summary.lines().count().max(1);
     let lines: Vec<&str> = full
         .lines()
-        .skip(2)
-        .map(|l| l.strip_prefix("    ").unwrap_or(l).trim_end())
+        .skip(1)
+        .enumerate()
+        .filter(|(i, _)| *i < anomaly || *i >= anomaly + summary)
+        .map(|(_, l)| l.strip_prefix("    ").unwrap_or(l).trim_end())
         .collect();
     lines.join("\n")
 }

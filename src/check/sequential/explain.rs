@@ -13,6 +13,10 @@
 //! source. Cut at its writes, such a cycle falls into pieces that each
 //! stay inside one process, and each piece is one clause.
 //!
+//! Beside the sentence, each clause is given as a [`Link`]: the two writes
+//! it orders and the ops that prove it, for the renderers to draw the
+//! cycle.
+//!
 //! When no such cycle exists (the contradiction needs a longer argument,
 //! or the model's ops do not name values), the caller falls back to a
 //! generic sentence.
@@ -29,12 +33,63 @@ use std::collections::VecDeque;
 /// ones only the write-order cycle `observe` finds.
 const MAX_OPS: usize = 200;
 
+/// The sentence, and its clauses as links of the cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Told {
+    /// The whole sentence.
+    pub sentence: String,
+    /// Its clauses, in the order it tells them.
+    pub links: Vec<Link>,
+}
+
+/// One clause: a write order and what proves it, with operations as
+/// indices into [`History::operations`](crate::history::History).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The clause.
+    pub because: String,
+    /// The write that comes first; `None` for the initial value.
+    pub earlier: Option<usize>,
+    /// The write that comes after it; `None` for the initial value.
+    pub later: Option<usize>,
+    /// The operations the clause names as its proof, in its order.
+    pub ops: Vec<usize>,
+}
+
+/// A clause as the words build it: ops as indices into the problem's ops,
+/// [`INIT`] for the initial value.
+struct Clause {
+    words: String,
+    earlier: u32,
+    later: u32,
+    ops: Vec<u32>,
+}
+
+impl Told {
+    /// The sentence of `clauses` closed by `ending`, with their links.
+    fn of<M: Model>(pb: &Problem<M>, clauses: Vec<Clause>, ending: &str) -> Told {
+        let id = |i: u32| (i != INIT).then(|| pb.ops[i as usize].id);
+        let words: Vec<&str> = clauses.iter().map(|c| c.words.as_str()).collect();
+        let sentence = format!("{}{ending}", words.join("; "));
+        let links = clauses
+            .into_iter()
+            .map(|c| Link {
+                earlier: id(c.earlier),
+                later: id(c.later),
+                ops: c.ops.into_iter().filter_map(id).collect(),
+                because: c.words,
+            })
+            .collect();
+        Told { sentence, links }
+    }
+}
+
 /// One sentence on why `pb` (refuted) has no valid order, or `None`.
 pub(crate) fn sentence<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
     stop: &Stop<'_>,
-) -> Option<String> {
+) -> Option<Told> {
     let (obs, tokens) = analyse(pb, hints, stop);
     let words = Words {
         pb,
@@ -64,7 +119,7 @@ pub(crate) fn co_sentence<M: Model, H: Hints<M> + ?Sized>(
     hints: &H,
     tokens: &Tokens<M::State>,
     cycle: &[CoEdge],
-) -> Option<String> {
+) -> Option<Told> {
     let words = Words { pb, hints, tokens };
     for v in cycle.iter().flat_map(|e| [e.from, e.to]) {
         if v != INIT {
@@ -284,28 +339,43 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
     }
 
     /// The clause for a write order `observe` proved.
-    fn co_clause(&self, e: &CoEdge) -> String {
-        match e.why {
-            Why::Seen { a, b } => format!(
-                "process {} {} and then {}, so {}",
-                self.process(b),
-                self.did(a),
-                self.did(b),
-                self.before(e.from, e.to)
+    fn co_clause(&self, e: &CoEdge) -> Clause {
+        let (words, ops) = match e.why {
+            Why::Seen { a, b } => (
+                format!(
+                    "process {} {} and then {}, so {}",
+                    self.process(b),
+                    self.did(a),
+                    self.did(b),
+                    self.before(e.from, e.to)
+                ),
+                vec![a, b],
             ),
-            Why::Cas => format!(
-                "process {} {}, so {}",
-                self.process(e.to),
-                self.did(e.to),
-                self.before(e.from, e.to)
+            Why::Cas => (
+                format!(
+                    "process {} {}, so {}",
+                    self.process(e.to),
+                    self.did(e.to),
+                    self.before(e.from, e.to)
+                ),
+                vec![e.to],
             ),
-            Why::Before { o } => format!(
-                "{} must come before process {}'s op that {}, so {}",
-                self.written(e.from),
-                self.process(o),
-                self.did(o),
-                self.before(e.from, e.to)
+            Why::Before { o } => (
+                format!(
+                    "{} must come before process {}'s op that {}, so {}",
+                    self.written(e.from),
+                    self.process(o),
+                    self.did(o),
+                    self.before(e.from, e.to)
+                ),
+                vec![o],
             ),
+        };
+        Clause {
+            words,
+            earlier: e.from,
+            later: e.to,
+            ops,
         }
     }
 
@@ -318,14 +388,14 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
     }
 
     /// The sentence for a cycle of write orders.
-    fn co_cycle(&self, cycle: &[CoEdge]) -> String {
+    fn co_cycle(&self, cycle: &[CoEdge]) -> Told {
         if let [e] = cycle {
             if let (Why::Seen { a, b }, INIT) = (e.why, e.to) {
                 let k = e.key as usize;
                 let init = self
                     .name(k, self.tokens.init[k])
                     .unwrap_or_else(|| "?".into());
-                return format!(
+                let words = format!(
                     "process {} {} and then {}, but {init} is the initial value{} and no op writes it after {}",
                     self.process(b),
                     self.did(a),
@@ -333,14 +403,22 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
                     self.key(k).map_or(String::new(), |k| format!(" of {k}")),
                     self.value_of(e.from).unwrap_or_else(|| "?".into())
                 );
+                let clause = Clause {
+                    words,
+                    earlier: e.from,
+                    later: INIT,
+                    ops: vec![a, b],
+                };
+                return Told::of(self.pb, vec![clause], "");
             }
         }
-        let clauses: Vec<String> = cycle.iter().map(|e| self.co_clause(e)).collect();
-        format!("{}{}", clauses.join("; "), Self::ending(clauses.len()))
+        let clauses: Vec<Clause> = cycle.iter().map(|e| self.co_clause(e)).collect();
+        let ending = Self::ending(clauses.len());
+        Told::of(self.pb, clauses, ending)
     }
 
     /// The sentence for a cycle of the graph, cut at its writes.
-    fn cycle(&self, g: &Graph, obs: &Observed, cycle: &[(u32, Edge)]) -> Option<String> {
+    fn cycle(&self, g: &Graph, obs: &Observed, cycle: &[(u32, Edge)]) -> Option<Told> {
         let mut clauses = Vec::new();
         let mut i = 0;
         while i < cycle.len() {
@@ -355,35 +433,51 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
             clauses.push(self.piece(obs, x, y, piece)?);
             i = j + 1;
         }
-        Some(format!(
-            "{}{}",
-            clauses.join("; "),
-            Self::ending(clauses.len())
-        ))
+        let ending = Self::ending(clauses.len());
+        Some(Told::of(self.pb, clauses, ending))
     }
 
     /// One clause: the ops of one process that order write `x` before
     /// write `y`.
-    fn piece(&self, obs: &Observed, x: u32, y: u32, piece: &[(u32, Edge)]) -> Option<String> {
+    fn piece(&self, obs: &Observed, x: u32, y: u32, piece: &[(u32, Edge)]) -> Option<Clause> {
         let first = piece[0];
         let last = piece[piece.len() - 1];
+        let clause = |words: String, mut ops: Vec<u32>, tail: Option<Clause>| {
+            ops.extend(tail.into_iter().flat_map(|t| t.ops));
+            Clause {
+                words,
+                earlier: x,
+                later: y,
+                ops,
+            }
+        };
         if piece.len() == 1 {
             return Some(match first.1 {
                 Edge::Co(j) => self.co_clause(&obs.co[j as usize]),
-                Edge::Po => format!(
-                    "process {} {} and then {}, so {}",
-                    self.process(x),
-                    self.did(x),
-                    self.did(y),
-                    self.before(x, y)
+                Edge::Po => clause(
+                    format!(
+                        "process {} {} and then {}, so {}",
+                        self.process(x),
+                        self.did(x),
+                        self.did(y),
+                        self.before(x, y)
+                    ),
+                    vec![x, y],
+                    None,
                 ),
-                Edge::Fr(j) => format!(
-                    "process {} {}{}, so {}",
-                    self.process(x),
-                    self.did(x),
-                    self.overwritten(obs, j),
-                    self.before(x, y)
-                ),
+                Edge::Fr(j) => {
+                    let (tail, why) = self.overwritten(obs, j);
+                    clause(
+                        format!(
+                            "process {} {}{tail}, so {}",
+                            self.process(x),
+                            self.did(x),
+                            self.before(x, y)
+                        ),
+                        vec![x],
+                        why,
+                    )
+                }
                 Edge::Rf => return None,
             });
         }
@@ -395,34 +489,39 @@ impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
             Edge::Rf => piece[1].0,
             _ => return None,
         };
-        let (b, tail) = match last.1 {
-            Edge::Po => (y, String::new()),
+        let (b, (tail, why)) = match last.1 {
+            Edge::Po => (y, (String::new(), None)),
             Edge::Fr(j) => (last.0, self.overwritten(obs, j)),
             _ => return None,
         };
-        Some(format!(
-            "process {} {} and then {}{}, so {}",
-            self.process(a),
-            self.did(a),
-            self.did(b),
-            tail,
-            self.before(x, y)
+        Some(clause(
+            format!(
+                "process {} {} and then {}{tail}, so {}",
+                self.process(a),
+                self.did(a),
+                self.did(b),
+                self.before(x, y)
+            ),
+            vec![a, b],
+            why,
         ))
     }
 
     /// Why a from-read edge holds: `""` for a read of the initial value,
     /// else the write order that put the overwriting write after the
-    /// source, in parentheses.
-    fn overwritten(&self, obs: &Observed, j: u32) -> String {
+    /// source, in parentheses, with its clause.
+    fn overwritten(&self, obs: &Observed, j: u32) -> (String, Option<Clause>) {
         if j == NO {
-            return String::new();
+            return (String::new(), None);
         }
         let e = &obs.co[j as usize];
-        format!(
+        let why = self.co_clause(e);
+        let words = format!(
             ", and {} was overwritten by {} ({})",
             self.written(e.from),
             self.value_of(e.to).unwrap_or_else(|| "?".into()),
-            self.co_clause(e)
-        )
+            why.words
+        );
+        (words, Some(why))
     }
 }

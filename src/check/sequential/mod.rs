@@ -85,6 +85,7 @@ use crate::check::{CheckOptions, Verdict};
 use crate::history::{Error, History, Process, Value};
 use crate::model::{CasRegister, Keyed, Kv, KvRegister, Model, Register};
 use engine::{search, Found, Frontier, Limits};
+use explain::Told;
 use observe::{analyse, Proof};
 use problem::Problem;
 use rayon::prelude::*;
@@ -157,6 +158,20 @@ pub struct Prefix {
     pub total: usize,
 }
 
+/// One step of the cycle of write orders that refutes a history: two
+/// writes every valid order must keep in this order, and what proves it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CycleStep {
+    /// The step in words, a clause of [`Counterexample::why`].
+    pub because: String,
+    /// The write that must come first; `None` for the initial value.
+    pub earlier: Option<OpView>,
+    /// The write that must come after it; `None` for the initial value.
+    pub later: Option<OpView>,
+    /// The operations that prove it, in the order the clause names them.
+    pub ops: Vec<OpView>,
+}
+
 /// Why a history is not sequentially consistent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counterexample {
@@ -191,6 +206,10 @@ pub struct Counterexample {
     /// that forces (see the `explain` submodule); for other models, where
     /// the best order of the ops gets stuck.
     pub why: String,
+    /// The cycle `why` tells, one step per clause, for the renderers to
+    /// draw; empty when `why` is not a cycle of write orders.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<CycleStep>,
     /// The contradiction in more words: each process's ops in the
     /// counterexample, and where every order gets stuck.
     pub explanation: String,
@@ -891,6 +910,15 @@ fn view<M: Model>(history: &History, pb: &Problem<M>, i: u32) -> OpView {
     OpView::new(history, c.id, pb.models[c.key as usize].describe_op(&c.op))
 }
 
+/// Operation `id` of `history` in `pb`'s model's words, or in the
+/// history's own when `pb` left it out.
+fn view_of<M: Model>(history: &History, pb: &Problem<M>, id: usize) -> OpView {
+    match pb.ops.binary_search_by_key(&id, |c| c.id) {
+        Ok(i) => view(history, pb, i as u32),
+        Err(_) => OpView::plain(history, id),
+    }
+}
+
 fn describe_states<M: Model>(pb: &Problem<M>, states: &[M::State]) -> String {
     let live = pb.live_keys();
     if live.len() == 1 && pb.keys[live[0] as usize].is_none() {
@@ -1028,6 +1056,17 @@ fn counterexample<M: Model, H: Hints<M>>(
             .or_else(|| explain::sentence(pb, hints, &stop));
     }
     let why = why.unwrap_or_else(|| generic_why(pb, &st));
+    let op = |id: usize| view_of(history, pb, id);
+    let cycle = why
+        .links
+        .into_iter()
+        .map(|l| CycleStep {
+            earlier: l.earlier.map(op),
+            later: l.later.map(op),
+            ops: l.ops.into_iter().map(op).collect(),
+            because: l.because,
+        })
+        .collect();
     Counterexample {
         key,
         frontier: st.frontier,
@@ -1037,7 +1076,8 @@ fn counterexample<M: Model, H: Hints<M>>(
         blocked: st.blocked,
         minimal,
         one_minimal,
-        why,
+        why: why.sentence,
+        cycle,
         explanation,
     }
 }
@@ -1103,7 +1143,7 @@ fn own_sentence<M: Model, H: Hints<M>>(
     hints: &H,
     proof: Option<&Proof>,
     stop: &Stop<'_>,
-) -> Option<String> {
+) -> Option<Told> {
     let proof = proof?;
     if proof.cycle.is_empty() {
         return fact4_sentence(pb, hints, proof, stop);
@@ -1124,7 +1164,7 @@ fn fact4_sentence<M: Model, H: Hints<M>>(
     hints: &H,
     proof: &Proof,
     stop: &Stop<'_>,
-) -> Option<String> {
+) -> Option<Told> {
     let mut kept = Vec::new();
     let sub = pb.restrict(|i, _| {
         let keep = proof.ops.binary_search(&(i as u32)).is_ok();
@@ -1151,7 +1191,14 @@ fn fact4_sentence<M: Model, H: Hints<M>>(
 
 /// The sentence for models whose values have no names, or contradictions
 /// too long for one: where the deepest order gets stuck.
-fn generic_why<M: Model>(pb: &Problem<M>, st: &Stuck) -> String {
+fn generic_why<M: Model>(pb: &Problem<M>, st: &Stuck) -> Told {
+    Told {
+        sentence: generic_sentence(pb, st),
+        links: Vec::new(),
+    }
+}
+
+fn generic_sentence<M: Model>(pb: &Problem<M>, st: &Stuck) -> String {
     let reasons: Vec<String> = st
         .blocked
         .iter()

@@ -981,12 +981,22 @@ fn why_tells_the_histories_own_proof_with_or_without_shrinking() {
                 let rep = check_with_hints(&h, &Reg, &RegHints, &opts).unwrap();
                 prop_assert_eq!(rep.valid, Verdict::Invalid);
                 let cx = rep.counterexample.unwrap();
-                prop_assert_eq!(&cx.why, &own, "shrink {}", shrink);
+                prop_assert_eq!(&cx.why, &own.sentence, "shrink {}", shrink);
+                // The cycle drawn is the one told, clause by clause.
+                prop_assert_eq!(cx.cycle.len(), own.links.len());
+                for (step, link) in cx.cycle.iter().zip(&own.links) {
+                    prop_assert!(cx.why.contains(&step.because));
+                    prop_assert_eq!(step.earlier.as_ref().map(|o| o.id), link.earlier);
+                    prop_assert_eq!(step.later.as_ref().map(|o| o.id), link.later);
+                    let ids: Vec<usize> = step.ops.iter().map(|o| o.id).collect();
+                    prop_assert_eq!(&ids, &link.ops);
+                    prop_assert!(!ids.is_empty());
+                }
                 if shrink {
                     let ids: Vec<usize> = cx.minimal.unwrap().iter().map(|o| o.id).collect();
                     let small = pb.restrict(|_, c| ids.contains(&c.id));
                     if explain::sentence(&small, &RegHints, &Stop::default())
-                        .is_some_and(|s| s != own)
+                        .is_some_and(|s| s.sentence != own.sentence)
                     {
                         differed.set(differed.get() + 1);
                     }
@@ -1055,18 +1065,43 @@ fn why_names_the_processes_and_values() {
         &quiet(),
     )
     .unwrap();
-    let why = rep.counterexample.unwrap().why;
+    let cx = rep.counterexample.unwrap();
     assert_eq!(
-        why,
+        cx.why,
         "process 1 wrote 1 and then wrote 2, so 1 was written before 2; \
          process 2 read 2 and then read 1, so 2 was written before 1: \
          no single order of the writes allows both"
     );
-    // Without names for values, the sentence says where every order stops.
+    // Each clause is a step of the cycle: the writes it orders and the ops
+    // that prove it.
+    let steps: Vec<(Option<usize>, Option<usize>, Vec<usize>)> = cx
+        .cycle
+        .iter()
+        .map(|s| {
+            let id = |o: &Option<OpView>| o.as_ref().map(|o| o.id);
+            (
+                id(&s.earlier),
+                id(&s.later),
+                s.ops.iter().map(|o| o.id).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (Some(0), Some(1), vec![0, 1]),
+            (Some(1), Some(0), vec![2, 3])
+        ]
+    );
+    assert!(cx.cycle[1].because.starts_with("process 2 read 2"));
+    // Without names for values, the sentence says where every order stops,
+    // and there is no cycle to draw.
     let rep = check(&history(&[w(1, 1), r(2, Some(3))]), &Reg, &quiet()).unwrap();
-    let why = rep.counterexample.unwrap().why;
+    let cx = rep.counterexample.unwrap();
+    let why = cx.why;
     assert!(why.starts_with("no order of this op"), "{why}");
     assert!(why.contains("process 2's read 3"), "{why}");
+    assert!(cx.cycle.is_empty());
 }
 
 /// Every valid order of `pb` (each indeterminate op placed or left out),

@@ -19,11 +19,13 @@ pub mod view;
 
 use super::text;
 use super::{CheckSection, Evidence, FileOutcome, FileReport, RunReport};
-use crate::check::convergence::ConvergenceReport;
+use crate::check::convergence::set::SetDetail;
+use crate::check::convergence::{ConvergenceReport, KeyDetail, KeyResult, TimeUnit};
 use crate::check::evidence::{Blocked, OpView};
 use crate::check::linearizable::{LinearizableReport, PartitionReport};
 use crate::check::sequential::SequentialReport;
 use crate::check::Verdict;
+use crate::history::Value;
 use escape::html;
 use std::fmt::Write;
 pub use view::FileView;
@@ -177,6 +179,7 @@ fn file(out: &mut String, i: usize, r: &FileReport, view: Option<&FileView>) {
         check(out, name, section);
     }
     if let Some(v) = view {
+        cycles(out, v);
         minimals(out, v);
     }
     let _ = writeln!(
@@ -378,6 +381,19 @@ fn sequential(out: &mut String, r: &SequentialReport) {
         html(&c.why),
         html(&c.explanation)
     );
+    if !c.cycle.is_empty() {
+        out.push_str("<ol class=\"cycle-steps\">");
+        for step in &c.cycle {
+            let proof: Vec<String> = step.ops.iter().map(op).collect();
+            let _ = write!(
+                out,
+                "<li>{} <span class=\"proof\">({})</span></li>",
+                html(&step.because),
+                proof.join(", ")
+            );
+        }
+        out.push_str("</ol>\n");
+    }
     blocked(out, &c.blocked);
     out.push_str("</div>\n");
 }
@@ -427,6 +443,86 @@ fn convergence(out: &mut String, r: &ConvergenceReport) {
             out,
             "<p>{} more keys: see the text report below.</p>",
             keys.len() - CONVERGENCE_ROWS
+        );
+    }
+    set_elements(out, r);
+}
+
+/// Per set key: the elements lost or stale, and how long elements took to
+/// be seen by every read (their stable latency).
+fn set_elements(out: &mut String, r: &ConvergenceReport) {
+    let unit = match r.final_reads.unit {
+        TimeUnit::Nanoseconds => "ns",
+        TimeUnit::Events => "events",
+    };
+    let sets: Vec<(&KeyResult, &SetDetail)> = r
+        .keys
+        .iter()
+        .filter_map(|k| match &k.detail {
+            KeyDetail::Set(d) => Some((k, d)),
+            _ => None,
+        })
+        .take(CONVERGENCE_ROWS)
+        .collect();
+    if sets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<table class=\"set-elements\"><thead><tr><th>key</th><th>lost</th>\
+         <th>stale, then stable</th><th>stable latency ({unit}): p50 / p90 / p99 / max</th>\
+         <th>slowest to be stable</th></tr></thead><tbody>"
+    );
+    let values = |vs: &[Value]| {
+        let shown: Vec<String> = vs.iter().take(20).map(Value::to_string).collect();
+        let more = vs.len().saturating_sub(20);
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        html(&format!(
+            "{}{tail}",
+            if shown.is_empty() {
+                "none".into()
+            } else {
+                shown.join(", ")
+            }
+        ))
+    };
+    for (k, d) in sets {
+        let lost: std::collections::BTreeSet<&Value> =
+            d.lost.iter().chain(&d.lost_during_run).collect();
+        let lost: Vec<Value> = lost.into_iter().cloned().collect();
+        let latency = d.stable_latency.as_ref().map_or("-".to_string(), |q| {
+            format!("{} / {} / {} / {}", q.p50, q.p90, q.p99, q.max)
+        });
+        let worst: Vec<String> = d.worst.iter().map(|(v, t)| format!("{v} ({t})")).collect();
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{latency}</td><td>{}</td></tr>",
+            html(&k.key.as_ref().map_or("-".to_string(), |v| v.to_string())),
+            values(&lost),
+            values(&d.stale),
+            html(&worst.join(", "))
+        );
+    }
+    out.push_str("</tbody></table>\n");
+}
+
+/// A figure for each cycle of write orders; the script draws it.
+fn cycles(out: &mut String, v: &FileView) {
+    for (k, c) in v.cycles.iter().enumerate() {
+        let key = c
+            .key
+            .as_ref()
+            .map_or(String::new(), |k| format!(" (key {})", html(k)));
+        let _ = writeln!(
+            out,
+            "<figure class=\"cycle\" data-cycle=\"{k}\"><figcaption>The cycle{key}: each \
+             numbered arrow is a step of the sentence above, from the write that must come \
+             first to the one that must come after it; no order of the writes follows them \
+             all.</figcaption></figure>"
         );
     }
 }

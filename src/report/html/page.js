@@ -5,6 +5,8 @@
   "use strict";
   var NS = "http://www.w3.org/2000/svg";
   var LANE = 30, LEFT = 110, TOP = 22, WIDTH = 1100;
+  // What a convergence mark says on the bar, beside its colour.
+  var MARK_WORDS = { lost: "lost", winner: "won", divergent: "diverged", unexplained: "unexplained", missing: "misses it", "failed-present": "failed, yet present", "out-of-bounds": "out of bounds" };
 
   function el(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
@@ -29,6 +31,8 @@
     var p = el("pattern", { id: "hatch", width: 6, height: 6, patternUnits: "userSpaceOnUse", patternTransform: "rotate(45)" }, d);
     el("rect", { width: 6, height: 6, fill: "#e8e8e8" }, p);
     el("line", { x1: 0, y1: 0, x2: 0, y2: 6, stroke: "#888", "stroke-width": 2 }, p);
+    var m = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, d);
+    el("path", { d: "M0,0 L10,5 L0,10 z", "class": "arrow-head" }, m);
   }
 
   // Where an op starts and ends on the axis; an open (info) op runs to the end.
@@ -54,6 +58,8 @@
 
   // Draws `ops` (records of `view`) as lanes; returns the svg.
   function draw(view, ops, o) {
+    // Room above the lanes for the cycle's arrows, which bow upward.
+    var TOP = 22 + (o.arrows ? 24 : 0);
     var laneOf = o.laneOf || function (op) { return op.lane; };
     var laneName = o.laneName || function (l) { return "process " + view.lanes[l]; };
     var lanes = [], seen = {};
@@ -106,6 +112,8 @@
       if (op.rank !== null && o.ranks) words = "#" + (op.rank + 1) + " " + words;
       if (op.outcome === "fail") words = "fail: " + words;
       if (op.outcome === "info") words = words + " (info)";
+      var said = op.marks.map(function (m) { return MARK_WORDS[m]; }).filter(function (w) { return w; });
+      if (said.length) words = words + " [" + said.join(", ") + "]";
       text(g, x(s[0]) + 3, y + LANE / 2, words, "op-label");
       if (op.marks.indexOf("failing") >= 0) text(g, x(s[0]) - 10, y + LANE / 2, "\u2717", "marker");
       el("title", {}, g).textContent = describe(view, op);
@@ -115,7 +123,38 @@
     });
     if (o.ranks) linPoints(behind, ops, bars);
     if (o.seq) seqPath(behind, ops, bars);
+    if (o.arrows) arrows(svg, o.arrows, bars);
     return svg;
+  }
+
+  // The cycle's steps: an arrow from the write that comes first to the one
+  // after it, bowed to its left (so two steps between the same writes
+  // part), numbered at its middle; the initial value sits at the left edge.
+  // The ops that prove a step carry its number too.
+  function arrows(svg, steps, bars) {
+    var badges = {};
+    function badge(g, x, y, n) {
+      el("circle", { "class": "cycle-badge", cx: x, cy: y, r: 8 }, g);
+      text(g, x, y + 4, String(n), "cycle-number");
+    }
+    steps.forEach(function (s, i) {
+      var a = s.earlier !== null ? bars[s.earlier] : null, b = s.later !== null ? bars[s.later] : null;
+      if (!a && !b) return;
+      var p = a ? { x: (a.x0 + a.x1) / 2, y: a.y } : { x: LEFT, y: b.y };
+      var q = b ? { x: (b.x0 + b.x1) / 2, y: b.y } : { x: LEFT, y: a.y };
+      var dx = q.x - p.x, dy = q.y - p.y, len = Math.max(1, Math.sqrt(dx * dx + dy * dy));
+      var cx = (p.x + q.x) / 2 - dy / len * 40, cy = (p.y + q.y) / 2 + dx / len * 40;
+      var g = el("g", { "class": "cycle-step" }, svg);
+      el("path", { "class": "cycle-arrow", d: "M" + p.x + "," + p.y + " Q" + cx + "," + cy + " " + q.x + "," + q.y, "marker-end": "url(#arrow)" }, g);
+      badge(g, (p.x + 2 * cx + q.x) / 4, (p.y + 2 * cy + q.y) / 4, i + 1);
+      if (!a || !b) text(g, LEFT + 30, (a || b).y - 12, "initial value", "cycle-number");
+      s.ops.forEach(function (id) {
+        var bar = bars[id];
+        if (!bar) return;
+        var k = badges[id] = (badges[id] || 0) + 1;
+        badge(g, bar.x1 - 10 - 18 * (k - 1), bar.y, i + 1);
+      });
+    });
   }
 
   // Linearization points: each op's point is the latest of its start and
@@ -240,25 +279,40 @@
     });
   }
 
+  // The ops `ids` of `view` as their own small timeline: event order,
+  // without gaps; `marks(id)` gives each op's marks.
+  function compact(view, ids, marks) {
+    var byId = {};
+    view.ops.forEach(function (op) { byId[op.id] = op; });
+    var evs = [];
+    ids.forEach(function (id) { var op = byId[id]; evs.push(op.inv); if (op.cmp !== null) evs.push(op.cmp); });
+    evs.sort(function (a, b) { return a - b; });
+    var pos = {}; evs.forEach(function (e, i) { pos[e] = i; });
+    return ids.map(function (id) {
+      var op = byId[id], c = {};
+      for (var k in op) c[k] = op[k];
+      c.inv = pos[op.inv]; c.cmp = op.cmp === null ? null : pos[op.cmp];
+      c.marks = marks(id);
+      c.rank = null; c.seq = null;
+      return c;
+    });
+  }
+
   function minimals(section, view) {
     section.querySelectorAll("figure.minimal").forEach(function (fig) {
       var m = view.minimals[Number(fig.getAttribute("data-minimal"))];
-      var byId = {};
-      view.ops.forEach(function (op) { byId[op.id] = op; });
-      // Its own small timeline: event order, without gaps.
-      var evs = [];
-      m.ops.forEach(function (id) { var op = byId[id]; evs.push(op.inv); if (op.cmp !== null) evs.push(op.cmp); });
-      evs.sort(function (a, b) { return a - b; });
-      var pos = {}; evs.forEach(function (e, i) { pos[e] = i; });
-      var ops = m.ops.map(function (id) {
-        var op = byId[id], c = {};
-        for (var k in op) c[k] = op[k];
-        c.inv = pos[op.inv]; c.cmp = op.cmp === null ? null : pos[op.cmp];
-        c.marks = id === m.failing ? ["failing"] : [];
-        c.rank = null; c.seq = null;
-        return c;
-      });
+      var ops = compact(view, m.ops, function (id) { return id === m.failing ? ["failing"] : []; });
       fig.appendChild(draw(view, ops, { axis: "event", faults: [], ranks: false, seq: false }));
+    });
+  }
+
+  function cycles(section, view) {
+    section.querySelectorAll("figure.cycle").forEach(function (fig) {
+      var c = view.cycles[Number(fig.getAttribute("data-cycle"))];
+      var proof = {};
+      c.steps.forEach(function (s) { s.ops.forEach(function (id) { proof[id] = true; }); });
+      var ops = compact(view, c.ops, function (id) { return proof[id] ? ["proof"] : []; });
+      fig.appendChild(draw(view, ops, { axis: "event", faults: [], ranks: false, seq: false, arrows: c.steps }));
     });
   }
 
@@ -269,6 +323,7 @@
     try {
       var view = JSON.parse(data.textContent);
       timeline(section, view);
+      cycles(section, view);
       minimals(section, view);
     } catch (e) {
       errors++;

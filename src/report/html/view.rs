@@ -12,7 +12,7 @@
 //! its own window, so a cap on a window never cuts a failure off), or of
 //! its beginning when nothing failed, under a density strip of the whole.
 
-use crate::check::convergence::{ConvergenceReport, TimeUnit};
+use crate::check::convergence::{Anomaly, ConvergenceReport, TimeUnit};
 use crate::check::evidence::OpView;
 use crate::check::linearizable::LinearizableReport;
 use crate::check::sequential::SequentialReport;
@@ -65,6 +65,9 @@ pub struct FileView {
     pub overview: Option<Overview>,
     /// The minimal counterexamples, each drawn as its own timeline.
     pub minimals: Vec<Minimal>,
+    /// The cycles of write orders that refute sequential consistency,
+    /// each drawn as its own timeline with an arrow per step.
+    pub cycles: Vec<Cycle>,
     /// Per key the convergence checker judged: when its replicas agreed.
     pub agreements: Vec<Agreement>,
 }
@@ -116,7 +119,9 @@ pub struct OpRec {
     /// Its place in the sequential witness order.
     pub seq: Option<usize>,
     /// What the evidence says of it: `failing`, `concurrent`,
-    /// `previous-ok`, `prefix`.
+    /// `previous-ok`, `prefix` (linearizability); `lost`, `winner`,
+    /// `divergent`, `unexplained`, `missing`, `failed-present`,
+    /// `out-of-bounds` (convergence).
     pub marks: Vec<&'static str>,
 }
 
@@ -181,6 +186,29 @@ pub struct Minimal {
     pub verified: bool,
 }
 
+/// A cycle of write orders (the sequential counterexample's `cycle`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Cycle {
+    /// The key, when the check was split by key.
+    pub key: Option<String>,
+    /// Every operation a step names (ids), in operation order.
+    pub ops: Vec<usize>,
+    /// The steps, in the order the sentence tells them.
+    pub steps: Vec<CycleStep>,
+}
+
+/// One step of a [`Cycle`]: an arrow from the write that comes first to
+/// the one that comes after it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CycleStep {
+    /// The write that comes first (id); `None` for the initial value.
+    pub earlier: Option<usize>,
+    /// The write that comes after it (id); `None` for the initial value.
+    pub later: Option<usize>,
+    /// The operations that prove it (ids).
+    pub ops: Vec<usize>,
+}
+
 /// The marks the evidence puts on operations, by id.
 #[derive(Default)]
 struct Marks {
@@ -188,6 +216,7 @@ struct Marks {
     rank: BTreeMap<usize, (usize, Option<String>)>,
     focus: Vec<(usize, String)>,
     minimals: Vec<Minimal>,
+    cycles: Vec<Cycle>,
 }
 
 impl Marks {
@@ -238,6 +267,27 @@ impl Marks {
 
     fn sequential(&mut self, r: &SequentialReport) {
         let Some(c) = &r.counterexample else { return };
+        if !c.cycle.is_empty() {
+            let id = |o: &Option<OpView>| o.as_ref().map(|o| o.id);
+            let steps: Vec<CycleStep> = c
+                .cycle
+                .iter()
+                .map(|s| CycleStep {
+                    earlier: id(&s.earlier),
+                    later: id(&s.later),
+                    ops: ids(&s.ops),
+                })
+                .collect();
+            let ops: BTreeSet<usize> = steps
+                .iter()
+                .flat_map(|s| s.ops.iter().copied().chain(s.earlier).chain(s.later))
+                .collect();
+            self.cycles.push(Cycle {
+                key: c.key.as_ref().map(Value::to_string),
+                ops: ops.into_iter().collect(),
+                steps,
+            });
+        }
         if let Some(m) = &c.minimal {
             if let Some(first) = m.first() {
                 self.focus.push((
@@ -252,6 +302,57 @@ impl Marks {
                 failing: None,
                 verified: c.one_minimal,
             });
+        }
+    }
+}
+
+/// At most this many convergence anomalies get a window of their own.
+const CONVERGENCE_FOCI: usize = 8;
+
+impl Marks {
+    /// The ops each convergence anomaly names: the lost write and the one
+    /// that won, diverging final reads, reads nothing explains.
+    fn convergence(&mut self, r: &ConvergenceReport) {
+        for (n, a) in r.anomalies.iter().enumerate() {
+            let (title, marked): (&str, Vec<(&OpView, &'static str)>) = match a {
+                Anomaly::LostUpdate { lost, winner, .. } => (
+                    "lost write",
+                    std::iter::once((lost, "lost"))
+                        .chain(winner.iter().map(|w| (w, "winner")))
+                        .collect(),
+                ),
+                Anomaly::Lost {
+                    update,
+                    missing_from,
+                    ..
+                } => (
+                    "lost update",
+                    std::iter::once((update, "lost"))
+                        .chain(missing_from.iter().map(|r| (&r.op, "missing")))
+                        .collect(),
+                ),
+                Anomaly::Divergence { reads, .. } => (
+                    "divergent final reads",
+                    reads.iter().map(|r| (&r.op, "divergent")).collect(),
+                ),
+                Anomaly::FailedButPresent { update, read, .. } => (
+                    "failed update present",
+                    vec![(update, "failed-present"), (&read.op, "unexplained")],
+                ),
+                Anomaly::Unexplained { read, .. } => {
+                    ("unexplained read", vec![(&read.op, "unexplained")])
+                }
+                Anomaly::OutOfBounds { read, .. } => {
+                    ("counter out of bounds", vec![(&read.op, "out-of-bounds")])
+                }
+                Anomaly::Duplicated { .. } => continue,
+            };
+            for (op, what) in &marked {
+                self.mark(op.id, what);
+            }
+            if let Some((first, _)) = marked.first().filter(|_| n < CONVERGENCE_FOCI) {
+                self.focus.push((first.id, format!("convergence: {title}")));
+            }
         }
     }
 }
@@ -309,7 +410,10 @@ impl FileView {
                     marks.sequential(r);
                     seq_order = r.order.as_deref();
                 }
-                Evidence::Convergence(r) => agreements = self::agreements(r),
+                Evidence::Convergence(r) => {
+                    marks.convergence(r);
+                    agreements = self::agreements(r);
+                }
                 Evidence::Skipped { .. } => {}
             }
         }
@@ -333,6 +437,7 @@ impl FileView {
         let mut drawn: BTreeSet<usize> = windows.iter().flat_map(|w| w.ops.clone()).collect();
         drawn.extend(marks.marks.keys());
         drawn.extend(marks.minimals.iter().flat_map(|m| m.ops.clone()));
+        drawn.extend(marks.cycles.iter().flat_map(|c| c.ops.clone()));
         let mut view = FileView {
             timed: !history.ops.is_empty() && history.ops.iter().all(|e| e.time.is_some()),
             events: history.ops.len(),
@@ -345,6 +450,7 @@ impl FileView {
             faults: faults(history),
             overview: (n > WHOLE_LIMIT).then(|| overview(history)),
             minimals: std::mem::take(&mut marks.minimals),
+            cycles: std::mem::take(&mut marks.cycles),
             agreements,
         };
         let at = view.records(history, &drawn, &mut marks);
