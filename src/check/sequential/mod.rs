@@ -160,7 +160,7 @@ pub struct Prefix {
 
 /// One step of the cycle of write orders that refutes a history: two
 /// writes every valid order must keep in this order, and what proves it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CycleStep {
     /// The step in words, a clause of [`Counterexample::why`].
     pub because: String,
@@ -208,7 +208,7 @@ pub struct Counterexample {
     pub why: String,
     /// The cycle `why` tells, one step per clause, for the renderers to
     /// draw; empty when `why` is not a cycle of write orders.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cycle: Vec<CycleStep>,
     /// The contradiction in more words: each process's ops in the
     /// counterexample, and where every order gets stuck.
