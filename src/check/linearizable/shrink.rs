@@ -259,9 +259,16 @@ pub(crate) fn shrink<M: Model>(
         }
         guard
     };
+    // The failing op is the last one tried for removal, so that the
+    // counterexample keeps the op the report names when another op would
+    // do as well (two stale reads of one write, say).
+    if let Some(at) = first.and_then(|f| keep.iter().position(|&i| i == f)) {
+        let f = keep.remove(at);
+        keep.push(f);
+    }
     // A sub-history counts when it is not linearizable and, under the
     // guard, explains its reads.
-    let (items, one_minimal) = ddmin(keep, |trial| match refuted(trial, &mut work) {
+    let (mut items, one_minimal) = ddmin(keep, |trial| match refuted(trial, &mut work) {
         Trial::Fails if guard => {
             match explained(model, items, trial, &mut known, limits, &mut work) {
                 Some(true) => Trial::Fails,
@@ -271,5 +278,6 @@ pub(crate) fn shrink<M: Model>(
         }
         t => t,
     });
+    items.sort_unstable();
     Shrunk { items, one_minimal }
 }
