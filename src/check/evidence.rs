@@ -8,7 +8,7 @@ use crate::history::{History, Operation, Outcome, Process, Value};
 use serde::Serialize;
 
 /// An operation as a report shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OpView {
     /// Index of the operation in [`History::operations`].
     pub id: usize,
@@ -70,7 +70,7 @@ impl OpView {
 }
 
 /// An operation that could not come next, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Blocked {
     /// The operation.
     pub op: OpView,
@@ -81,7 +81,7 @@ pub struct Blocked {
 }
 
 /// A path a search reached: operations placed in order, and the state after.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Path {
     /// The operations, in the order they took effect.
     pub ops: Vec<OpView>,

@@ -30,6 +30,7 @@ pub mod evidence;
 pub mod linearizable;
 pub mod run;
 pub mod sequential;
+pub mod shard;
 
 use crate::history::{History, Outcome};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -76,6 +77,20 @@ impl serde::Serialize for Verdict {
             Verdict::Valid => s.serialize_bool(true),
             Verdict::Invalid => s.serialize_bool(false),
             Verdict::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+/// Reads JSON `true`, `false` or `"unknown"`, as written.
+impl<'de> serde::Deserialize<'de> for Verdict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(true) => Ok(Verdict::Valid),
+            serde_json::Value::Bool(false) => Ok(Verdict::Invalid),
+            serde_json::Value::String(s) if s == "unknown" => Ok(Verdict::Unknown),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a verdict (true, false or \"unknown\"), found {other}"
+            ))),
         }
     }
 }
@@ -161,6 +176,9 @@ pub struct CheckOptions {
     /// Give up (verdict unknown) once the bytes in use pass this budget;
     /// the searches' tables grow only within it.
     pub memory: Option<crate::memory::Budget>,
+    /// Check only this shard's keys (see [`shard`]); `None` checks every
+    /// key. Only linearizability and convergence take it.
+    pub shard: Option<shard::Shard>,
     /// Record, for drawing, each valid linearizability partition's order
     /// with the model's state after each step (bounded: see
     /// [`linearizable::WITNESS_STEPS`]). Off by default: the order of a
@@ -232,6 +250,7 @@ impl Default for CheckOptions {
             cancel: Arc::new(AtomicBool::new(false)),
             progress: Arc::new(Progress::default()),
             memory: None,
+            shard: None,
             witness: false,
         }
     }

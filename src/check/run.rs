@@ -147,7 +147,7 @@ impl Results {
 /// read at all (nor, for a queue, the queue drained), so no key was judged.
 /// A history some of whose keys had final reads was judged, and a key
 /// without them makes it unknown.
-fn convergence_nothing_to_judge(r: &ConvergenceReport) -> Option<String> {
+pub(crate) fn convergence_nothing_to_judge(r: &ConvergenceReport) -> Option<String> {
     (r.valid == Verdict::Unknown && r.stats.final_reads == 0).then(|| {
         r.reasons
             .first()
@@ -185,12 +185,15 @@ pub fn convergence_applies(model: ModelKind) -> bool {
 
 impl Plan {
     /// The checkers this plan runs, in report order: the ones named, or
-    /// all three.
+    /// all three (all but sequential consistency, which is not local to a
+    /// key, under a shard).
     pub fn checks(&self) -> Vec<Consistency> {
-        if self.checks.is_empty() {
-            Consistency::ALL.to_vec()
-        } else {
+        if !self.checks.is_empty() {
             self.checks.clone()
+        } else if self.options.shard.is_some() {
+            vec![Consistency::Linearizable, Consistency::Convergence]
+        } else {
+            Consistency::ALL.to_vec()
         }
     }
 
@@ -202,25 +205,36 @@ impl Plan {
     /// The standing of checker `c`, whose verdict is `verdict`, and which
     /// had nothing to judge for the reason `empty`, if given.
     pub fn standing(&self, c: Consistency, verdict: Verdict, empty: &Option<String>) -> Standing {
-        let Some(reason) = empty else {
-            return Standing {
-                verdict,
-                judged: true,
-                counts: true,
-                reason: None,
-            };
+        standing(verdict, empty, self.named(c), &self.options)
+    }
+}
+
+/// The standing of a checker whose verdict is `verdict`, which had
+/// nothing to judge for the reason `empty`, if given, and which the user
+/// `named` or not (see [the verdict contract](self#the-verdict-contract)).
+pub fn standing(
+    verdict: Verdict,
+    empty: &Option<String>,
+    named: bool,
+    options: &CheckOptions,
+) -> Standing {
+    let Some(reason) = empty else {
+        return Standing {
+            verdict,
+            judged: true,
+            counts: true,
+            reason: None,
         };
-        let named = self.named(c);
-        Standing {
-            verdict: if named {
-                empty_verdict(&self.options)
-            } else {
-                Verdict::Unknown
-            },
-            judged: false,
-            counts: named,
-            reason: Some(reason.clone()),
-        }
+    };
+    Standing {
+        verdict: if named {
+            empty_verdict(options)
+        } else {
+            Verdict::Unknown
+        },
+        judged: false,
+        counts: named,
+        reason: Some(reason.clone()),
     }
 }
 
@@ -328,7 +342,11 @@ pub fn run_into(history: &History, plan: &Plan, done: &Mutex<Results>) -> Result
     let conv = || {
         if want(Consistency::Convergence) {
             let mut t = timed(|| {
-                convergence::check(history, plan.model, &plan.model_options, &plan.convergence)
+                let conv = ConvergenceOptions {
+                    shard: options.shard,
+                    ..plan.convergence.clone()
+                };
+                convergence::check(history, plan.model, &plan.model_options, &conv)
             });
             t.anomaly = anomaly::convergence(&t.report);
             let mut c = Some(t);

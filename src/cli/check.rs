@@ -5,8 +5,9 @@ use super::{inputs, print, InputArgs, EXIT_ERROR, EXIT_INVALID, EXIT_UNKNOWN, EX
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
 use labrys::check::convergence::{ConvergenceOptions, FinalReadRule, SessionMode};
-use labrys::check::run::{self as runner, Plan, Results};
-use labrys::check::{nothing_to_judge, CheckOptions, Consistency, Verdict};
+use labrys::check::run::{Plan, Results};
+use labrys::check::shard::Shard;
+use labrys::check::{CheckOptions, Consistency, Verdict};
 use labrys::history::{Error, History, LoadOptions, Value};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::html::FileView;
@@ -106,6 +107,12 @@ pub struct CheckArgs {
     /// quarters of MemAvailable.
     #[arg(long, value_name = "SIZE", value_parser = alloc::parse_size)]
     max_memory: Option<usize>,
+
+    /// Check only shard I of N of the keys: those whose place in the key
+    /// order is I modulo N (linearizability and convergence only; merge
+    /// the shards' JSON reports with `labrys merge`).
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 
     /// Check keyed histories as one object instead of key by key.
     #[arg(long)]
@@ -277,6 +284,7 @@ impl CheckArgs {
             allow_empty: self.allow_empty,
             memory: alloc::budget(self.max_memory),
             witness: self.html.is_some(),
+            shard: self.shard,
             ..CheckOptions::default()
         })
     }
@@ -298,6 +306,27 @@ impl CheckArgs {
             ..ConvergenceOptions::default()
         }
     }
+}
+
+/// Refuses the options a shard cannot be checked with: sequential
+/// consistency is not local to a key, and one object has no keys.
+fn shard_usage(args: &CheckArgs) -> Result<()> {
+    if args.shard.is_none() {
+        return Ok(());
+    }
+    if args.consistencies().contains(&Consistency::Sequential) {
+        return Err(anyhow!(
+            "--shard: sequential consistency is not local to a key, so it cannot be checked \
+             shard by shard; check it on the whole history (--consistency sequential) and \
+             merge that report with the shards'"
+        ));
+    }
+    if args.one_object {
+        return Err(anyhow!(
+            "--shard splits a history by key; --one-object checks it as one object"
+        ));
+    }
+    Ok(())
 }
 
 /// How long a file's check may go on past the deadline (or past the
@@ -474,40 +503,25 @@ fn judge(job: &Job, partial: &Mutex<Results>, tx: &mpsc::Sender<Stage>) {
         let history = history
             .widen(job.clock_uncertainty)
             .map_err(|e| e.in_file(path))?;
-        let (model, source) = match job.model {
-            Some(m) => (Some(m), ModelSource::Given),
-            None => match ModelKind::infer(&history) {
-                Ok(m) => (Some(m), ModelSource::Inferred),
-                // Under any model, nothing would be judged.
-                Err(_) if nothing_to_judge(&history).is_some() => (None, ModelSource::None),
-                Err(e) => return Err(Error::msg(e.to_string()).in_file(path)),
-            },
-        };
-        let plan = Plan {
-            model: model.unwrap_or(job.plan.model),
-            ..job.plan.clone()
-        };
-        let operations = history.operations.len();
-        let checks = match model {
-            None => {
-                let reason = nothing_to_judge(&history).unwrap_or_default();
-                CheckSection::none_ran(&plan, &reason)
-            }
-            Some(model) => {
-                let _ = tx.send(Stage::Judging {
-                    model,
-                    source,
-                    operations,
-                    started: Instant::now(),
-                });
-                runner::run_into(&history, &plan, partial).map_err(|e| e.in_file(path))?;
-                CheckSection::all(&partial.lock().expect("not poisoned"), &plan)
-            }
-        };
         let name = path.display().to_string();
-        let report = FileReport::new(name, model, source, operations, checks, &plan.options)
-            .with_faults(&history, job.clock_uncertainty)
-            .with_timeline(&history);
+        let judging = |model, source, operations| {
+            let _ = tx.send(Stage::Judging {
+                model,
+                source,
+                operations,
+                started: Instant::now(),
+            });
+        };
+        let report = report::check_widened(
+            &history,
+            &name,
+            job.model,
+            &job.plan,
+            job.clock_uncertainty,
+            partial,
+            judging,
+        )
+        .map_err(|e| e.in_file(path))?;
         let view = job.html.then(|| FileView::new(&history, &report));
         Ok((report, view))
     };
@@ -529,7 +543,21 @@ fn exit_status(run: &RunReport) -> u8 {
     }
 }
 
+/// Prints a run's report in `format` (as `labrys merge` does) and gives
+/// its exit status.
+pub(super) fn print_run(run: &RunReport, format: super::OutputFormat) -> Result<u8> {
+    let text = match format {
+        super::OutputFormat::Json => report::json::render(run),
+        super::OutputFormat::Text => {
+            report::text::run(run, &super::text_style(std::io::stdout().is_terminal()))
+        }
+    };
+    print(&text)?;
+    Ok(exit_status(run))
+}
+
 pub fn run(args: CheckArgs) -> Result<u8> {
+    shard_usage(&args)?;
     let start = Instant::now();
     let files = inputs::expand(&args.input.files);
     alloc::fit_address_space();

@@ -4,6 +4,7 @@ mod alloc;
 mod check;
 mod gen;
 mod inputs;
+mod merge;
 mod progress;
 mod stats;
 
@@ -46,6 +47,9 @@ enum Command {
     /// standard output): an atomic object, a sequentially consistent
     /// replicated store, or an eventually consistent one, with fault knobs.
     Gen(gen::GenArgs),
+    /// Merge the JSON reports of `labrys check --shard I/N` (and of other
+    /// checkers run over the whole history) into the report of one run.
+    Merge(merge::MergeArgs),
     /// Print a shell completion script: source it, or install it where your
     /// shell looks for completions.
     Completions {
@@ -131,6 +135,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Stats(args) => stats::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };

@@ -138,7 +138,7 @@ pub struct LoadOptions {
 }
 
 /// What became of a client operation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Completed `ok`: it took effect.

@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The four event types of a Jepsen history.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OpType {
     /// A client began an operation.
@@ -114,6 +116,22 @@ impl serde::Serialize for Process {
             Process::Client(p) => s.serialize_i64(*p),
             Process::Named(n) | Process::Str(n) => s.serialize_str(n),
         }
+    }
+}
+
+/// Reads a process id back from JSON: an integer, else a string.
+impl<'de> serde::Deserialize<'de> for Process {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Id {
+            Int(i64),
+            Name(String),
+        }
+        Ok(match Id::deserialize(d)? {
+            Id::Int(p) => Process::Client(p),
+            Id::Name(n) => Process::Str(n.into()),
+        })
     }
 }
 

@@ -195,6 +195,32 @@ impl fmt::Display for Value {
     }
 }
 
+/// Reads a value back from the JSON [`Value`]'s serialization writes:
+/// strings are read as strings (keywords and symbols were written as
+/// strings too), arrays as vectors, objects as maps with string keys.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        fn from(v: serde_json::Value) -> Value {
+            match v {
+                serde_json::Value::Null => Value::Nil,
+                serde_json::Value::Bool(b) => Value::Bool(b),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => Value::Int(i),
+                    None => Value::Float(Float(n.as_f64().unwrap_or(f64::NAN))),
+                },
+                serde_json::Value::String(s) => Value::Str(s.into()),
+                serde_json::Value::Array(a) => Value::Vector(a.into_iter().map(from).collect()),
+                serde_json::Value::Object(m) => Value::Map(
+                    m.into_iter()
+                        .map(|(k, v)| (Value::Str(k.into()), from(v)))
+                        .collect(),
+                ),
+            }
+        }
+        serde_json::Value::deserialize(d).map(from)
+    }
+}
+
 /// Serializes to JSON as Jepsen's JSON exports do: keywords and symbols
 /// become plain strings, sets become sorted arrays, maps with name keys
 /// become objects (other maps become arrays of `[key, value]` pairs).

@@ -26,13 +26,17 @@
 //! file named appears, in order: one that could not be checked carries an
 //! `error` instead of checks, and the run's `valid` is then never `true`.
 
+mod file;
 pub mod github;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod merge;
 pub mod style;
 pub mod text;
 pub mod timeline;
+
+pub use file::{check_history, check_widened};
 
 use crate::check::anomaly::NamedAnomaly;
 use crate::check::convergence::ConvergenceReport;
@@ -40,6 +44,7 @@ use crate::check::evidence::OpView;
 use crate::check::linearizable::LinearizableReport;
 use crate::check::run::{self, Plan, Results, Standing};
 use crate::check::sequential::SequentialReport;
+use crate::check::shard::Shard;
 use crate::check::{CheckOptions, Consistency, Verdict};
 use crate::history::{Error, History, Process};
 use crate::model::ModelKind;
@@ -223,8 +228,76 @@ impl CheckSection {
     }
 }
 
+/// Reads a file's sections back from its JSON: the section's name says
+/// which checker's evidence it holds.
+fn sections_from_json<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<&'static str, CheckSection>, D::Error> {
+    use serde::de::Error as _;
+    use serde::Deserialize as _;
+    let raw = BTreeMap::<String, serde_json::Value>::deserialize(d)?;
+    raw.into_iter()
+        .map(|(name, json)| {
+            let c = Consistency::ALL
+                .into_iter()
+                .find(|c| c.name() == name)
+                .ok_or_else(|| D::Error::custom(format!("unknown check {name:?}")))?;
+            let section = CheckSection::from_json(c, json)
+                .map_err(|e| D::Error::custom(format!("checks.{name}: {e}")))?;
+            Ok((c.name(), section))
+        })
+        .collect()
+}
+
+impl CheckSection {
+    /// Reads back the section of checker `c` from its JSON.
+    fn from_json(c: Consistency, mut json: serde_json::Value) -> serde_json::Result<CheckSection> {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            valid: Verdict,
+            judged: bool,
+            counts: bool,
+            elapsed_ms: f64,
+            summary: String,
+            #[serde(default)]
+            anomaly: Option<NamedAnomaly>,
+        }
+        let evidence = json
+            .get_mut("evidence")
+            .map(serde_json::Value::take)
+            .unwrap_or_default();
+        let f: Fields = serde_json::from_value(json)?;
+        let evidence = if let Some(why) = evidence.get("skipped").and_then(|s| s.as_str()) {
+            Evidence::Skipped {
+                skipped: why.to_string(),
+            }
+        } else {
+            match c {
+                Consistency::Linearizable => {
+                    Evidence::Linearizable(Box::new(serde_json::from_value(evidence)?))
+                }
+                Consistency::Sequential => {
+                    Evidence::Sequential(Box::new(serde_json::from_value(evidence)?))
+                }
+                Consistency::Convergence => {
+                    Evidence::Convergence(Box::new(serde_json::from_value(evidence)?))
+                }
+            }
+        };
+        Ok(CheckSection {
+            valid: f.valid,
+            judged: f.judged,
+            counts: f.counts,
+            elapsed_ms: f.elapsed_ms,
+            summary: f.summary,
+            anomaly: f.anomaly,
+            evidence,
+        })
+    }
+}
+
 /// Where the model came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelSource {
     /// Given with `--model`.
@@ -247,7 +320,7 @@ impl ModelSource {
 }
 
 /// Everything found in one file.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct FileReport {
     /// The file, as given (or as found under a directory argument).
     pub path: String,
@@ -271,7 +344,12 @@ pub struct FileReport {
     pub clock_uncertainty: i64,
     /// One section per checker that ran, keyed `linearizable`,
     /// `sequential`, `convergence`.
+    #[serde(deserialize_with = "sections_from_json")]
     pub checks: BTreeMap<&'static str, CheckSection>,
+    /// The shard of the keys checked, when only a shard was
+    /// ([`crate::check::shard`]); absent when every key was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
     /// Every operation, in the history's own words, when there are at
     /// most [`TIMELINE_OPS`] (the text report draws them); empty
     /// otherwise. Not part of the JSON report.
@@ -303,6 +381,7 @@ impl FileReport {
             fault_events: 0,
             fault_processes: Vec::new(),
             clock_uncertainty: 0,
+            shard: options.shard,
             checks,
             timeline: Vec::new(),
         }
@@ -329,7 +408,7 @@ impl FileReport {
 }
 
 /// A file that could not be checked: its input error.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct FileFailure {
     /// The file, as given (or as found under a directory argument).
     pub path: String,
@@ -340,7 +419,7 @@ pub struct FileFailure {
 }
 
 /// An input error, for the report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct InputError {
     /// What was wrong, and what was expected.
     pub message: String,
@@ -367,7 +446,7 @@ impl FileFailure {
 }
 
 /// One file's outcome: checked, or not readable as a history.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum FileOutcome {
     /// The file was checked.
@@ -403,7 +482,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub const STDIN_NAME: &str = "<stdin>";
 
 /// Everything found in one run.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RunReport {
     /// The shape's version: [`SCHEMA_VERSION`].
     pub schema_version: u32,

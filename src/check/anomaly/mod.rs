@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 
 /// The kinds of anomaly labrys names. The JSON spelling (kebab-case) is
 /// stable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     /// A read returned a value older than one an earlier, completed op
@@ -117,7 +117,7 @@ impl Kind {
 
 /// A failing check's anomaly: its kind and one sentence naming the ops
 /// and values involved.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct NamedAnomaly {
     /// The pattern.
     pub kind: Kind,

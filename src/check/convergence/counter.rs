@@ -44,7 +44,7 @@ use crate::history::{Outcome, Value};
 use serde::Serialize;
 
 /// Counter findings for one key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CounterDetail {
     /// Increments (not failed).
     pub increments: usize,

@@ -104,12 +104,12 @@ use crate::check::Verdict;
 use crate::history::{History, Operation, Value};
 use crate::model::{ModelKind, ModelOptions};
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Which reads count as final: made once the store could have converged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FinalReadRule {
     /// Reads invoked after the last update of their key ended, plus the
@@ -125,7 +125,7 @@ pub enum FinalReadRule {
 
 /// Whether session guarantees are judged, and whether they count in the
 /// verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SessionMode {
     /// Not judged.
@@ -155,6 +155,8 @@ pub struct ConvergenceOptions {
     /// With the time-based rules, only each replica's latest qualifying
     /// read is final.
     pub latest_per_replica: bool,
+    /// Analyse only this shard's keys ([`crate::check::shard`]).
+    pub shard: Option<crate::check::shard::Shard>,
 }
 
 impl Default for ConvergenceOptions {
@@ -166,12 +168,13 @@ impl Default for ConvergenceOptions {
             sessions: SessionMode::Report,
             max_examples: 8,
             latest_per_replica: true,
+            shard: None,
         }
     }
 }
 
 /// The unit of every time in a report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TimeUnit {
     /// Nanoseconds, from the ops' `time` field.
@@ -181,7 +184,7 @@ pub enum TimeUnit {
 }
 
 /// The final-read rule as applied, for the report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FinalReadsUsed {
     /// The rule.
     pub rule: FinalReadRule,
@@ -201,7 +204,7 @@ pub struct FinalReadsUsed {
 }
 
 /// A read as evidence: the op, the replica that answered, and when.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReadView {
     /// The read.
     pub op: OpView,
@@ -214,7 +217,7 @@ pub struct ReadView {
 }
 
 /// Final reads that returned one value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReadGroup {
     /// The value they returned.
     pub value: Value,
@@ -234,7 +237,7 @@ pub struct ReadGroup {
 
 /// "Converged, then diverged again": after the last update, a read agreed
 /// with the final value and a later one did not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FlipFlop {
     /// The element, for sets.
     pub element: Option<Value>,
@@ -245,7 +248,7 @@ pub struct FlipFlop {
 }
 
 /// The result for one key (the whole history when ops carry no key).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct KeyResult {
     /// The key, or `None` for unkeyed histories.
     pub key: Option<Value>,
@@ -273,10 +276,25 @@ pub struct KeyResult {
     pub flip_flop: Option<FlipFlop>,
     /// Model-specific findings.
     pub detail: KeyDetail,
+    /// In a shard's report only: what the merge needs of this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<Box<KeyPart>>,
+}
+
+/// What a shard's report keeps of each of its keys, so that a merge adds
+/// them up as a run over the whole history does ([`assemble`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KeyPart {
+    /// The key's place in the whole history's order of first appearance.
+    pub place: usize,
+    /// The key's anomalies.
+    pub anomalies: Vec<Anomaly>,
+    /// The key's session guarantees.
+    pub sessions: session::SessionReport,
 }
 
 /// Model-specific findings for a key.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "model", rename_all = "kebab-case")]
 pub enum KeyDetail {
     /// Registers and kv.
@@ -292,7 +310,7 @@ pub enum KeyDetail {
 }
 
 /// An anomaly that makes a key invalid.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Anomaly {
     /// Final reads returned different values, and no effect times of the
@@ -389,7 +407,7 @@ pub enum Anomaly {
 }
 
 /// Counts over the whole history.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Client operations.
     pub operations: usize,
@@ -404,7 +422,7 @@ pub struct Stats {
 }
 
 /// What the convergence checker found.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ConvergenceReport {
     /// Invalid if any key is; unknown if any key could not be judged;
     /// valid only when every key had final reads and no anomaly.
@@ -447,26 +465,66 @@ pub fn check(
                 return ctx.unsupported(kind);
             }
         };
-    let results: Vec<_> = keys.par_iter().map(|k| analyse(&ctx, k)).collect();
-    let mut report = ConvergenceReport {
+    // Under a shard, only its keys are analysed; each keeps its place in
+    // the whole history's order and its own findings, for the merge.
+    let chosen = options.shard.map(|s| s.keys(history));
+    let empty = keys.is_empty();
+    let results: Vec<KeyOutcome> = keys
+        .par_iter()
+        .enumerate()
+        .filter(|(_, k)| chosen.as_ref().is_none_or(|c| c.contains(&k.key)))
+        .map(|(place, k)| {
+            let (mut key, anomalies, sessions) = analyse(&ctx, k);
+            if options.shard.is_some() {
+                key.part = Some(Box::new(KeyPart {
+                    place,
+                    anomalies: anomalies.clone(),
+                    sessions: sessions.clone(),
+                }));
+            }
+            (key, anomalies, sessions)
+        })
+        .collect();
+    let header = ConvergenceReport {
         valid: Verdict::Valid,
         model: kind.name().to_string(),
         reasons: Vec::new(),
         final_reads: ctx.used(),
-        keys: Vec::with_capacity(results.len()),
+        keys: Vec::new(),
         anomalies: Vec::new(),
         sessions: session::SessionReport::new(options.sessions),
         stats: Stats {
             operations: history.operations.len(),
-            keys: results.len(),
             ..Stats::default()
         },
     };
-    if results.is_empty() {
+    assemble(header, results, empty)
+}
+
+/// One key's result, its anomalies and its session guarantees.
+pub type KeyOutcome = (KeyResult, Vec<Anomaly>, session::SessionReport);
+
+/// Completes `header` (every field but the keys' and what they add up
+/// to) with the keys' outcomes, in order of first appearance: the
+/// verdict, reasons, anomalies, session guarantees and counts. `empty`
+/// says the history had no client operation at all. A run over a
+/// history calls it with its keys, and a merge of shards with the keys
+/// of every shard, so both add up the same way.
+pub fn assemble(
+    mut report: ConvergenceReport,
+    results: Vec<KeyOutcome>,
+    empty: bool,
+) -> ConvergenceReport {
+    report.stats.keys = results.len();
+    if empty {
         report.valid = Verdict::Unknown;
         report
             .reasons
             .push("the history has no client operations".into());
+    } else if results.is_empty() {
+        // A shard that more shards than keys left without any.
+        report.valid = Verdict::Unknown;
+        report.reasons.push("no key falls to this shard".into());
     }
     for (key, anomalies, sessions) in results {
         report.valid = report.valid.and(key.valid);
@@ -491,7 +549,7 @@ pub fn check(
         report.keys.push(key);
     }
     report.sessions.finish();
-    if options.sessions == SessionMode::Require && report.sessions.valid == Verdict::Invalid {
+    if report.sessions.mode == SessionMode::Require && report.sessions.valid == Verdict::Invalid {
         report.valid = Verdict::Invalid;
         report
             .reasons
@@ -1052,6 +1110,7 @@ pub(crate) fn empty_result(key: Option<&Value>, detail: KeyDetail) -> KeyResult 
         convergence_time: None,
         flip_flop: None,
         detail,
+        part: None,
     }
 }
 

@@ -27,7 +27,7 @@ use crate::history::{Outcome, Value};
 use serde::Serialize;
 
 /// Queue findings for one key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QueueDetail {
     /// Enqueue attempts (not failed).
     pub enqueues: usize,

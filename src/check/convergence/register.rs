@@ -36,7 +36,7 @@ use crate::model::ModelOptions;
 use serde::Serialize;
 
 /// Register findings for one key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RegisterDetail {
     /// Writes and cas (not failed).
     pub writes: usize,

@@ -33,7 +33,7 @@ use crate::history::{Process, Value};
 use serde::Serialize;
 
 /// The guarantees judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Guarantee {
     /// Reads never go back in time, per process.
@@ -43,7 +43,7 @@ pub enum Guarantee {
 }
 
 /// A broken session guarantee: the two operations of one process.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SessionViolation {
     /// Which guarantee.
     pub guarantee: Guarantee,
@@ -61,7 +61,7 @@ pub struct SessionViolation {
 }
 
 /// The findings for one guarantee.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GuaranteeResult {
     /// Keys where it was judged.
     pub judged_keys: usize,
@@ -108,7 +108,7 @@ impl GuaranteeResult {
 }
 
 /// Session guarantees over the whole history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SessionReport {
     /// Whether they were judged, and count in the verdict.
     pub mode: SessionMode,

@@ -51,7 +51,7 @@ use crate::history::{Outcome, Value};
 use serde::Serialize;
 
 /// Latency quantiles, in the report's time unit.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Quantiles {
     /// How many samples.
     pub count: usize,
@@ -84,7 +84,7 @@ impl Quantiles {
 }
 
 /// Set findings for one key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SetDetail {
     /// Add attempts (not failed).
     pub adds: usize,

@@ -106,13 +106,13 @@ impl Budgets {
 const PATH_TAIL: usize = 24;
 
 /// The result of a linearizability check.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct LinearizableReport {
     /// Valid, invalid or unknown: invalid if any partition is, else unknown
     /// if any is undecided, else valid.
     pub valid: Verdict,
     /// The model's name.
-    pub model: &'static str,
+    pub model: String,
     /// Whether the history was split by key.
     pub partitioned: bool,
     /// Client operations in the history.
@@ -135,7 +135,7 @@ pub struct LinearizableReport {
 }
 
 /// The verdict on one partition (one key, or the whole history).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct PartitionReport {
     /// The key, when the history was split by key.
     pub key: Option<Value>,
@@ -160,7 +160,7 @@ pub struct PartitionReport {
     pub linearization: Option<Vec<usize>>,
     /// When it is linearizable and [`CheckOptions::witness`] asked for it:
     /// the order drawn step by step, with the model's state after each.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<Witness>,
 }
 
@@ -170,7 +170,7 @@ pub const WITNESS_STEPS: usize = 20_000;
 
 /// A valid partition's linearization, step by step: what a drawing needs
 /// to show each operation's linearization point and the state it left.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Witness {
     /// The first steps of the order (all of them when `complete`).
     pub steps: Vec<Step>,
@@ -182,7 +182,7 @@ pub struct Witness {
 }
 
 /// One step of a linearization.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Step {
     /// The operation (index into `History::operations`).
     pub id: usize,
@@ -193,7 +193,7 @@ pub struct Step {
 }
 
 /// Where no order gets past the completion of [`Evidence::op`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StuckIn {
     /// In the partition: no order of its operations gets past it (the
@@ -213,7 +213,7 @@ pub enum StuckIn {
 }
 
 /// Why a partition is not linearizable.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// The first operation that cannot be linearized: no order of the
     /// operations gets past its response (see `stuck_in` for which
@@ -260,8 +260,13 @@ pub fn check<M: Model>(
 ) -> Result<LinearizableReport, history::Error> {
     let started = Instant::now();
     let deadline = options.deadline_from(started);
-    let parts = partitions(history, options.partition);
+    let mut parts = partitions(history, options.partition);
     let partitioned = parts.len() > 1 || parts.first().is_some_and(|(k, _)| k.is_some());
+    if let Some(shard) = options.shard {
+        // The partitions are in key order: keep this shard's places.
+        let mut place = 0..;
+        parts.retain(|_| shard.takes(place.next().unwrap_or_default()));
+    }
     let mut compiled: Vec<Compiled<M>> = Vec::new();
     for (key, ids) in parts {
         let mut m = model.clone();
@@ -288,11 +293,23 @@ pub fn check<M: Model>(
     if let Some(reason) = crate::check::nothing_to_judge(history) {
         return Ok(LinearizableReport {
             valid: crate::check::empty_verdict(options),
-            model: model.name(),
+            model: model.name().to_string(),
             partitioned: false,
             operations: history.operations.len(),
             partitions: Vec::new(),
             nothing_to_judge: Some(reason),
+            undecided: None,
+        });
+    }
+    if compiled.is_empty() {
+        // A shard that more shards than keys left without any.
+        return Ok(LinearizableReport {
+            valid: Verdict::Unknown,
+            model: model.name().to_string(),
+            partitioned,
+            operations: history.operations.len(),
+            partitions: Vec::new(),
+            nothing_to_judge: Some("no key falls to this shard".into()),
             undecided: None,
         });
     }
@@ -425,12 +442,10 @@ pub fn check<M: Model>(
             });
         }
     }
-    let verdict = partitions
-        .iter()
-        .fold(Verdict::Valid, |v, p| v.and(p.valid));
+    let verdict = verdict_of(&partitions);
     Ok(LinearizableReport {
         valid: verdict,
-        model: model.name(),
+        model: model.name().to_string(),
         partitioned,
         operations: history.operations.len(),
         partitions,
@@ -441,6 +456,14 @@ pub fn check<M: Model>(
             .filter(|m| verdict == Verdict::Unknown && m.exceeded())
             .map(|m| m.reason()),
     })
+}
+
+/// The verdict of a history from its partitions': invalid if any is,
+/// else unknown if any is undecided, else valid.
+pub fn verdict_of(partitions: &[PartitionReport]) -> Verdict {
+    partitions
+        .iter()
+        .fold(Verdict::Valid, |v, p| v.and(p.valid))
 }
 
 /// Checks `history` against the model `kind` built with `model_options`.

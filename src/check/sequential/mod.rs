@@ -96,7 +96,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// How the verdict was reached.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Decision {
     /// The candidate order passed in was valid.
@@ -137,7 +137,7 @@ pub enum Decision {
 }
 
 /// The verdict for one key checked alone.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct KeyReport {
     /// The key (`null` for ops without one).
     pub key: Option<Value>,
@@ -148,7 +148,7 @@ pub struct KeyReport {
 }
 
 /// How far one process got in the deepest prefix.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Prefix {
     /// The process, as the history wrote it.
     pub process: Process,
@@ -160,7 +160,7 @@ pub struct Prefix {
 
 /// One step of the cycle of write orders that refutes a history: two
 /// writes every valid order must keep in this order, and what proves it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct CycleStep {
     /// The step in words, a clause of [`Counterexample::why`].
     pub because: String,
@@ -173,7 +173,7 @@ pub struct CycleStep {
 }
 
 /// Why a history is not sequentially consistent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counterexample {
     /// The key refuted on its own, or `None` for the history as a whole.
     pub key: Option<Value>,
@@ -208,7 +208,7 @@ pub struct Counterexample {
     pub why: String,
     /// The cycle `why` tells, one step per clause, for the renderers to
     /// draw; empty when `why` is not a cycle of write orders.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cycle: Vec<CycleStep>,
     /// The contradiction in more words: each process's ops in the
     /// counterexample, and where every order gets stuck.
@@ -216,7 +216,7 @@ pub struct Counterexample {
 }
 
 /// The sequential-consistency verdict and its evidence.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct SequentialReport {
     /// `true`, `false` or `"unknown"`.
     pub valid: Verdict,
