@@ -112,7 +112,7 @@ impl Format {
 /// collections, as Jepsen's are: the generated million-op JSON Lines
 /// history (a cas register, 64 clients, 172 MB) peaks at 686 MB resident
 /// while it is read (4 times its size; 3.9 times for the same history in
-/// EDN), each event taking at most 136 bytes besides its values (see
+/// EDN), each event taking 144 bytes besides its values (see
 /// [`Op`]). The factor leaves room for what is reserved but not yet
 /// touched, which the budget counts too. A value that is one long
 /// collection of small elements takes more per byte of the file (32
