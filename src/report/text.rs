@@ -3,6 +3,7 @@
 use super::style::Style;
 use super::timeline;
 use super::{CheckSection, Evidence, FileFailure, FileOutcome, FileReport, RunReport};
+use crate::check::convergence::session::SessionReport;
 use crate::check::convergence::{Anomaly, ConvergenceReport, ReadView};
 use crate::check::evidence::OpView;
 use crate::check::linearizable::{LinearizableReport, PartitionReport, StuckIn};
@@ -540,6 +541,37 @@ fn read(r: &ReadView) -> String {
 }
 
 fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
+    final_read_rule(out, r, style);
+    for reason in r.reasons.iter().skip(1).take(4) {
+        let _ = writeln!(out, "    {reason}");
+    }
+    for a in r.anomalies.iter().take(6) {
+        convergence_anomaly(out, a, style);
+    }
+    if r.anomalies.len() > 6 {
+        let _ = writeln!(out, "    ... and {} more anomalies", r.anomalies.len() - 6);
+    }
+    for k in r
+        .keys
+        .iter()
+        .filter(|k| k.convergence_time.unwrap_or(0) > 0)
+        .take(4)
+    {
+        let _ = writeln!(
+            out,
+            "    {} converged {} after its last update",
+            key_name(&k.key),
+            style.dim(&duration(
+                k.convergence_time.unwrap_or(0),
+                r.final_reads.unit
+            ))
+        );
+    }
+    sessions(out, &r.sessions, style);
+}
+
+/// The final-read rule the convergence checker applied.
+fn final_read_rule(out: &mut String, r: &ConvergenceReport, style: &Style) {
     let _ = writeln!(
         out,
         "    {}",
@@ -563,125 +595,108 @@ fn convergence(out: &mut String, r: &ConvergenceReport, style: &Style) {
             r.final_reads.replicas_from
         ))
     );
-    for reason in r.reasons.iter().skip(1).take(4) {
-        let _ = writeln!(out, "    {reason}");
-    }
-    for a in r.anomalies.iter().take(6) {
-        match a {
-            Anomaly::Divergence {
-                key, values, why, ..
-            } => {
-                let _ = writeln!(out, "    {} diverged:", key_name(key));
-                for (v, replicas) in values {
-                    let _ = writeln!(out, "      {v} from {}", replicas.join(", "));
-                }
-                let _ = writeln!(out, "      {why}");
+}
+
+/// One convergence anomaly, in a line or a few.
+fn convergence_anomaly(out: &mut String, a: &Anomaly, style: &Style) {
+    match a {
+        Anomaly::Divergence {
+            key, values, why, ..
+        } => {
+            let _ = writeln!(out, "    {} diverged:", key_name(key));
+            for (v, replicas) in values {
+                let _ = writeln!(out, "      {v} from {}", replicas.join(", "));
             }
-            Anomaly::FailedButPresent {
-                key,
-                value,
-                update,
-                read: rd,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: {value} read by {}, though {} failed",
-                    key_name(key),
-                    read(rd),
-                    style.bad(&op(update))
-                );
-            }
-            Anomaly::LostUpdate {
-                key,
-                value,
-                lost,
-                winner,
-                lost_count,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: every final read returned {value}, but {} completed after {} began and was lost ({lost_count} lost)",
-                    key_name(key),
-                    style.bad(&op(lost)),
-                    winner.as_ref().map_or("the initial value".to_string(), op)
-                );
-            }
-            Anomaly::Unexplained {
-                key,
-                value,
-                read: rd,
-                why,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: {value} read by {}: {why}",
-                    key_name(key),
-                    read(rd)
-                );
-            }
-            Anomaly::Lost {
-                key,
-                value,
-                update,
-                why,
-                ..
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: lost {value} ({}): {why}",
-                    key_name(key),
-                    op(update)
-                );
-            }
-            Anomaly::Duplicated {
-                key,
-                value,
-                enqueued,
-                dequeued,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: {value} enqueued {enqueued} time(s), dequeued {dequeued} times",
-                    key_name(key)
-                );
-            }
-            Anomaly::OutOfBounds {
-                key,
-                read: rd,
-                value,
-                lower,
-                upper,
-                ..
-            } => {
-                let _ = writeln!(
-                    out,
-                    "    {}: {} read {value}, outside [{lower}, {upper}]",
-                    key_name(key),
-                    read(rd)
-                );
-            }
+            let _ = writeln!(out, "      {why}");
+        }
+        Anomaly::FailedButPresent {
+            key,
+            value,
+            update,
+            read: rd,
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: {value} read by {}, though {} failed",
+                key_name(key),
+                read(rd),
+                style.bad(&op(update))
+            );
+        }
+        Anomaly::LostUpdate {
+            key,
+            value,
+            lost,
+            winner,
+            lost_count,
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: every final read returned {value}, but {} completed after {} began and was lost ({lost_count} lost)",
+                key_name(key),
+                style.bad(&op(lost)),
+                winner.as_ref().map_or("the initial value".to_string(), op)
+            );
+        }
+        Anomaly::Unexplained {
+            key,
+            value,
+            read: rd,
+            why,
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: {value} read by {}: {why}",
+                key_name(key),
+                read(rd)
+            );
+        }
+        Anomaly::Lost {
+            key,
+            value,
+            update,
+            why,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: lost {value} ({}): {why}",
+                key_name(key),
+                op(update)
+            );
+        }
+        Anomaly::Duplicated {
+            key,
+            value,
+            enqueued,
+            dequeued,
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: {value} enqueued {enqueued} time(s), dequeued {dequeued} times",
+                key_name(key)
+            );
+        }
+        Anomaly::OutOfBounds {
+            key,
+            read: rd,
+            value,
+            lower,
+            upper,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "    {}: {} read {value}, outside [{lower}, {upper}]",
+                key_name(key),
+                read(rd)
+            );
         }
     }
-    if r.anomalies.len() > 6 {
-        let _ = writeln!(out, "    ... and {} more anomalies", r.anomalies.len() - 6);
-    }
-    for k in r
-        .keys
-        .iter()
-        .filter(|k| k.convergence_time.unwrap_or(0) > 0)
-        .take(4)
-    {
-        let _ = writeln!(
-            out,
-            "    {} converged {} after its last update",
-            key_name(&k.key),
-            style.dim(&duration(
-                k.convergence_time.unwrap_or(0),
-                r.final_reads.unit
-            ))
-        );
-    }
-    let s = &r.sessions;
+}
+
+/// The session guarantees, when they were judged.
+fn sessions(out: &mut String, s: &SessionReport, style: &Style) {
     if s.mode != crate::check::convergence::SessionMode::Off {
         for (name, g) in [
             ("monotonic reads", &s.monotonic_reads),

@@ -267,29 +267,7 @@ pub fn check<M: Model>(
         let mut place = 0..;
         parts.retain(|_| shard.takes(place.next().unwrap_or_default()));
     }
-    let mut compiled: Vec<Compiled<M>> = Vec::new();
-    for (key, ids) in parts {
-        let mut m = model.clone();
-        let mut items = Vec::with_capacity(ids.len());
-        for id in ids {
-            let o = &history.operations[id];
-            let inv = history.invocation(o);
-            match m.compile(&Call::of(history, o)) {
-                Ok(Some(op)) => items.push(Item {
-                    id,
-                    process: o.process,
-                    invoke: o.invoke,
-                    ret: o.response(),
-                    op,
-                }),
-                Ok(None) => {}
-                Err(msg) => return Err(history::Error::at(Position::line(inv.line), msg)),
-            }
-        }
-        m.prepare(&items.iter().map(|i| &i.op).collect::<Vec<_>>());
-        items.retain(|i| i.ret != usize::MAX || !m.never_needed(&i.op));
-        compiled.push((key, m, items));
-    }
+    let compiled = compile(history, &model, parts)?;
     if let Some(reason) = crate::check::nothing_to_judge(history) {
         return Ok(LinearizableReport {
             valid: crate::check::empty_verdict(options),
@@ -328,6 +306,80 @@ pub fn check<M: Model>(
         progress: Some(progress),
         ..Limits::default()
     };
+    let (slots, refutations) = decide(&compiled, &limits, options.report_all);
+    let slots = with_evidence(history, &compiled, slots, &refutations, options, &limits);
+    let mut partitions: Vec<PartitionReport> = slots
+        .into_iter()
+        .map(|r| r.expect("every partition ran at least once"))
+        .collect();
+    if options.witness {
+        let mut room = WITNESS_STEPS;
+        for (p, (_, m, items)) in partitions.iter_mut().zip(&compiled) {
+            p.witness = p.linearization.as_ref().map(|order| {
+                let w = witness(m, items, order, room);
+                room -= w.steps.len();
+                w
+            });
+        }
+    }
+    let verdict = verdict_of(&partitions);
+    Ok(LinearizableReport {
+        valid: verdict,
+        model: model.name().to_string(),
+        partitioned,
+        operations: history.operations.len(),
+        partitions,
+        nothing_to_judge: None,
+        undecided: options
+            .memory
+            .as_ref()
+            .filter(|m| verdict == Verdict::Unknown && m.exceeded())
+            .map(|m| m.reason()),
+    })
+}
+
+/// Compiles each partition's operations with its own clone of `model`,
+/// which then sees them all (`Model::prepare`) and may leave out the
+/// indeterminate ones it never needs.
+fn compile<M: Model>(
+    history: &History,
+    model: &M,
+    parts: Vec<(Option<Value>, Vec<usize>)>,
+) -> Result<Vec<Compiled<M>>, history::Error> {
+    let mut compiled: Vec<Compiled<M>> = Vec::new();
+    for (key, ids) in parts {
+        let mut m = model.clone();
+        let mut items = Vec::with_capacity(ids.len());
+        for id in ids {
+            let o = &history.operations[id];
+            let inv = history.invocation(o);
+            match m.compile(&Call::of(history, o)) {
+                Ok(Some(op)) => items.push(Item {
+                    id,
+                    process: o.process,
+                    invoke: o.invoke,
+                    ret: o.response(),
+                    op,
+                }),
+                Ok(None) => {}
+                Err(msg) => return Err(history::Error::at(Position::line(inv.line), msg)),
+            }
+        }
+        m.prepare(&items.iter().map(|i| &i.op).collect::<Vec<_>>());
+        items.retain(|i| i.ret != usize::MAX || !m.never_needed(&i.op));
+        compiled.push((key, m, items));
+    }
+    Ok(compiled)
+}
+
+/// Decides the partitions in rounds (below); returns each one's report
+/// and, for the failing ones, what the evidence starts from.
+fn decide<M: Model>(
+    compiled: &[Compiled<M>],
+    limits: &Limits<'_>,
+    report_all: bool,
+) -> (Vec<Option<PartitionReport>>, Vec<Option<Refutation>>) {
+    let progress = limits.progress.expect("the check's progress");
     // Rounds with growing budgets of work: every undecided partition may
     // enter a few configurations, then four times more, and so on until
     // the deadline. A partition that fails quickly is found quickly even
@@ -353,7 +405,7 @@ pub fn check<M: Model>(
                 // A partition alone in its round has nothing to wait for:
                 // it runs to the deadline at once.
                 let round_limits = if single {
-                    limits
+                    *limits
                 } else {
                     limits.capped(budget)
                 };
@@ -376,13 +428,25 @@ pub fn check<M: Model>(
             slots[i] = Some(r);
             refutations[i] = refutation;
         }
-        let gate_closed = refuted && !options.report_all;
+        let gate_closed = refuted && !report_all;
         if pending.is_empty() || gate_closed || limits.expired() {
             break;
         }
         pending.sort_by_key(|&i| compiled[i].2.len());
         budget = budget.saturating_mul(4);
     }
+    (slots, refutations)
+}
+
+/// The slots of `check`, with the evidence of the failing partitions.
+fn with_evidence<M: Model>(
+    history: &History,
+    compiled: &[Compiled<M>],
+    mut slots: Vec<Option<PartitionReport>>,
+    refutations: &[Option<Refutation>],
+    options: &CheckOptions,
+    limits: &Limits<'_>,
+) -> Vec<Option<PartitionReport>> {
     // Evidence for every failing partition in report mode; in gate mode,
     // for the first failing one in key order only (the others are shown
     // failing, without evidence). Each gets its own budgets of work (see
@@ -400,7 +464,7 @@ pub fn check<M: Model>(
     let ev_limits = Limits {
         cancel: [Some(&options.cancel), None],
         max_configurations: None,
-        ..limits
+        ..*limits
     };
     let evidences: Vec<(usize, Evidence)> = failing
         .par_iter()
@@ -426,36 +490,7 @@ pub fn check<M: Model>(
         slot.depth = ev.prefix_len;
         slot.evidence = Some(ev);
     }
-    let results: Vec<(usize, PartitionReport)> = slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (i, r.expect("every partition ran at least once")))
-        .collect();
-    let mut partitions: Vec<PartitionReport> = results.into_iter().map(|r| r.1).collect();
-    if options.witness {
-        let mut room = WITNESS_STEPS;
-        for (p, (_, m, items)) in partitions.iter_mut().zip(&compiled) {
-            p.witness = p.linearization.as_ref().map(|order| {
-                let w = witness(m, items, order, room);
-                room -= w.steps.len();
-                w
-            });
-        }
-    }
-    let verdict = verdict_of(&partitions);
-    Ok(LinearizableReport {
-        valid: verdict,
-        model: model.name().to_string(),
-        partitioned,
-        operations: history.operations.len(),
-        partitions,
-        nothing_to_judge: None,
-        undecided: options
-            .memory
-            .as_ref()
-            .filter(|m| verdict == Verdict::Unknown && m.exceeded())
-            .map(|m| m.reason()),
-    })
+    slots
 }
 
 /// The verdict of a history from its partitions': invalid if any is,

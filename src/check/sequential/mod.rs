@@ -474,56 +474,15 @@ fn run<M: Model, H: Hints<M>>(
     // The order each key found alone, as indices into the history's
     // operations.
     let mut key_orders: Vec<Vec<usize>> = Vec::new();
-
     if alone {
-        let results = keys_alone(&pb, hints, &live, &limits, options.report_all);
-        // Counted here: a key stopped before it was looked at has no
-        // sub-problem.
-        let mut ops_of_key = vec![0; pb.keys.len()];
-        for c in &pb.ops {
-            ops_of_key[c.key as usize] += 1;
-        }
-        let mut refuted = None;
-        for (k, sub, found, nodes, proof) in results {
-            configurations += nodes;
-            if let Found::Order(o) = &found {
-                key_orders.push(o.iter().map(|&i| sub.ops[i as usize].id).collect());
+        let each = each_key_alone(history, &pb, hints, &live, &limits, options, deadline);
+        match each {
+            Ok(alone) => {
+                configurations = alone.configurations;
+                keys = alone.keys;
+                key_orders = alone.orders;
             }
-            let valid = match &found {
-                Found::Order(_) => Verdict::Valid,
-                Found::Refuted(_) => Verdict::Invalid,
-                Found::GaveUp => Verdict::Unknown,
-            };
-            keys.push(KeyReport {
-                key: pb.keys[k as usize].clone(),
-                valid,
-                ops: ops_of_key[k as usize],
-            });
-            if let (None, Found::Refuted(f)) = (&refuted, found) {
-                refuted = Some((k, sub, f, proof));
-            }
-        }
-        if let Some((k, sub, frontier, proof)) = refuted {
-            let key = pb.keys[k as usize].clone().unwrap_or(Value::Nil);
-            let cx = counterexample(
-                history,
-                &sub,
-                hints,
-                frontier,
-                proof.as_ref(),
-                Some(key.clone()),
-                options,
-                deadline,
-            );
-            return Ok(SequentialReport {
-                valid: Verdict::Invalid,
-                summary: format!("key {key} is not sequentially consistent on its own, so neither is the history"),
-                decision: Decision::KeyRefuted { key },
-                order: None,
-                keys,
-                counterexample: Some(cx),
-                configurations,
-            });
+            Err(refuted) => return Ok(*refuted),
         }
     }
 
@@ -601,18 +560,7 @@ fn run<M: Model, H: Hints<M>>(
             }
         }
         Found::GaveUp => {
-            let reason = if options.cancelled() {
-                "cancelled".to_string()
-            } else if let Some(m) = options.memory.as_ref().filter(|m| m.exceeded()) {
-                m.reason()
-            } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-                "stopped".to_string()
-            } else {
-                format!(
-                    "time ran out after {:.1} s of this check",
-                    start.elapsed().as_secs_f64()
-                )
-            };
+            let reason = gave_up(options, stop, start);
             SequentialReport {
                 valid: Verdict::Unknown,
                 summary: format!("undecided: {reason}"),
@@ -625,6 +573,106 @@ fn run<M: Model, H: Hints<M>>(
         }
     };
     Ok(report)
+}
+
+/// Why a search that began at `start` gave up: the user's cancel, the
+/// memory budget, the caller's `stop`, or else the deadline.
+fn gave_up(options: &CheckOptions, stop: Option<&AtomicBool>, start: Instant) -> String {
+    if options.cancelled() {
+        "cancelled".to_string()
+    } else if let Some(m) = options.memory.as_ref().filter(|m| m.exceeded()) {
+        m.reason()
+    } else if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+        "stopped".to_string()
+    } else {
+        format!(
+            "time ran out after {:.1} s of this check",
+            start.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// What checking each key alone found, when no key was refuted.
+struct KeysAlone {
+    configurations: u64,
+    keys: Vec<KeyReport>,
+    /// The order each key found alone, as indices into the history's
+    /// operations.
+    orders: Vec<Vec<usize>>,
+}
+
+/// Checks each key of `pb` alone (`keys_alone`); `Err` is the report of
+/// the history when a key is refuted, with the first refuted key's
+/// counterexample.
+#[allow(clippy::too_many_arguments)]
+fn each_key_alone<M: Model, H: Hints<M>>(
+    history: &History,
+    pb: &Problem<M>,
+    hints: &H,
+    live: &[u32],
+    limits: &Limits<'_>,
+    options: &CheckOptions,
+    deadline: Option<Instant>,
+) -> Result<KeysAlone, Box<SequentialReport>> {
+    let mut configurations = 0;
+    let mut keys = Vec::new();
+    let mut key_orders: Vec<Vec<usize>> = Vec::new();
+    let results = keys_alone(pb, hints, live, limits, options.report_all);
+    // Counted here: a key stopped before it was looked at has no
+    // sub-problem.
+    let mut ops_of_key = vec![0; pb.keys.len()];
+    for c in &pb.ops {
+        ops_of_key[c.key as usize] += 1;
+    }
+    let mut refuted = None;
+    for (k, sub, found, nodes, proof) in results {
+        configurations += nodes;
+        if let Found::Order(o) = &found {
+            key_orders.push(o.iter().map(|&i| sub.ops[i as usize].id).collect());
+        }
+        let valid = match &found {
+            Found::Order(_) => Verdict::Valid,
+            Found::Refuted(_) => Verdict::Invalid,
+            Found::GaveUp => Verdict::Unknown,
+        };
+        keys.push(KeyReport {
+            key: pb.keys[k as usize].clone(),
+            valid,
+            ops: ops_of_key[k as usize],
+        });
+        if let (None, Found::Refuted(f)) = (&refuted, found) {
+            refuted = Some((k, sub, f, proof));
+        }
+    }
+    if let Some((k, sub, frontier, proof)) = refuted {
+        let key = pb.keys[k as usize].clone().unwrap_or(Value::Nil);
+        let cx = counterexample(
+            history,
+            &sub,
+            hints,
+            frontier,
+            proof.as_ref(),
+            Some(key.clone()),
+            options,
+            deadline,
+        );
+        return Err(Box::new(SequentialReport {
+            valid: Verdict::Invalid,
+            summary: format!(
+                "key {key} is not sequentially consistent on its own, so neither is the history"
+            ),
+            decision: Decision::KeyRefuted { key },
+            order: None,
+            keys,
+            counterexample: Some(cx),
+            configurations,
+        }));
+    }
+    Ok(KeysAlone {
+        configurations,
+        keys,
+        orders: key_orders,
+    })
 }
 
 /// One order of all the ops of `pb` that keeps each key's order in
