@@ -107,15 +107,16 @@ def check(source: Source, model: Optional[str] = None,
     the keys), and ``initial`` (EDN), ``nil_read``, ``failed_cas``,
     ``allow_empty``, ``clock_uncertainty`` (ns), ``one_object``,
     ``shrink``, ``final_reads``, ``settle``, ``nodes``, ``sessions``,
-    ``input_format``, ``independent``, ``nemesis`` (a list).
+    ``input_format``, ``independent``, ``nemesis`` (a list). ``html``
+    (a path) also writes the HTML report, as ``labrys check --html`` does.
 
     The GIL is released while checking. Ctrl-C stops the check: the
     report then says unknown for whatever was not decided. Raises
     :class:`HistoryError` when the history cannot be read.
     """
-    if html is not None:
-        raise NotImplementedError("html reports are not available in this build of labrys")
     opts = _options(model, consistency, timeout, report_all, max_memory, shard, options)
+    if html is not None:
+        opts["html"] = os.fspath(html)
     if isinstance(source, Recorder):
         return source.check(**opts)
     if isinstance(source, (str, os.PathLike)):

@@ -14,7 +14,7 @@ use labrys::history::{Error, Format, History, LoadOptions, Value};
 use labrys::memory::{self, Budget};
 use labrys::model::{ModelKind, ModelOptions};
 use labrys::report::{self, merge, FileOutcome, RunReport};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::Path;
@@ -191,9 +191,9 @@ fn history_error(py: Python<'_>, e: &Error, name: &str) -> PyErr {
 /// Checks one history and returns the report as `labrys check --format
 /// json` prints it. `source` is a path (`kind` `"path"`) or the history's
 /// text (`kind` `"text"`, named `name` in reports); `options` are the
-/// command line's, by name. The check runs on its own thread with the
-/// GIL released; Ctrl-C stops it, and its report then says unknown for
-/// what was not decided.
+/// command line's, by name, and `html`, a path the HTML report is written
+/// to. The check runs on its own thread with the GIL released; Ctrl-C
+/// stops it, and its report then says unknown for what was not decided.
 #[pyfunction]
 #[pyo3(signature = (kind, source, name, options))]
 fn check(
@@ -204,7 +204,11 @@ fn check(
     options: &Bound<'_, PyDict>,
 ) -> PyResult<String> {
     let start = Instant::now();
-    let template = plan(options, start)?;
+    let mut template = plan(options, start)?;
+    // The HTML page draws a valid partition's linearization, which the
+    // checker records only when asked.
+    let html: Option<String> = opt(options, "html")?;
+    template.options.witness = html.is_some();
     if template.options.shard.is_some() {
         if template.checks.contains(&Consistency::Sequential) {
             return Err(PyValueError::new_err(
@@ -242,8 +246,9 @@ fn check(
         } else {
             History::parse(&source, &load)
         };
-        let report =
-            loaded.and_then(|h| report::check_history(h, &worker_name, model, &plan, clock));
+        let draw = plan.options.witness;
+        let report = loaded
+            .and_then(|h| report::check_history_drawn(h, &worker_name, model, &plan, clock, draw));
         let _ = tx.send(report);
     });
     let mut rx = rx;
@@ -264,8 +269,12 @@ fn check(
             }
         }
     };
-    let file = result.map_err(|e| history_error(py, &e, &name))?;
+    let (file, view) = result.map_err(|e| history_error(py, &e, &name))?;
     let run = RunReport::new(vec![FileOutcome::Checked(file)]);
+    if let Some(page) = html {
+        std::fs::write(&page, report::html::page(&run, &[view]))
+            .map_err(|e| PyOSError::new_err(format!("html {page}: {e}")))?;
+    }
     Ok(report::json::render(&run))
 }
 

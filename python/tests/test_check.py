@@ -102,11 +102,25 @@ def test_a_bad_file_raises_history_error_naming_it(tmp_path):
     assert str(path) in str(e.value)
 
 
-def test_unknown_options_and_html_are_refused(histories):
+def test_html_writes_the_command_lines_page(histories, tmp_path):
+    page = tmp_path / "report.html"
+    report = labrys.check(histories["stale"], html=page, consistency=["linearizable"])
+    assert report["valid"] is False
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert f" {histories['stale']}</h2>" in text
+    # The history's timeline is embedded for the page's script to draw,
+    # with the failing op marked.
+    assert '<script type="application/json" class="view">' in text
+    assert '"failing"' in text
+    # A page that cannot be written is an error, not a silent skip.
+    with pytest.raises(OSError, match="html"):
+        labrys.check(histories["valid"], html=tmp_path / "missing" / "r.html")
+
+
+def test_unknown_options_are_refused(histories):
     with pytest.raises(TypeError):
         labrys.check(histories["valid"], colour=True)
-    with pytest.raises(NotImplementedError):
-        labrys.check(histories["valid"], html="report.html")
     with pytest.raises(ValueError, match="sequential"):
         labrys.check(histories["valid"], shard="0/2", consistency=["sequential"])
 

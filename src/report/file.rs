@@ -2,6 +2,7 @@
 //! report: what `labrys check` does for each file once it is read, and
 //! what the Python package does for a history it is given.
 
+use super::html::FileView;
 use super::{CheckSection, FileReport, ModelSource};
 use crate::check::nothing_to_judge;
 use crate::check::run::{self, Plan, Results};
@@ -24,6 +25,21 @@ pub fn check_history(
     template: &Plan,
     clock_uncertainty: i64,
 ) -> Result<FileReport, Error> {
+    check_history_drawn(history, path, model, template, clock_uncertainty, false).map(|r| r.0)
+}
+
+/// [`check_history`], and with `draw` what the HTML page draws of the
+/// history ([`FileView`]), gathered while the history is still loaded.
+/// A valid partition's linearization is drawn only when `template` asks
+/// for it (`CheckOptions::witness`).
+pub fn check_history_drawn(
+    history: History,
+    path: &str,
+    model: Option<ModelKind>,
+    template: &Plan,
+    clock_uncertainty: i64,
+    draw: bool,
+) -> Result<(FileReport, Option<FileView>), Error> {
     let history = history.widen(clock_uncertainty)?;
     let results = Mutex::new(Results::default());
     let report = check_widened(
@@ -35,12 +51,13 @@ pub fn check_history(
         &results,
         |_, _, _| {},
     )?;
+    let view = draw.then(|| FileView::new(&history, &report));
     // A history of millions of events takes a moment to free: free it
     // beside the rendering (the process may end before it is done).
     if history.ops.len() > 100_000 {
         std::thread::spawn(move || drop((history, results)));
     }
-    Ok(report)
+    Ok((report, view))
 }
 
 /// Checks `history`, already widened by `clock_uncertainty`, under

@@ -36,7 +36,7 @@ pub mod style;
 pub mod text;
 pub mod timeline;
 
-pub use file::{check_history, check_widened};
+pub use file::{check_history, check_history_drawn, check_widened};
 
 use crate::check::anomaly::NamedAnomaly;
 use crate::check::convergence::ConvergenceReport;
