@@ -151,54 +151,11 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             super::short(ctx.output(id).map_or(&Value::Nil, unwrap))
         )
     };
-    let describe_write = |id: usize| format!("{} {}", ctx.f(id), super::short(ctx.input(id)));
     let explainable = detail.opaque_updates == 0;
 
-    // Values written: earliest invocation and latest response of their
-    // writes (response: completion event for ok, MAX for indeterminate).
-    let mut by_value: super::FxMap<&Value, WriteSpan> = Default::default();
-    for &(id, v) in &writes {
-        let Some(v) = v else { continue };
-        let o = ctx.op(id);
-        let resp = o.response();
-        let e = by_value.entry(v).or_insert(WriteSpan {
-            first_invoke: o.invoke,
-            last_response: resp,
-            last_writer: id,
-        });
-        e.first_invoke = e.first_invoke.min(o.invoke);
-        if resp >= e.last_response {
-            e.last_response = resp;
-            e.last_writer = id;
-        }
-    }
-
-    // Unexplained reads.
+    let by_value = spans(ctx, &writes);
     if explainable {
-        let mut reported = 0;
-        for &(id, v) in &reads {
-            let why = match by_value.get(v) {
-                None if *v == ctx.model.initial => continue,
-                None => "no write wrote this value and it is not the initial value".to_string(),
-                Some(span) => {
-                    let done = ctx.op(id).complete.unwrap_or(usize::MAX);
-                    if span.first_invoke > done && *v != ctx.model.initial {
-                        "every write of this value was invoked after the read completed".to_string()
-                    } else {
-                        continue;
-                    }
-                }
-            };
-            if reported < ctx.opts.max_examples {
-                anomalies.push(Anomaly::Unexplained {
-                    key: key.cloned(),
-                    value: v.clone(),
-                    read: ctx.read_view(id, describe(id)),
-                    why,
-                });
-            }
-            reported += 1;
-        }
+        unexplained(ctx, key, &reads, &by_value, &describe, &mut anomalies);
     }
 
     // Final reads.
@@ -218,87 +175,26 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         .filter_map(|&(_, w)| w.map(|w| (w, ())))
         .collect();
     let writable = |v: &Value| opaque_pending || pending_values.contains_key(v);
-    let mut undecided = None;
-    if result.final_values.len() > 1 {
-        let classes = Class::group(ctx, &finals, |r| value_of[&r], |v| writable(v));
-        let just: Vec<Class> = classes.iter().map(|c| c.1).collect();
-        match pending::unexplained(&just) {
-            Some(c) => {
-                let read = |r: usize| {
-                    format!(
-                        "process {} read {}",
-                        ctx.op(r).process,
-                        super::short(value_of[&r])
-                    )
-                };
-                let why = if c.ordered {
-                    format!(
-                        "{} before {}, and no indeterminate update writes {}",
-                        read(c.from),
-                        read(c.to),
-                        super::short(value_of[&c.to])
-                    )
-                } else {
-                    format!(
-                        "{} while {}, and no indeterminate update writes either value",
-                        read(c.from),
-                        read(c.to)
-                    )
-                };
-                anomalies.push(ctx.divergence(&result, c, why, describe));
-            }
-            None => {
-                let values: Vec<String> = classes
-                    .iter()
-                    .filter(|c| c.1.writable)
-                    .map(|c| super::short(c.0))
-                    .collect();
-                let what = if opaque_pending {
-                    "indeterminate updates of unknown effect".to_string()
-                } else {
-                    format!("indeterminate updates writing {}", values.join(", "))
-                };
-                undecided = Some(ctx.undecided(&result, &what));
-            }
-        }
-    }
+    let undecided = (result.final_values.len() > 1)
+        .then(|| {
+            let value = |r: usize| value_of[&r];
+            diverged(
+                ctx,
+                &result,
+                &finals,
+                &value,
+                &writable,
+                opaque_pending,
+                &describe,
+                &mut anomalies,
+            )
+        })
+        .flatten();
     if result.final_values.len() == 1 {
         let v = &result.final_values[0].value;
         result.converged_value = Some(v.clone());
-        // Lost updates.
         if explainable {
-            // Acknowledged writes invoked after event `after` are lost;
-            // -1 when the value is the initial one, never written.
-            let (after, winner) = match by_value.get(v) {
-                Some(span) if span.last_response == usize::MAX => (None, None),
-                Some(span) => (Some(span.last_response as i64), Some(span.last_writer)),
-                None if *v == ctx.model.initial => (Some(-1), None),
-                None => (None, None),
-            };
-            if let Some(after) = after {
-                let mut lost = 0;
-                let mut latest: Option<usize> = None;
-                for &(id, w) in &writes {
-                    let o = ctx.op(id);
-                    if o.outcome == Outcome::Ok
-                        && w.is_some_and(|w| w != v)
-                        && o.invoke as i64 > after
-                    {
-                        lost += 1;
-                        latest = Some(id);
-                    }
-                }
-                detail.lost_writes = lost;
-                if let Some(l) = latest {
-                    anomalies.push(Anomaly::LostUpdate {
-                        key: key.cloned(),
-                        value: v.clone(),
-                        lost: ctx.view(l, describe_write(l)),
-                        winner: winner.map(|w| ctx.view(w, describe_write(w))),
-                        lost_count: lost,
-                    });
-                }
-            }
+            detail.lost_writes = lost_updates(ctx, key, v, &writes, &by_value, &mut anomalies);
         }
         // Convergence time and flip-flops, over reads after the last update.
         let s = ctx.settling(
@@ -322,34 +218,203 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         undecided,
     );
 
-    // Session guarantees, when versions are explicit.
     if ctx.opts.sessions != super::SessionMode::Off {
-        let versions: Option<Vec<(usize, Level)>> = k
-            .ids
-            .iter()
-            .filter_map(|&id| {
-                let o = ctx.op(id);
-                match kind(ctx.f(id)) {
-                    Kind::Read if o.outcome == Outcome::Ok => {
-                        Some(version(ctx, id).map(|v| (id, Level::Read(v))))
-                    }
-                    Kind::Write | Kind::Cas if o.outcome == Outcome::Ok => {
-                        version(ctx, id).map(|v| Some((id, Level::Wrote(v))))
-                    }
-                    _ => None,
-                }
-            })
-            .collect();
-        match versions {
-            Some(ev) if !reads.is_empty() => check_scalar(ctx, key, &ev, "version", &mut sessions),
-            Some(_) => sessions.not_judged("no ok reads"),
-            None => sessions.not_judged(
-                "register reads carry no version ({value, version} map or extra version field): a read of an older value may be of a newer write of the same value",
-            ),
-        }
+        versioned_sessions(ctx, k, !reads.is_empty(), &mut sessions);
     }
     result.detail = KeyDetail::Register(detail);
     (result, anomalies, sessions)
+}
+
+/// Values written: the earliest invocation and latest response of their
+/// writes (response: the completion event for ok, MAX for indeterminate).
+fn spans<'a>(
+    ctx: &Ctx<'_>,
+    writes: &[(usize, Option<&'a Value>)],
+) -> super::FxMap<&'a Value, WriteSpan> {
+    let mut by_value: super::FxMap<&Value, WriteSpan> = Default::default();
+    for &(id, v) in writes {
+        let Some(v) = v else { continue };
+        let o = ctx.op(id);
+        let resp = o.response();
+        let e = by_value.entry(v).or_insert(WriteSpan {
+            first_invoke: o.invoke,
+            last_response: resp,
+            last_writer: id,
+        });
+        e.first_invoke = e.first_invoke.min(o.invoke);
+        if resp >= e.last_response {
+            e.last_response = resp;
+            e.last_writer = id;
+        }
+    }
+
+    by_value
+}
+
+/// Final reads that disagree: a divergence pushed to `anomalies` when no
+/// indeterminate update explains it, else why the key is undecided.
+#[allow(clippy::too_many_arguments)]
+fn diverged<'a>(
+    ctx: &Ctx<'_>,
+    result: &KeyResult,
+    finals: &[usize],
+    value: &dyn Fn(usize) -> &'a Value,
+    writable: &dyn Fn(&Value) -> bool,
+    opaque_pending: bool,
+    describe: &dyn Fn(usize) -> String,
+    anomalies: &mut Vec<Anomaly>,
+) -> Option<String> {
+    let classes = Class::group(ctx, finals, value, |v: &&Value| writable(v));
+    let just: Vec<Class> = classes.iter().map(|c| c.1).collect();
+    match pending::unexplained(&just) {
+        Some(c) => {
+            let read = |r: usize| {
+                format!(
+                    "process {} read {}",
+                    ctx.op(r).process,
+                    super::short(value(r))
+                )
+            };
+            let why = if c.ordered {
+                format!(
+                    "{} before {}, and no indeterminate update writes {}",
+                    read(c.from),
+                    read(c.to),
+                    super::short(value(c.to))
+                )
+            } else {
+                format!(
+                    "{} while {}, and no indeterminate update writes either value",
+                    read(c.from),
+                    read(c.to)
+                )
+            };
+            anomalies.push(ctx.divergence(result, c, why, describe));
+            None
+        }
+        None => {
+            let values: Vec<String> = classes
+                .iter()
+                .filter(|c| c.1.writable)
+                .map(|c| super::short(c.0))
+                .collect();
+            let what = if opaque_pending {
+                "indeterminate updates of unknown effect".to_string()
+            } else {
+                format!("indeterminate updates writing {}", values.join(", "))
+            };
+            Some(ctx.undecided(result, &what))
+        }
+    }
+}
+
+/// Reads of a value no write explains (see the module docs), pushed to
+/// `anomalies` (the first `max_examples` of them).
+fn unexplained<'a>(
+    ctx: &Ctx<'a>,
+    key: Option<&Value>,
+    reads: &[(usize, &'a Value)],
+    by_value: &super::FxMap<&Value, WriteSpan>,
+    describe: &dyn Fn(usize) -> String,
+    anomalies: &mut Vec<Anomaly>,
+) {
+    let mut reported = 0;
+    for &(id, v) in reads {
+        let why = match by_value.get(v) {
+            None if *v == ctx.model.initial => continue,
+            None => "no write wrote this value and it is not the initial value".to_string(),
+            Some(span) => {
+                let done = ctx.op(id).complete.unwrap_or(usize::MAX);
+                if span.first_invoke > done && *v != ctx.model.initial {
+                    "every write of this value was invoked after the read completed".to_string()
+                } else {
+                    continue;
+                }
+            }
+        };
+        if reported < ctx.opts.max_examples {
+            anomalies.push(Anomaly::Unexplained {
+                key: key.cloned(),
+                value: v.clone(),
+                read: ctx.read_view(id, describe(id)),
+                why,
+            });
+        }
+        reported += 1;
+    }
+}
+
+/// The acknowledged writes lost under the converged value `v` (see the
+/// module docs): how many, with the latest pushed to `anomalies`.
+fn lost_updates(
+    ctx: &Ctx<'_>,
+    key: Option<&Value>,
+    v: &Value,
+    writes: &[(usize, Option<&Value>)],
+    by_value: &super::FxMap<&Value, WriteSpan>,
+    anomalies: &mut Vec<Anomaly>,
+) -> usize {
+    let describe_write = |id: usize| format!("{} {}", ctx.f(id), super::short(ctx.input(id)));
+    // Acknowledged writes invoked after event `after` are lost; -1 when
+    // the value is the initial one, never written.
+    let (after, winner) = match by_value.get(v) {
+        Some(span) if span.last_response == usize::MAX => return 0,
+        Some(span) => (span.last_response as i64, Some(span.last_writer)),
+        None if *v == ctx.model.initial => (-1, None),
+        None => return 0,
+    };
+    let mut lost = 0;
+    let mut latest: Option<usize> = None;
+    for &(id, w) in writes {
+        let o = ctx.op(id);
+        if o.outcome == Outcome::Ok && w.is_some_and(|w| w != v) && o.invoke as i64 > after {
+            lost += 1;
+            latest = Some(id);
+        }
+    }
+    if let Some(l) = latest {
+        anomalies.push(Anomaly::LostUpdate {
+            key: key.cloned(),
+            value: v.clone(),
+            lost: ctx.view(l, describe_write(l)),
+            winner: winner.map(|w| ctx.view(w, describe_write(w))),
+            lost_count: lost,
+        });
+    }
+    lost
+}
+
+/// Session guarantees from the versions reads and writes carry, when
+/// they carry them.
+fn versioned_sessions(
+    ctx: &Ctx<'_>,
+    k: &KeyOps<'_>,
+    any_reads: bool,
+    sessions: &mut SessionReport,
+) {
+    let versions: Option<Vec<(usize, Level)>> = k
+        .ids
+        .iter()
+        .filter_map(|&id| {
+            let o = ctx.op(id);
+            match kind(ctx.f(id)) {
+                Kind::Read if o.outcome == Outcome::Ok => {
+                    Some(version(ctx, id).map(|v| (id, Level::Read(v))))
+                }
+                Kind::Write | Kind::Cas if o.outcome == Outcome::Ok => {
+                    version(ctx, id).map(|v| Some((id, Level::Wrote(v))))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    match versions {
+        Some(ev) if any_reads => check_scalar(ctx, k.key, &ev, "version", sessions),
+        Some(_) => sessions.not_judged("no ok reads"),
+        None => sessions.not_judged(
+            "register reads carry no version ({value, version} map or extra version field): a read of an older value may be of a newer write of the same value",
+        ),
+    }
 }
 
 struct WriteSpan {

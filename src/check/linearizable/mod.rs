@@ -790,6 +790,33 @@ fn object_scope<M: Model>(
     })
 }
 
+/// The last op to complete ok before `s` was invoked, and the ops
+/// concurrent with `s` in invocation order.
+fn neighbours<M: Model>(
+    history: &History,
+    model: &M,
+    all: &[Item<M::Op>],
+    s: &Item<M::Op>,
+) -> (Option<OpView>, Vec<OpView>) {
+    let previous_ok = all
+        .iter()
+        .filter(|it| {
+            history.operations[it.id].outcome == Outcome::Ok && !it.optional() && it.ret < s.invoke
+        })
+        .max_by_key(|it| it.ret)
+        .map(|it| view(history, model, it));
+    let mut concurrent: Vec<&Item<M::Op>> = all
+        .iter()
+        .filter(|it| it.id != s.id && it.invoke < s.ret && it.ret > s.invoke)
+        .collect();
+    concurrent.sort_by_key(|it| it.invoke);
+    let concurrent = concurrent
+        .into_iter()
+        .map(|it| view(history, model, it))
+        .collect();
+    (previous_ok, concurrent)
+}
+
 fn evidence<M: Model>(
     history: &History,
     model: &M,
@@ -902,18 +929,7 @@ fn evidence<M: Model>(
             .map(|&i| view(history, model, &items[i as usize]))
             .collect()
     };
-    let previous_ok = all
-        .iter()
-        .filter(|it| {
-            history.operations[it.id].outcome == Outcome::Ok && !it.optional() && it.ret < s.invoke
-        })
-        .max_by_key(|it| it.ret)
-        .map(|it| view(history, model, it));
-    let mut concurrent: Vec<&Item<M::Op>> = all
-        .iter()
-        .filter(|it| it.id != s.id && it.invoke < s.ret && it.ret > s.invoke)
-        .collect();
-    concurrent.sort_by_key(|it| it.invoke);
+    let (previous_ok, concurrent) = neighbours(history, model, all, s);
     let final_paths = finals
         .iter()
         .map(|f| Path {
@@ -971,10 +987,7 @@ fn evidence<M: Model>(
         op,
         stuck_in,
         previous_ok,
-        concurrent: concurrent
-            .into_iter()
-            .map(|it| view(history, model, it))
-            .collect(),
+        concurrent,
         prefix_len: longest,
         prefix,
         final_paths,
