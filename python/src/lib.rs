@@ -237,6 +237,7 @@ fn check(
     let clock: i64 = opt(options, "clock_uncertainty")?.unwrap_or(0);
     let from_file = kind == "path";
     let cancel = template.options.cancel.clone();
+    let draw = html.is_some();
     let (tx, rx) = mpsc::channel();
     let (worker_name, plan) = (name.clone(), template);
     std::thread::spawn(move || {
@@ -246,7 +247,6 @@ fn check(
         } else {
             History::parse(&source, &load)
         };
-        let draw = plan.options.witness;
         let report = loaded
             .and_then(|h| report::check_history_drawn(h, &worker_name, model, &plan, clock, draw));
         let _ = tx.send(report);

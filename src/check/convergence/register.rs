@@ -175,21 +175,20 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         .filter_map(|&(_, w)| w.map(|w| (w, ())))
         .collect();
     let writable = |v: &Value| opaque_pending || pending_values.contains_key(v);
-    let undecided = (result.final_values.len() > 1)
-        .then(|| {
-            let value = |r: usize| value_of[&r];
-            diverged(
-                ctx,
-                &result,
-                &finals,
-                &value,
-                &writable,
-                opaque_pending,
-                &describe,
-                &mut anomalies,
-            )
-        })
-        .flatten();
+    let undecided = if result.final_values.len() > 1 {
+        diverged(
+            ctx,
+            &result,
+            &finals,
+            &value_of,
+            &writable,
+            opaque_pending,
+            &describe,
+            &mut anomalies,
+        )
+    } else {
+        None
+    };
     if result.final_values.len() == 1 {
         let v = &result.final_values[0].value;
         result.converged_value = Some(v.clone());
@@ -258,12 +257,13 @@ fn diverged<'a>(
     ctx: &Ctx<'_>,
     result: &KeyResult,
     finals: &[usize],
-    value: &dyn Fn(usize) -> &'a Value,
+    value_of: &super::FxMap<usize, &'a Value>,
     writable: &dyn Fn(&Value) -> bool,
     opaque_pending: bool,
     describe: &dyn Fn(usize) -> String,
     anomalies: &mut Vec<Anomaly>,
 ) -> Option<String> {
+    let value = |r: usize| value_of[&r];
     let classes = Class::group(ctx, finals, value, |v: &&Value| writable(v));
     let just: Vec<Class> = classes.iter().map(|c| c.1).collect();
     match pending::unexplained(&just) {

@@ -604,7 +604,6 @@ struct KeysAlone {
 /// Checks each key of `pb` alone (`keys_alone`); `Err` is the report of
 /// the history when a key is refuted, with the first refuted key's
 /// counterexample.
-#[allow(clippy::too_many_arguments)]
 fn each_key_alone<M: Model, H: Hints<M>>(
     history: &History,
     pb: &Problem<M>,
