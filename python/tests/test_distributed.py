@@ -21,8 +21,12 @@ def client():
     here = os.path.dirname(os.path.abspath(__file__))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    # A task whose worker died once more than this is given up.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    # A task whose worker died once more than this is given up. Each
+    # worker holds one task at a time (saturation 1.0): a worker killed by
+    # its task takes no queued bystander down with it, so the tests know
+    # which shards can be lost.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                            dashboard_address=None)
         c = distributed.Client(cluster)
