@@ -270,15 +270,13 @@ impl AtomicSim {
         let keys = gen.keys();
         let mut rng = Rng::new(o.seed, 2);
         let mut sched = Sched::new();
+        sched.first_invocations(&mut rng, o, Ev::Invoke);
         let slots = (0..o.clients)
-            .map(|c| {
-                sched.at(think(&mut rng, o), Ev::Invoke(c));
-                Slot {
-                    process: c as i64,
-                    holds_lock: false,
-                    current: None,
-                    stale: None,
-                }
+            .map(|c| Slot {
+                process: c as i64,
+                holds_lock: false,
+                current: None,
+                stale: None,
             })
             .collect();
         let initial = Version {

@@ -613,6 +613,19 @@ impl<E: Ord> Sched<E> {
         self.heap.push(std::cmp::Reverse((t, self.seq, event)));
     }
 
+    /// Schedules every client's first invocation (`invoke(client)`) after
+    /// a pause of its own, client 0 first.
+    pub(crate) fn first_invocations(
+        &mut self,
+        rng: &mut Rng,
+        o: &GenOptions,
+        invoke: impl Fn(usize) -> E,
+    ) {
+        for c in 0..o.clients {
+            self.at(think(rng, o), invoke(c));
+        }
+    }
+
     /// The earliest event.
     pub(crate) fn pop(&mut self) -> Option<(u64, E)> {
         self.heap.pop().map(|std::cmp::Reverse((t, _, e))| (t, e))

@@ -173,14 +173,12 @@ impl ReplicatedSim {
         let n = o.replicas;
         let mut rng = Rng::new(o.seed, 4);
         let mut sched = Sched::new();
+        sched.first_invocations(&mut rng, o, Ev::Invoke);
         let slots = (0..o.clients)
-            .map(|c| {
-                sched.at(think(&mut rng, o), Ev::Invoke(c));
-                Slot {
-                    process: c as i64,
-                    node: c % n,
-                    current: None,
-                }
+            .map(|c| Slot {
+                process: c as i64,
+                node: c % n,
+                current: None,
             })
             .collect();
         let skew = (0..n)

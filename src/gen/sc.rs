@@ -133,18 +133,16 @@ impl ScSim {
         let keys = gen.keys();
         let mut rng = Rng::new(o.seed, 3);
         let mut sched = Sched::new();
+        sched.first_invocations(&mut rng, o, Ev::Invoke);
         let slots = (0..o.clients)
-            .map(|c| {
-                sched.at(think(&mut rng, o), Ev::Invoke(c));
-                Slot {
-                    process: c as i64,
-                    replica: c % o.replicas,
-                    holds_lock: false,
-                    current: None,
-                    own: VecDeque::new(),
-                    pending_seq: 0,
-                    marker: None,
-                }
+            .map(|c| Slot {
+                process: c as i64,
+                replica: c % o.replicas,
+                holds_lock: false,
+                current: None,
+                own: VecDeque::new(),
+                pending_seq: 0,
+                marker: None,
             })
             .collect();
         let replicas = (0..o.replicas)

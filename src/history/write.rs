@@ -26,14 +26,7 @@ where
     I::Item: Borrow<Op>,
     W: Write + ?Sized,
 {
-    let mut line = String::new();
-    for op in ops {
-        line.clear();
-        edn_op(op.borrow(), &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    }
-    Ok(())
+    write_lines::<Edn, _, _>(ops, out)
 }
 
 /// Writes every op as one JSON object per line (JSON Lines).
@@ -43,10 +36,21 @@ where
     I::Item: Borrow<Op>,
     W: Write + ?Sized,
 {
+    write_lines::<Json, _, _>(ops, out)
+}
+
+/// Writes every op on a line of its own in syntax `S`, reusing one buffer.
+fn write_lines<S, I, W>(ops: I, out: &mut W) -> io::Result<()>
+where
+    S: Syntax,
+    I: IntoIterator,
+    I::Item: Borrow<Op>,
+    W: Write + ?Sized,
+{
     let mut line = String::new();
     for op in ops {
         line.clear();
-        json_op(op.borrow(), &mut line);
+        write_op::<S>(op.borrow(), &mut line);
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }

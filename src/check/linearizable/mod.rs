@@ -34,6 +34,7 @@ use crate::model::{Call, Model, ModelKind, ModelOptions};
 use rayon::prelude::*;
 use search::{longest_latency, Engine, Found, Item, Limits};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -817,6 +818,40 @@ fn neighbours<M: Model>(
     (previous_ok, concurrent)
 }
 
+/// Where the evidence of one refuted partition looks: its ops (the failing
+/// op's object alone, when a scope was found), the stuck op among them,
+/// and the few ops that refute it when known.
+struct Site<'a, O> {
+    items: &'a [Item<O>],
+    /// The stuck op, by index into `items`.
+    stuck: usize,
+    /// A refuting sub-history, by index into `items` (a kill by rule 8, or
+    /// the minimal counterexample when the stuck op came from it).
+    few: Option<Vec<usize>>,
+    /// No order of the ops gets past the stuck op's completion (it is the
+    /// first failure, or rule 8 showed it illegal wherever it goes).
+    proven: bool,
+}
+
+impl<O: Clone> Site<'_, O> {
+    /// The sub-history the final paths are drawn from, and the stuck op's
+    /// place in it.
+    fn sub(&self) -> (Cow<'_, [Item<O>]>, usize) {
+        match &self.few {
+            Some(ids) => (
+                ids.iter().map(|&i| self.items[i].clone()).collect(),
+                ids.iter().position(|&i| i == self.stuck).expect("kept"),
+            ),
+            None => (Cow::Borrowed(self.items), self.stuck),
+        }
+    }
+
+    /// A sub-history index back to the site's.
+    fn back(&self, i: usize) -> usize {
+        self.few.as_ref().map_or(i, |ids| ids[i])
+    }
+}
+
 fn evidence<M: Model>(
     history: &History,
     model: &M,
@@ -828,101 +863,169 @@ fn evidence<M: Model>(
 ) -> Evidence {
     // Evidence gets its own budgets of work per partition (within the
     // overall deadline): a verdict is never held up by its illustration.
-    let budget = |n: u64| limits.capped(n);
-    let find_first = |items: &[Item<M::Op>]| {
-        if budgets.first == 0 {
-            None
-        } else {
-            first_failure(model, items, &budget(budgets.first))
-        }
-    };
-    // The pruning rules that refute early (rules 8 and 9) may stop the
-    // search before the first response no order gets past, even on
-    // another object. That first failure makes the clearer evidence.
-    //
-    // Several independent objects checked as one (`--one-object` on a
-    // keyed history): the final paths and the counterexample then come
-    // from the failing op's object alone, which is what shows the bug; the
-    // other objects would only multiply the paths and slow the shrinking
-    // down.
-    //
-    // When the first failure is not found within the budget, a refutation
-    // by a killed op shows the few ops of the kill.
-    let first = find_first(all);
-    let scope = object_scope(model, all, first.unwrap_or(stuck), &budget(budgets.finals));
+    let first = find_first(model, all, limits, budgets);
+    let scope = object_scope(
+        model,
+        all,
+        first.unwrap_or(stuck),
+        &limits.capped(budgets.finals),
+    );
     // The ops the refuting search looked at, by index into `items`.
     let hint = match &scope {
         Some(sc) => &sc.touched[..],
         None => touched,
     };
-    // `proven`: no order of the partition's ops gets past the stuck op's
-    // completion (it is the first failure, or rule 8 showed it illegal
-    // wherever it goes).
-    let (items, mut stuck, mut few, proven) = match (&scope, first) {
-        (Some(sc), Some(f)) => {
-            let at = sc.items.iter().position(|it| it.id == all[f].id);
-            (&sc.items[..], at.expect("the object's own op"), None, true)
-        }
-        (None, Some(f)) => (all, f, None, true),
-        (scope, None) => {
-            let (items, stuck, killer, first) = match scope {
-                Some(sc) => (&sc.items[..], sc.stuck, sc.killer, find_first(&sc.items)),
-                None => (all, stuck, killer, None),
-            };
-            match (first, killer) {
-                (Some(f), _) => (items, f, None, true),
-                (None, None) => (items, stuck, None, false),
-                (None, Some(y)) => (
-                    items,
-                    stuck,
-                    killed_few(model, items, stuck, y, &budget(budgets.finals)),
-                    true,
-                ),
-            }
-        }
-    };
+    let mut site = failure_site(model, all, &scope, first, (stuck, killer), limits, budgets);
     // Not proven for the partition (the search refuted every order early
     // and its first failure was not found within its budget): shrink
     // first, and show the minimal counterexample's own first failure,
     // where no order of its ops gets past.
     let mut shrunk = None;
     let mut stuck_in = StuckIn::Partition;
-    if !proven {
+    if !site.proven {
         stuck_in = StuckIn::Search;
         if options.shrink {
-            let sh = shrink::shrink(model, items, None, hint, limits, budgets.shrink);
-            let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| items[i].clone()).collect();
+            let sh = shrink::shrink(model, site.items, None, hint, limits, budgets.shrink);
+            let sub: Vec<Item<M::Op>> = sh.items.iter().map(|&i| site.items[i].clone()).collect();
             // Small, so found quickly.
-            if let Some(f) = first_failure(model, &sub, &budget(budgets.finals)) {
-                stuck = sh.items[f];
-                few = Some(sh.items.clone());
+            if let Some(f) = first_failure(model, &sub, &limits.capped(budgets.finals)) {
+                site.stuck = sh.items[f];
+                site.few = Some(sh.items.clone());
                 stuck_in = StuckIn::Minimal;
             }
             shrunk = Some(sh);
         }
     }
-    let s = &items[stuck];
-    let sub: Vec<Item<M::Op>>;
-    let (sub_items, sub_stuck) = match &few {
-        Some(ids) => {
-            sub = ids.iter().map(|&i| items[i].clone()).collect();
-            (
-                &sub[..],
-                ids.iter().position(|&i| i == stuck).expect("kept"),
-            )
-        }
-        None => (items, stuck),
-    };
-    // Sub-history indices back to the partition's.
-    let back = |i: usize| few.as_ref().map_or(i, |ids| ids[i]);
-    let mut engine = Engine::new(model, sub_items);
-    let (mut finals, complete) =
-        engine.finals(sub_stuck as u32, &budget(budgets.finals), MAX_FINAL_PATHS);
+    let (sub_items, sub_stuck) = site.sub();
+    let mut engine = Engine::new(model, &sub_items[..]);
+    let (mut finals, complete) = engine.finals(
+        sub_stuck as u32,
+        &limits.capped(budgets.finals),
+        MAX_FINAL_PATHS,
+    );
     for f in &mut finals {
         for i in &mut f.path {
-            *i = back(*i as usize) as u32;
+            *i = site.back(*i as usize) as u32;
         }
     }
+    let minimal = options.shrink.then(|| {
+        // Already shrunk above, or shrunk now from the sub-history the
+        // final paths came from.
+        shrunk.unwrap_or_else(|| {
+            let hint = if site.few.is_some() { &[][..] } else { hint };
+            let sh = shrink::shrink(
+                model,
+                &sub_items[..],
+                Some(sub_stuck),
+                hint,
+                limits,
+                budgets.shrink,
+            );
+            shrink::Shrunk {
+                items: sh.items.into_iter().map(|i| site.back(i)).collect(),
+                one_minimal: sh.one_minimal,
+            }
+        })
+    });
+    drawn(
+        history,
+        model,
+        all,
+        &site,
+        (finals, complete),
+        minimal,
+        stuck_in,
+    )
+}
+
+/// The first response no order of `items` gets past, within the evidence's
+/// budget for it (none when that budget is zero).
+fn find_first<M: Model>(
+    model: &M,
+    items: &[Item<M::Op>],
+    limits: &Limits<'_>,
+    budgets: &Budgets,
+) -> Option<usize> {
+    if budgets.first == 0 {
+        None
+    } else {
+        first_failure(model, items, &limits.capped(budgets.first))
+    }
+}
+
+/// Where the evidence looks, given the partition's first failure if found
+/// (`first`) and the op the refuting search was stuck at with the killer
+/// that refuted it.
+///
+/// The pruning rules that refute early (rules 8 and 9) may stop the search
+/// before the first response no order gets past, even on another object.
+/// That first failure makes the clearer evidence.
+///
+/// Several independent objects checked as one (`--one-object` on a keyed
+/// history): the final paths and the counterexample then come from the
+/// failing op's object alone, which is what shows the bug; the other
+/// objects would only multiply the paths and slow the shrinking down.
+///
+/// When the first failure is not found within the budget, a refutation by
+/// a killed op shows the few ops of the kill.
+fn failure_site<'a, M: Model>(
+    model: &M,
+    all: &'a [Item<M::Op>],
+    scope: &'a Option<Scope<M::Op>>,
+    first: Option<usize>,
+    (stuck, killer): (usize, Option<usize>),
+    limits: &Limits<'_>,
+    budgets: &Budgets,
+) -> Site<'a, M::Op> {
+    let site = |items, stuck, few, proven| Site {
+        items,
+        stuck,
+        few,
+        proven,
+    };
+    match (scope, first) {
+        (Some(sc), Some(f)) => {
+            let at = sc.items.iter().position(|it| it.id == all[f].id);
+            site(&sc.items[..], at.expect("the object's own op"), None, true)
+        }
+        (None, Some(f)) => site(all, f, None, true),
+        (scope, None) => {
+            let (items, stuck, killer, first) = match scope {
+                Some(sc) => (
+                    &sc.items[..],
+                    sc.stuck,
+                    sc.killer,
+                    find_first(model, &sc.items, limits, budgets),
+                ),
+                None => (all, stuck, killer, None),
+            };
+            match (first, killer) {
+                (Some(f), _) => site(items, f, None, true),
+                (None, None) => site(items, stuck, None, false),
+                (None, Some(y)) => {
+                    let few = killed_few(model, items, stuck, y, &limits.capped(budgets.finals));
+                    site(items, stuck, few, true)
+                }
+            }
+        }
+    }
+}
+
+/// The evidence as reports draw it: the stuck op with its neighbours, the
+/// final paths (indices into the site's ops) with the states they end in
+/// and why the stuck op cannot follow, the longest linearizable prefix,
+/// and the minimal counterexample in invocation order.
+fn drawn<M: Model>(
+    history: &History,
+    model: &M,
+    all: &[Item<M::Op>],
+    site: &Site<'_, M::Op>,
+    (finals, complete): (Vec<search::FinalPath<M::State>>, bool),
+    minimal: Option<shrink::Shrunk>,
+    stuck_in: StuckIn,
+) -> Evidence {
+    let items = site.items;
+    let s = &items[site.stuck];
     let tail = |path: &[u32]| -> Vec<OpView> {
         path[path.len().saturating_sub(PATH_TAIL)..]
             .iter()
@@ -946,37 +1049,14 @@ fn evidence<M: Model>(
             reason: model.explain(&f.state, &s.op),
         })
         .collect();
-    let (minimal, minimal_verified) = if options.shrink {
-        // Indices into `items`: already shrunk above, or shrunk now from
-        // the sub-history the final paths came from.
-        let sh = shrunk.unwrap_or_else(|| {
-            let hint = if few.is_some() { &[][..] } else { hint };
-            let sh = shrink::shrink(
-                model,
-                sub_items,
-                Some(sub_stuck),
-                hint,
-                limits,
-                budgets.shrink,
-            );
-            shrink::Shrunk {
-                items: sh.items.into_iter().map(back).collect(),
-                one_minimal: sh.one_minimal,
-            }
-        });
+    let minimal_verified = minimal.as_ref().is_some_and(|sh| sh.one_minimal);
+    let minimal = minimal.map(|sh| {
         let mut ids = sh.items;
         ids.sort_by_key(|&i| items[i].invoke);
-        (
-            Some(
-                ids.iter()
-                    .map(|&i| view(history, model, &items[i]))
-                    .collect(),
-            ),
-            sh.one_minimal,
-        )
-    } else {
-        (None, false)
-    };
+        ids.iter()
+            .map(|&i| view(history, model, &items[i]))
+            .collect()
+    });
     let longest = finals.iter().map(|f| f.path.len()).max().unwrap_or(0);
     let prefix = finals
         .iter()
