@@ -457,6 +457,63 @@ struct Frame {
     taint: u32,
 }
 
+/// Where the search stands: the path of placed items (Wing & Gong's
+/// stack) and, for every level on it, its untried candidates.
+struct Walk {
+    stack: Vec<Frame>,
+    /// The untried candidates of every level on the stack, each level's
+    /// best last; the current level's start at `start`. A level first tries
+    /// `rmin` alone, and lists the others only if that fails.
+    cands: Vec<(u64, u32)>,
+    start: usize,
+    /// Whether the current level's candidates have been listed.
+    listed: bool,
+    /// Whether the current level was just entered.
+    fresh: bool,
+    /// The current configuration: its interned state, and the fingerprint
+    /// of the items placed.
+    state: u32,
+    fp: Fingerprint,
+    /// Required items placed.
+    done: usize,
+    /// The latest-returning item a level was stuck at.
+    stuck: u32,
+    max_depth: usize,
+    /// Rule 11: the lowest depth a cut in the current level's subtree
+    /// looked back to.
+    taint: u32,
+    /// Whether the current level entered a configuration below it.
+    had_child: bool,
+    /// The first return entry in the list: it changes only when the op it
+    /// returns is placed (the next one is after it) or undone.
+    first_ret: u32,
+}
+
+impl Walk {
+    /// The items placed, in order.
+    fn path(&self) -> Vec<u32> {
+        self.stack.iter().map(|f| f.item).collect()
+    }
+
+    /// Out of limits: what is known so far.
+    fn unknown(&self) -> Found {
+        Found::Unknown {
+            stuck: (self.stuck != NONE).then_some(self.stuck),
+            depth: self.max_depth,
+        }
+    }
+}
+
+/// The final paths a search with a `stop` item records: configurations
+/// just before `stop`'s return, distinct states, at most `max_paths`.
+struct Finals<'f, S> {
+    stop: Option<u32>,
+    max_paths: usize,
+    out: &'f mut Vec<FinalPath<S>>,
+    /// The states recorded so far.
+    seen: Vec<u32>,
+}
+
 /// A prepared search over one partition.
 pub(crate) struct Engine<'a, M: Model> {
     model: &'a M,
@@ -1315,8 +1372,8 @@ impl<'a, M: Model> Engine<'a, M> {
         start: M::State,
         placed: &[u32],
     ) -> Found {
-        let mut state = self.intern(start);
-        let mut done = placed
+        let state = self.intern(start);
+        let done = placed
             .iter()
             .filter(|&&i| !self.items[i as usize].optional())
             .count();
@@ -1343,64 +1400,101 @@ impl<'a, M: Model> Engine<'a, M> {
         };
         self.object_refusals = 0;
         if let Some(la) = look.as_mut() {
-            for k in 0..la.len() as u32 {
-                match la.completable(
-                    k,
-                    self.obj_fp[k as usize],
-                    &self.placed,
-                    None,
-                    &self.states[state as usize],
-                    limits,
-                ) {
-                    Ok(()) => {}
-                    Err(Found::NotLinearizable { stuck }) if stuck != NONE => {
-                        self.object_refusals += 1;
-                        self.killer = la.killer(k);
-                        return Found::NotLinearizable {
-                            stuck: la.member(k, stuck),
-                        };
-                    }
-                    Err(_) => {
-                        return Found::Unknown {
-                            stuck: None,
-                            depth: 0,
-                        }
-                    }
-                }
+            if let Err(found) = self.objects_completable(la, state, limits) {
+                return found;
             }
         }
-        let mut memo = Memo::new(limits.memo_cap, limits.memory);
         let mut fp = Fingerprint::default();
         for &i in placed {
             fp.toggle(self.words[i as usize]);
         }
-        let mut stack: Vec<Frame> = Vec::new();
-        // The untried candidates of every level on the stack, each level's
-        // best last; the current level's start at `start`. A level first
-        // tries `rmin` alone, and lists the others only if that fails.
-        let mut cands: Vec<(u64, u32)> = Vec::new();
-        let mut start = 0usize;
-        let mut listed = false;
-        let mut fresh = true;
-        let mut stuck = NONE;
-        let mut max_depth = 0usize;
+        let mut walk = Walk {
+            stack: Vec::new(),
+            cands: Vec::new(),
+            start: 0,
+            listed: false,
+            fresh: true,
+            state,
+            fp,
+            done,
+            stuck: NONE,
+            max_depth: 0,
+            taint: NONE,
+            had_child: false,
+            first_ret: self.first_return(self.next[0]),
+        };
+        let mut finals = Finals {
+            stop,
+            max_paths,
+            out: finals,
+            seen: Vec::new(),
+        };
+        let found = self.walk(&mut walk, &mut finals, look.as_mut(), limits);
+        // Leave the lists as they were: an engine may be asked again.
+        for f in walk.stack.iter().rev() {
+            self.unlift(f.item);
+        }
+        found
+    }
+
+    /// Rule 10 at the start: every object's items can be completed alone.
+    /// The search ends at once (`Err`) when one cannot, or when the limits
+    /// ran out asking.
+    fn objects_completable(
+        &mut self,
+        la: &mut Lookahead<'_, M>,
+        state: u32,
+        limits: &Limits<'_>,
+    ) -> Result<(), Found> {
+        for k in 0..la.len() as u32 {
+            match la.completable(
+                k,
+                self.obj_fp[k as usize],
+                &self.placed,
+                None,
+                &self.states[state as usize],
+                limits,
+            ) {
+                Ok(()) => {}
+                Err(Found::NotLinearizable { stuck }) if stuck != NONE => {
+                    self.object_refusals += 1;
+                    self.killer = la.killer(k);
+                    return Err(Found::NotLinearizable {
+                        stuck: la.member(k, stuck),
+                    });
+                }
+                Err(_) => {
+                    return Err(Found::Unknown {
+                        stuck: None,
+                        depth: 0,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The search's loop (Wing & Gong, with the pruning rules of the
+    /// module's docs): one step a turn, from the configuration `w` stands
+    /// at, until every required item is placed, every order is refuted, or
+    /// the limits run out.
+    fn walk(
+        &mut self,
+        w: &mut Walk,
+        finals: &mut Finals<'_, M::State>,
+        mut look: Option<&mut Lookahead<'_, M>>,
+        limits: &Limits<'_>,
+    ) -> Found {
+        let stop = finals.stop;
+        let mut memo = Memo::new(limits.memo_cap, limits.memory);
         let mut steps: u32 = 0;
         let halt = limits.stop();
         let mut ticker = Ticker::new();
-        let mut seen_final: Vec<u32> = Vec::new();
         let mut bytes_cap = limits.state_bytes_cap;
-        // Rule 11: the lowest depth a cut in the current level's subtree
-        // looked back to.
-        let mut taint = NONE;
-        // Whether the current level entered a configuration below it.
-        let mut had_child = false;
-        // The first return entry in the list: it changes only when the op
-        // it returns is placed (the next one is after it) or undone.
-        let mut first_ret = self.first_return(self.next[0]);
-        let found = 'search: loop {
+        loop {
             if self.intern_bytes > bytes_cap {
                 memo.clear();
-                self.compact(&mut stack, &mut state, &mut seen_final);
+                self.compact(&mut w.stack, &mut w.state, &mut finals.seen);
                 // Never compact again before the table has doubled.
                 bytes_cap = limits.state_bytes_cap.max(2 * self.intern_bytes);
                 self.compactions += 1;
@@ -1411,108 +1505,38 @@ impl<'a, M: Model> Engine<'a, M> {
             // the deadline and the flags as often as the ticker says.
             let spent = steps & 0xFFF == 0 && {
                 if let Some(p) = limits.progress {
-                    p.reach(max_depth);
+                    p.reach(w.max_depth);
                 }
                 limits
                     .max_configurations
                     .is_some_and(|n| self.configurations >= n)
             };
             if spent || halt.by(&mut ticker) {
-                break 'search Found::Unknown {
-                    stuck: (stuck != NONE).then_some(stuck),
-                    depth: max_depth,
-                };
+                return w.unknown();
             }
             // The first return entry bounds the candidates.
-            let e = first_ret;
+            let e = w.first_ret;
             debug_assert!(e == self.first_return(self.next[0]));
             debug_assert!(e != 0, "a required op remains");
             let rmin = self.ent_item[e as usize];
             let bound = self.ent_time[e as usize];
             let mut exhausted = false;
-            if fresh {
-                if stuck == NONE || self.rank[rmin as usize] > self.rank[stuck as usize] {
-                    stuck = rmin;
-                }
-                if stop == Some(rmin) && finals.len() < max_paths && !seen_final.contains(&state) {
-                    seen_final.push(state);
-                    finals.push(FinalPath {
-                        path: stack.iter().map(|f| f.item).collect(),
-                        state: self.states[state as usize].clone(),
-                    });
-                }
-                // Future-return and unreachable-return rules (9 and 5): a
-                // required op can never become legal.
-                self.touched[rmin as usize] = true;
-                let refuter = self
-                    .future_refutes(state, stop)
-                    .or_else(|| self.some_candidate_unreachable(state, bound, stop));
-                if let Some(x) = refuter {
-                    self.touched[x as usize] = true;
-                    exhausted = true;
-                }
-                // Read-only rule: a required read-only candidate legal here
-                // is placed at once, without alternatives.
-                let mut e = self.next[0];
-                let mut forced = NONE;
-                while self.ent_call[e as usize] {
-                    let it = self.ent_item[e as usize];
-                    if self.read_only[it as usize]
-                        && stop != Some(it)
-                        && self
-                            .model
-                            .step(&self.states[state as usize], &self.items[it as usize].op)
-                            .is_some()
-                    {
-                        forced = it;
-                        break;
-                    }
-                    e = self.next[e as usize];
-                }
-                if forced != NONE && !exhausted {
-                    let mut nfp = fp;
-                    nfp.toggle(self.words[forced as usize]);
-                    let admitted = !memo.contains(nfp, state) && !self.subsumed(nfp, state, forced);
-                    let refused = match look.as_mut() {
-                        Some(la) if admitted => self.objects_refuse(la, forced, state, limits),
-                        _ => Some(false),
+            if w.fresh {
+                exhausted = self.enter_level(w, rmin, bound, finals);
+                let forced = if exhausted {
+                    NONE
+                } else {
+                    self.forced_read(w.state, stop)
+                };
+                if forced != NONE {
+                    let Some(placed) =
+                        self.place_forced(w, forced, rmin, &mut memo, look.as_deref_mut(), limits)
+                    else {
+                        return w.unknown();
                     };
-                    let Some(refused) = refused else {
-                        break 'search Found::Unknown {
-                            stuck: (stuck != NONE).then_some(stuck),
-                            depth: max_depth,
-                        };
-                    };
-                    if admitted && !refused {
-                        self.configurations += 1;
-                        stack.push(Frame {
-                            item: forced,
-                            first_ret,
-                            prev_state: state,
-                            start: start as u32,
-                            listed,
-                            forced: true,
-                            taint,
-                        });
-                        taint = NONE;
-                        start = cands.len();
-                        listed = false;
-                        fresh = true;
-                        had_child = false;
-                        self.lift(forced);
-                        if forced == rmin {
-                            first_ret = self.first_return(self.next[first_ret as usize]);
-                        }
-                        fp = nfp;
-                        max_depth = max_depth.max(stack.len());
-                        done += 1;
-                        if done == self.n_req && stop.is_none() {
-                            if let Some(p) = limits.progress {
-                                p.reach(max_depth);
-                            }
-                            break 'search Found::Linearizable(
-                                stack.iter().map(|f| f.item).collect(),
-                            );
+                    if placed {
+                        if w.done == self.n_req && stop.is_none() {
+                            return self.linearized(w, limits);
                         }
                         continue;
                     }
@@ -1523,143 +1547,268 @@ impl<'a, M: Model> Engine<'a, M> {
             }
             let picked = if exhausted {
                 None
-            } else if fresh && stop != Some(rmin) {
-                Some(rmin)
             } else {
-                if !listed {
-                    self.list_candidates(state, rmin, bound, stop, &mut cands);
-                    listed = true;
-                }
-                if cands.len() > start {
-                    cands.pop().map(|(_, x)| x)
-                } else {
-                    None
-                }
+                self.pick(w, rmin, bound, stop)
             };
-            fresh = false;
+            w.fresh = false;
             let Some(cand) = picked else {
-                // This level is exhausted: backtrack, through every level
-                // whose only move was a forced one.
-                loop {
-                    cands.truncate(start);
-                    let Some(f) = stack.pop() else {
-                        break 'search Found::NotLinearizable { stuck };
-                    };
-                    // A configuration is looked up on entry and recorded
-                    // when it is left exhausted (rule 1); one that entered
-                    // none below it only in rule 7's records, when that
-                    // rule is on. A configuration inside a run of optional
-                    // steps is recorded only if no cut below it looked
-                    // back past it (rule 11).
-                    let depth = stack.len() as u32 + 1;
-                    if !(self.runs && self.items[f.item as usize].optional()) {
-                        if had_child || !self.subsume {
-                            memo.insert(fp, state);
-                        }
-                        self.record_failure(fp, state, limits.memo_cap / 8);
-                    } else if taint >= depth {
-                        memo.insert(fp, state);
-                        self.record_failure(fp, state, limits.memo_cap / 8);
-                    }
-                    had_child = true;
-                    taint = taint.min(f.taint);
-                    self.unlift(f.item);
-                    first_ret = f.first_ret;
-                    state = f.prev_state;
-                    fp.toggle(self.words[f.item as usize]);
-                    if !self.items[f.item as usize].optional() {
-                        done -= 1;
-                    }
-                    start = f.start as usize;
-                    listed = f.listed;
-                    if !f.forced {
-                        break;
-                    }
+                if !self.backtrack(w, &mut memo, limits.memo_cap / 8) {
+                    return Found::NotLinearizable { stuck: w.stuck };
                 }
                 continue;
             };
-            let ci = cand as usize;
-            let Some(next_state) = self
-                .model
-                .step(&self.states[state as usize], &self.items[ci].op)
-            else {
+            let Some((ns, nfp)) = self.admit(w, cand, &memo) else {
                 continue;
             };
-            let ns = self.intern(next_state);
-            let optional = self.items[ci].optional();
-            let mut nfp = fp;
-            nfp.toggle(self.words[ci]);
-            if optional && ns == state {
-                continue;
-            }
-            if optional && self.runs {
-                // Rule 11: a shortcut or cycle in the run is not taken, and
-                // a configuration inside a run is looked up, not recorded.
-                if let Some(q) = self.shortcut(&stack, cand, ns) {
-                    self.run_pruned += 1;
-                    taint = taint.min(q);
-                    continue;
-                }
-                if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
-                    continue;
-                }
-            } else if let Some(q) = self.runs.then(|| self.shortcut(&stack, cand, ns)).flatten() {
-                // Rule 11: the run before this required step was useless.
-                self.run_pruned += 1;
-                taint = taint.min(q);
-                continue;
-            } else if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
-                continue;
-            }
-            if let Some(la) = look.as_mut() {
+            if let Some(la) = look.as_deref_mut() {
                 match self.objects_refuse(la, cand, ns, limits) {
                     Some(false) => {}
                     Some(true) => continue,
-                    None => {
-                        break 'search Found::Unknown {
-                            stuck: (stuck != NONE).then_some(stuck),
-                            depth: max_depth,
-                        }
-                    }
+                    None => return w.unknown(),
                 }
             }
-            self.configurations += 1;
-            had_child = false;
-            stack.push(Frame {
-                item: cand,
-                first_ret,
-                prev_state: state,
-                start: start as u32,
-                listed,
-                forced: false,
-                taint,
-            });
-            taint = NONE;
-            start = cands.len();
-            listed = false;
-            fresh = true;
-            self.lift(cand);
-            if cand == rmin {
-                first_ret = self.first_return(self.next[first_ret as usize]);
-            }
-            state = ns;
-            fp = nfp;
-            max_depth = max_depth.max(stack.len());
-            if !optional {
-                done += 1;
-                if done == self.n_req && stop.is_none() {
-                    if let Some(p) = limits.progress {
-                        p.reach(max_depth);
-                    }
-                    break 'search Found::Linearizable(stack.iter().map(|f| f.item).collect());
+            self.descend(w, cand, ns, nfp, rmin, false);
+            if !self.items[cand as usize].optional() {
+                w.done += 1;
+                if w.done == self.n_req && stop.is_none() {
+                    return self.linearized(w, limits);
                 }
             }
-        };
-        // Leave the lists as they were: an engine may be asked again.
-        for f in stack.iter().rev() {
-            self.unlift(f.item);
         }
-        found
+    }
+
+    /// On entering a level: its stuck op, its configuration among the
+    /// final paths when they are asked for, and the rules that refute it at
+    /// once (future returns, rule 9; unreachable returns, rule 5). True
+    /// when it is refuted.
+    fn enter_level(
+        &mut self,
+        w: &mut Walk,
+        rmin: u32,
+        bound: usize,
+        finals: &mut Finals<'_, M::State>,
+    ) -> bool {
+        let stop = finals.stop;
+        if w.stuck == NONE || self.rank[rmin as usize] > self.rank[w.stuck as usize] {
+            w.stuck = rmin;
+        }
+        if stop == Some(rmin)
+            && finals.out.len() < finals.max_paths
+            && !finals.seen.contains(&w.state)
+        {
+            finals.seen.push(w.state);
+            finals.out.push(FinalPath {
+                path: w.path(),
+                state: self.states[w.state as usize].clone(),
+            });
+        }
+        self.touched[rmin as usize] = true;
+        let refuter = self
+            .future_refutes(w.state, stop)
+            .or_else(|| self.some_candidate_unreachable(w.state, bound, stop));
+        if let Some(x) = refuter {
+            self.touched[x as usize] = true;
+        }
+        refuter.is_some()
+    }
+
+    /// The read-only rule: the first required read-only candidate legal in
+    /// `state`, placed at once without alternatives (`NONE` if there is
+    /// none).
+    fn forced_read(&self, state: u32, stop: Option<u32>) -> u32 {
+        let mut e = self.next[0];
+        while self.ent_call[e as usize] {
+            let it = self.ent_item[e as usize];
+            if self.read_only[it as usize]
+                && stop != Some(it)
+                && self
+                    .model
+                    .step(&self.states[state as usize], &self.items[it as usize].op)
+                    .is_some()
+            {
+                return it;
+            }
+            e = self.next[e as usize];
+        }
+        NONE
+    }
+
+    /// Places the read-only rule's `forced` item unless the memo, rule 7 or
+    /// rule 10 knows the configuration it reaches to fail: whether it was
+    /// placed, or `None` when the limits ran out.
+    fn place_forced(
+        &mut self,
+        w: &mut Walk,
+        forced: u32,
+        rmin: u32,
+        memo: &mut Memo,
+        look: Option<&mut Lookahead<'_, M>>,
+        limits: &Limits<'_>,
+    ) -> Option<bool> {
+        let mut nfp = w.fp;
+        nfp.toggle(self.words[forced as usize]);
+        let admitted = !memo.contains(nfp, w.state) && !self.subsumed(nfp, w.state, forced);
+        let refused = match look {
+            Some(la) if admitted => self.objects_refuse(la, forced, w.state, limits)?,
+            _ => false,
+        };
+        if !admitted || refused {
+            return Some(false);
+        }
+        let state = w.state;
+        self.descend(w, forced, state, nfp, rmin, true);
+        w.done += 1;
+        Some(true)
+    }
+
+    /// The level's next candidate: `rmin` alone first, then the others
+    /// (listed only when that fails), best first.
+    #[inline]
+    fn pick(&mut self, w: &mut Walk, rmin: u32, bound: usize, stop: Option<u32>) -> Option<u32> {
+        if w.fresh && stop != Some(rmin) {
+            return Some(rmin);
+        }
+        if !w.listed {
+            self.list_candidates(w.state, rmin, bound, stop, &mut w.cands);
+            w.listed = true;
+        }
+        if w.cands.len() > w.start {
+            w.cands.pop().map(|(_, x)| x)
+        } else {
+            None
+        }
+    }
+
+    /// The configuration that placing `cand` reaches (its interned state
+    /// and fingerprint), unless the step is illegal or a rule prunes it:
+    /// an optional step that changes nothing, a shortcut in a run of
+    /// optional steps (rule 11), or a configuration the memo (rule 1) or
+    /// the failure records (rule 7) know to fail.
+    #[inline]
+    fn admit(&mut self, w: &mut Walk, cand: u32, memo: &Memo) -> Option<(u32, Fingerprint)> {
+        let ci = cand as usize;
+        let next_state = self
+            .model
+            .step(&self.states[w.state as usize], &self.items[ci].op)?;
+        let ns = self.intern(next_state);
+        let optional = self.items[ci].optional();
+        let mut nfp = w.fp;
+        nfp.toggle(self.words[ci]);
+        if optional && ns == w.state {
+            return None;
+        }
+        if optional && self.runs {
+            // Rule 11: a shortcut or cycle in the run is not taken, and a
+            // configuration inside a run is looked up, not recorded.
+            if let Some(q) = self.shortcut(&w.stack, cand, ns) {
+                self.run_pruned += 1;
+                w.taint = w.taint.min(q);
+                return None;
+            }
+            if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
+                return None;
+            }
+        } else if let Some(q) = self
+            .runs
+            .then(|| self.shortcut(&w.stack, cand, ns))
+            .flatten()
+        {
+            // Rule 11: the run before this required step was useless.
+            self.run_pruned += 1;
+            w.taint = w.taint.min(q);
+            return None;
+        } else if memo.contains(nfp, ns) || self.subsumed(nfp, ns, cand) {
+            return None;
+        }
+        Some((ns, nfp))
+    }
+
+    /// Places `item`, reaching the interned state `ns` and the fingerprint
+    /// `nfp`, and enters the level below (the caller counts required items
+    /// placed).
+    #[inline]
+    fn descend(
+        &mut self,
+        w: &mut Walk,
+        item: u32,
+        ns: u32,
+        nfp: Fingerprint,
+        rmin: u32,
+        forced: bool,
+    ) {
+        self.configurations += 1;
+        w.stack.push(Frame {
+            item,
+            first_ret: w.first_ret,
+            prev_state: w.state,
+            start: w.start as u32,
+            listed: w.listed,
+            forced,
+            taint: w.taint,
+        });
+        w.taint = NONE;
+        w.start = w.cands.len();
+        w.listed = false;
+        w.fresh = true;
+        w.had_child = false;
+        self.lift(item);
+        if item == rmin {
+            w.first_ret = self.first_return(self.next[w.first_ret as usize]);
+        }
+        w.state = ns;
+        w.fp = nfp;
+        w.max_depth = w.max_depth.max(w.stack.len());
+    }
+
+    /// Leaves the current level, exhausted, and every level above it whose
+    /// only move was a forced one. False when there is no level left: every
+    /// order is refuted.
+    ///
+    /// A configuration is looked up on entry and recorded when it is left
+    /// exhausted (rule 1); one that entered none below it only in rule 7's
+    /// records, when that rule is on. A configuration inside a run of
+    /// optional steps is recorded only if no cut below it looked back past
+    /// it (rule 11).
+    #[inline]
+    fn backtrack(&mut self, w: &mut Walk, memo: &mut Memo, fails_cap: usize) -> bool {
+        loop {
+            w.cands.truncate(w.start);
+            let Some(f) = w.stack.pop() else {
+                return false;
+            };
+            let depth = w.stack.len() as u32 + 1;
+            if !(self.runs && self.items[f.item as usize].optional()) {
+                if w.had_child || !self.subsume {
+                    memo.insert(w.fp, w.state);
+                }
+                self.record_failure(w.fp, w.state, fails_cap);
+            } else if w.taint >= depth {
+                memo.insert(w.fp, w.state);
+                self.record_failure(w.fp, w.state, fails_cap);
+            }
+            w.had_child = true;
+            w.taint = w.taint.min(f.taint);
+            self.unlift(f.item);
+            w.first_ret = f.first_ret;
+            w.state = f.prev_state;
+            w.fp.toggle(self.words[f.item as usize]);
+            if !self.items[f.item as usize].optional() {
+                w.done -= 1;
+            }
+            w.start = f.start as usize;
+            w.listed = f.listed;
+            if !f.forced {
+                return true;
+            }
+        }
+    }
+
+    /// Every required item is placed: the path is a linearization.
+    fn linearized(&self, w: &Walk, limits: &Limits<'_>) -> Found {
+        if let Some(p) = limits.progress {
+            p.reach(w.max_depth);
+        }
+        Found::Linearizable(w.path())
     }
 
     /// Rule 10: does the object of `cand`, once placed (reaching the
