@@ -1581,6 +1581,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// final paths when they are asked for, and the rules that refute it at
     /// once (future returns, rule 9; unreachable returns, rule 5). True
     /// when it is refuted.
+    #[inline(always)]
     fn enter_level(
         &mut self,
         w: &mut Walk,
@@ -1615,6 +1616,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// The read-only rule: the first required read-only candidate legal in
     /// `state`, placed at once without alternatives (`NONE` if there is
     /// none).
+    #[inline(always)]
     fn forced_read(&self, state: u32, stop: Option<u32>) -> u32 {
         let mut e = self.next[0];
         while self.ent_call[e as usize] {
@@ -1636,6 +1638,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// Places the read-only rule's `forced` item unless the memo, rule 7 or
     /// rule 10 knows the configuration it reaches to fail: whether it was
     /// placed, or `None` when the limits ran out.
+    #[inline(always)]
     fn place_forced(
         &mut self,
         w: &mut Walk,
@@ -1663,7 +1666,7 @@ impl<'a, M: Model> Engine<'a, M> {
 
     /// The level's next candidate: `rmin` alone first, then the others
     /// (listed only when that fails), best first.
-    #[inline]
+    #[inline(always)]
     fn pick(&mut self, w: &mut Walk, rmin: u32, bound: usize, stop: Option<u32>) -> Option<u32> {
         if w.fresh && stop != Some(rmin) {
             return Some(rmin);
@@ -1684,7 +1687,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// an optional step that changes nothing, a shortcut in a run of
     /// optional steps (rule 11), or a configuration the memo (rule 1) or
     /// the failure records (rule 7) know to fail.
-    #[inline]
+    #[inline(always)]
     fn admit(&mut self, w: &mut Walk, cand: u32, memo: &Memo) -> Option<(u32, Fingerprint)> {
         let ci = cand as usize;
         let next_state = self
@@ -1726,7 +1729,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// Places `item`, reaching the interned state `ns` and the fingerprint
     /// `nfp`, and enters the level below (the caller counts required items
     /// placed).
-    #[inline]
+    #[inline(always)]
     fn descend(
         &mut self,
         w: &mut Walk,
@@ -1769,7 +1772,7 @@ impl<'a, M: Model> Engine<'a, M> {
     /// records, when that rule is on. A configuration inside a run of
     /// optional steps is recorded only if no cut below it looked back past
     /// it (rule 11).
-    #[inline]
+    #[inline(always)]
     fn backtrack(&mut self, w: &mut Walk, memo: &mut Memo, fails_cap: usize) -> bool {
         loop {
             w.cands.truncate(w.start);
