@@ -69,6 +69,19 @@ impl Zobrist {
         Zobrist { offsets, words }
     }
 
+    /// The key of a root configuration: every process at position 0, and
+    /// key `k` in state `states[k]`.
+    pub(crate) fn root(&self, states: &[u32]) -> u128 {
+        let mut hash = 0u128;
+        for p in 0..self.offsets.len() {
+            hash ^= self.at(p, 0);
+        }
+        for (k, &s) in states.iter().enumerate() {
+            hash ^= state_word(k as u32, s);
+        }
+        hash
+    }
+
     /// The word for process `p` at position `i`.
     #[inline]
     pub(crate) fn at(&self, p: usize, i: usize) -> u128 {

@@ -113,6 +113,34 @@ pub(crate) struct Observed {
     pub ops_cycle: Option<Vec<u32>>,
 }
 
+/// The states of one key met so far, numbered in the order they were
+/// first met: equal states, equal numbers (tokens).
+pub(crate) struct Interner<S> {
+    map: FxMap<S, u32>,
+    /// The state of each token.
+    pub states: Vec<S>,
+}
+
+impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
+    fn new() -> Self {
+        Interner {
+            map: FxMap::default(),
+            states: Vec::new(),
+        }
+    }
+
+    /// The token of `s`, numbering it if it is new.
+    pub(crate) fn intern(&mut self, s: S) -> u32 {
+        if let Some(&id) = self.map.get(&s) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(s.clone());
+        self.map.insert(s, id);
+        id
+    }
+}
+
 /// The ops of a problem in interned form: what state each needs and sets.
 pub(crate) struct Tokens<S> {
     /// Per op: the token of the state it requires, or [`NO`].
@@ -121,42 +149,42 @@ pub(crate) struct Tokens<S> {
     pub eff: Vec<u32>,
     /// Per key: the initial state's token.
     pub init: Vec<u32>,
-    /// Per key: the state of each token.
-    pub states: Vec<Vec<S>>,
+    /// Per key: the states met, which the search goes on numbering.
+    pub interners: Vec<Interner<S>>,
 }
 
-/// Interns what `hints` say about every op of `pb`.
+/// Interns what `hints` say about every op of `pb`: per key the initial
+/// state first, then per op the state it requires and the one it sets.
 pub(crate) fn tokens<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
 ) -> Tokens<M::State> {
     let nk = pb.keys.len();
-    let mut maps: Vec<FxMap<M::State, u32>> = (0..nk).map(|_| FxMap::default()).collect();
-    let mut states: Vec<Vec<M::State>> = vec![Vec::new(); nk];
-    let mut intern = |k: usize, s: M::State| -> u32 {
-        *maps[k].entry(s.clone()).or_insert_with(|| {
-            states[k].push(s);
-            (states[k].len() - 1) as u32
-        })
-    };
-    let init = (0..nk).map(|k| intern(k, pb.models[k].init())).collect();
+    let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
+    let init = (0..nk)
+        .map(|k| interners[k].intern(pb.models[k].init()))
+        .collect();
     let mut req = Vec::with_capacity(pb.ops.len());
     let mut eff = Vec::with_capacity(pb.ops.len());
     for c in &pb.ops {
         let k = c.key as usize;
         let m = &pb.models[k];
-        req.push(hints.requires(m, &c.op).map_or(NO, |s| intern(k, s)));
+        req.push(
+            hints
+                .requires(m, &c.op)
+                .map_or(NO, |s| interners[k].intern(s)),
+        );
         eff.push(match hints.effect(m, &c.op) {
             Effect::Unchanged => UNCHANGED,
             Effect::Unknown => UNKNOWN,
-            Effect::Sets(s) => intern(k, s),
+            Effect::Sets(s) => interners[k].intern(s),
         });
     }
     Tokens {
         req,
         eff,
         init,
-        states,
+        interners,
     }
 }
 
