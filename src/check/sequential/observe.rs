@@ -50,6 +50,7 @@ use super::problem::Problem;
 use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 /// No op: unknown, or not applicable.
 pub(crate) const NO: u32 = u32::MAX;
@@ -377,11 +378,11 @@ const MAX_CELLS: usize = 1 << 25;
 /// Each round takes the graph of every order proved so far — program
 /// order, reads-from, the write orders, and from-read (fact 3) — and
 /// computes, for every op and every process, the first op of that process
-/// it must precede (a reverse topological sweep, one minimum per process).
-/// Then for every write `Y` and every other process, the first op `o` of
-/// `Y`'s key that `Y` must precede there: `o` observes `X` first (its
-/// source, or itself for a blind write), and `Y` comes before `X`, by the
-/// argument of fact 1.
+/// it must precede (a reverse topological sweep, one minimum per process:
+/// [`Chains::first_successors`]). Then for every write `Y` and every other
+/// process, the first op `o` of `Y`'s key that `Y` must precede there: `o`
+/// observes `X` first (its source, or itself for a blind write), and `Y`
+/// comes before `X`, by the argument of fact 1 ([`Chains::write_orders`]).
 fn saturate<M: Model>(
     pb: &Problem<M>,
     src: &[u32],
@@ -396,31 +397,7 @@ fn saturate<M: Model>(
     if n == 0 || n.saturating_mul(np) > MAX_CELLS {
         return None;
     }
-    let mut pos = vec![0u32; n];
-    for seq in &pb.procs {
-        for (j, &i) in seq.iter().enumerate() {
-            pos[i as usize] = j as u32;
-        }
-    }
-    // Per (process, key): the ops whose first observation is known, as
-    // (position, what it observes first), in program order.
-    let mut firsts: HashMap<(u32, u32), Vec<(u32, u32)>> = HashMap::new();
-    for (p, seq) in pb.procs.iter().enumerate() {
-        for &i in seq {
-            let i = i as usize;
-            let x = if reads[i] {
-                src[i]
-            } else if write[i] {
-                i as u32
-            } else {
-                continue;
-            };
-            firsts
-                .entry((p as u32, pb.ops[i].key))
-                .or_default()
-                .push((pos[i], x));
-        }
-    }
+    let chains = Chains::new(pb, src, write, reads);
     let mut known: std::collections::HashSet<(u32, u32)> =
         co.iter().map(|e| (e.from, e.to)).collect();
     // The largest table of the analysis: without room for it in the
@@ -433,10 +410,81 @@ fn saturate<M: Model>(
             Ok(order) => order,
             Err(cycle) => return Some(cycle),
         };
+        if !chains.first_successors(&graph, &order, &mut reach, stop, &mut ticker) {
+            return None;
+        }
+        let before = co.len();
+        if let ControlFlow::Break(cycle) =
+            chains.write_orders(&reach, &mut known, co, stop, &mut ticker)
+        {
+            return cycle;
+        }
+        if co.len() == before {
+            break;
+        }
+    }
+    let graph = Observed::graph(pb, src, write, reads, co);
+    topological(n, &graph).err()
+}
+
+/// What a round of fact 4 reads besides the orders proved so far.
+struct Chains<'a, M: Model> {
+    pb: &'a Problem<M>,
+    /// Per op: is it a write of the analysis?
+    write: &'a [bool],
+    /// Per op: its position in its process.
+    pos: Vec<u32>,
+    /// Per (process, key): the ops whose first observation is known, as
+    /// (position, what it observes first), in program order.
+    firsts: HashMap<(u32, u32), Vec<(u32, u32)>>,
+}
+
+impl<'a, M: Model> Chains<'a, M> {
+    fn new(pb: &'a Problem<M>, src: &[u32], write: &'a [bool], reads: &[bool]) -> Self {
+        let pos = pb.slots();
+        let mut firsts: HashMap<(u32, u32), Vec<(u32, u32)>> = HashMap::new();
+        for (p, seq) in pb.procs.iter().enumerate() {
+            for &i in seq {
+                let i = i as usize;
+                let x = if reads[i] {
+                    src[i]
+                } else if write[i] {
+                    i as u32
+                } else {
+                    continue;
+                };
+                firsts
+                    .entry((p as u32, pb.ops[i].key))
+                    .or_default()
+                    .push((pos[i], x));
+            }
+        }
+        Chains {
+            pb,
+            write,
+            pos,
+            firsts,
+        }
+    }
+
+    /// Fills `reach[v * np + p]` with the position of the first op of
+    /// process `p` that op `v` must precede by the orders of `graph`
+    /// (`u32::MAX` if none): a sweep in reverse topological `order`, one
+    /// minimum per process. `false` when `stop` ended it.
+    fn first_successors(
+        &self,
+        graph: &(Vec<u32>, Vec<u32>),
+        order: &[u32],
+        reach: &mut [u32],
+        stop: &Stop<'_>,
+        ticker: &mut Ticker,
+    ) -> bool {
+        let (pb, pos) = (self.pb, &self.pos[..]);
+        let np = pb.procs.len();
         reach.fill(u32::MAX);
         for &v in order.iter().rev() {
-            if stop.by(&mut ticker) {
-                return None;
+            if stop.by(ticker) {
+                return false;
             }
             let v = v as usize;
             let (lo, hi) = (graph.0[v] as usize, graph.0[v + 1] as usize);
@@ -452,13 +500,31 @@ fn saturate<M: Model>(
             let p = pb.ops[v].process as usize;
             reach[v * np + p] = pos[v];
         }
-        let before = co.len();
-        for y in 0..n {
-            if !write[y] {
+        true
+    }
+
+    /// The write orders `reach` ([`Chains::first_successors`]) proves:
+    /// for every write `Y` and every other process, the first op `o` of
+    /// `Y`'s key that `Y` must precede there observes `X` first, so `Y`
+    /// comes before `X`. Adds those not `known` yet to `co`. Breaks with
+    /// a cycle when `Y` comes before a read of the initial value, and with
+    /// `None` when `stop` says so.
+    fn write_orders(
+        &self,
+        reach: &[u32],
+        known: &mut std::collections::HashSet<(u32, u32)>,
+        co: &mut Vec<CoEdge>,
+        stop: &Stop<'_>,
+        ticker: &mut Ticker,
+    ) -> ControlFlow<Option<Vec<u32>>> {
+        let (pb, pos) = (self.pb, &self.pos[..]);
+        let np = pb.procs.len();
+        for y in 0..pb.ops.len() {
+            if !self.write[y] {
                 continue;
             }
-            if stop.by(&mut ticker) {
-                return None;
+            if stop.by(ticker) {
+                return ControlFlow::Break(None);
             }
             let key = pb.ops[y].key;
             for p in 0..np {
@@ -466,7 +532,7 @@ fn saturate<M: Model>(
                 if m == u32::MAX || p == pb.ops[y].process as usize {
                     continue;
                 }
-                let Some(list) = firsts.get(&(p as u32, key)) else {
+                let Some(list) = self.firsts.get(&(p as u32, key)) else {
                     continue;
                 };
                 let j = list.partition_point(|&(at, _)| at < m);
@@ -479,7 +545,7 @@ fn saturate<M: Model>(
                 let o = pb.procs[p][at as usize];
                 if x == INIT {
                     // `y` comes before a read of the initial value.
-                    return Some(vec![y as u32, o]);
+                    return ControlFlow::Break(Some(vec![y as u32, o]));
                 }
                 // Already implied: `y` comes before `x` by a chain.
                 let q = pb.ops[x as usize].process as usize;
@@ -496,12 +562,8 @@ fn saturate<M: Model>(
                 }
             }
         }
-        if co.len() == before {
-            break;
-        }
+        ControlFlow::Continue(())
     }
-    let graph = Observed::graph(pb, src, write, reads, co);
-    topological(n, &graph).err()
 }
 
 /// A topological order of the graph (compressed adjacency), or the ops
