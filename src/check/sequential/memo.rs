@@ -93,6 +93,17 @@ impl Zobrist {
 const BUCKET: usize = 4;
 
 /// A set of 128-bit keys with a size cap; key 0 marks an empty slot.
+///
+/// Apart from the linearizability search's memo
+/// (`check::linearizable::memo::Memo`) because the two differ in what they
+/// store and how: a configuration here has a state per key, all folded
+/// into its one Zobrist key, where there it is one set and one interned
+/// state id stored side by side (the memo is cleared when those ids are
+/// renumbered); this search records a configuration on entry and must
+/// [`Memo::remove`] those its real-time pass gives up, where that one
+/// records only configurations left exhausted and never removes one; and
+/// a full bucket here loses a slot the key picks, where that one probes
+/// four buckets, then forgets its home bucket's oldest entry.
 pub(crate) struct Memo {
     slots: Vec<u128>,
     mask: usize,
