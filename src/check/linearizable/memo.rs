@@ -175,6 +175,16 @@ const PROBES: usize = 4;
 /// recently. That suits the search, whose revisits are mostly of
 /// configurations left a moment before (other orders of the same few
 /// concurrent operations).
+///
+/// Apart from the sequential search's memo
+/// (`check::sequential::memo::Memo`) because the two differ in what they
+/// store and how: a configuration here is one set and one interned state,
+/// kept side by side so that [`Latest`] shares the key and a renumbering
+/// of the states can [`Memo::clear`] it, where there a state per key is
+/// folded into one Zobrist key; and this memo records only configurations
+/// left exhausted and never removes one, where that one records each on
+/// entry and removes those its real-time pass gives up. Both double only
+/// within the memory budget ([`memory::try_filled`]).
 pub(crate) struct Memo {
     buckets: Vec<Bucket>,
     len: usize,

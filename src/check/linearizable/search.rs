@@ -632,9 +632,22 @@ const FAILS_PER_KEY: usize = 8;
 /// table of at most this many slots (6 MiB).
 const FAIL_SLOTS: usize = 1 << 18;
 
-impl<'a, M: Model> Engine<'a, M> {
-    /// Prepares the lists for `items`.
-    pub(crate) fn new(model: &'a M, items: &'a [Item<M::Op>]) -> Self {
+/// Wing & Gong's list of call and return entries of the required items,
+/// in real-time order (see the module docs); entry 0 is the head sentinel.
+struct Entries {
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Per entry: its item, its kind (call or return) and its time.
+    item: Vec<u32>,
+    call: Vec<bool>,
+    time: Vec<usize>,
+    /// Per item: its call and return entries (0 for optional items).
+    call_ent: Vec<u32>,
+    ret_ent: Vec<u32>,
+}
+
+impl Entries {
+    fn of<O>(items: &[Item<O>]) -> Entries {
         let n = items.len();
         let mut events: Vec<(usize, bool, u32)> = Vec::new();
         for (i, it) in items.iter().enumerate() {
@@ -647,34 +660,52 @@ impl<'a, M: Model> Engine<'a, M> {
         // return goes before a call, the stricter reading.
         events.sort_by_key(|&(t, call, i)| (t, call, i));
         let m = events.len() + 1;
-        let mut next = vec![0u32; m];
-        let mut prev = vec![0u32; m];
-        let mut ent_item = vec![NONE; m];
-        let mut ent_call = vec![false; m];
-        let mut ent_time = vec![usize::MAX; m];
-        let mut call_ent = vec![0u32; n];
-        let mut ret_ent = vec![0u32; n];
+        let mut list = Entries {
+            next: (0..m).map(|e| ((e + 1) % m) as u32).collect(),
+            prev: (0..m).map(|e| ((e + m - 1) % m) as u32).collect(),
+            item: vec![NONE; m],
+            call: vec![false; m],
+            time: vec![usize::MAX; m],
+            call_ent: vec![0u32; n],
+            ret_ent: vec![0u32; n],
+        };
         for (k, &(t, call, i)) in events.iter().enumerate() {
             let e = k + 1;
-            ent_item[e] = i;
-            ent_call[e] = call;
-            ent_time[e] = t;
+            list.item[e] = i;
+            list.call[e] = call;
+            list.time[e] = t;
             if call {
-                call_ent[i as usize] = e as u32;
+                list.call_ent[i as usize] = e as u32;
             } else {
-                ret_ent[i as usize] = e as u32;
+                list.ret_ent[i as usize] = e as u32;
             }
         }
-        for e in 0..m {
-            next[e] = ((e + 1) % m) as u32;
-            prev[e] = ((e + m - 1) % m) as u32;
-        }
+        list
+    }
+}
+
+/// The order candidates are tried in: required items by return, then
+/// optional ones by invocation, which also form their own list.
+struct Ranks {
+    /// Per item: its place in that order.
+    rank: Vec<u32>,
+    /// The required items, by return.
+    req: Vec<u32>,
+    /// The optional items, by invocation.
+    opt: Vec<u32>,
+    /// The list of optional items; the sentinel is `items.len()`.
+    onext: Vec<u32>,
+    oprev: Vec<u32>,
+}
+
+impl Ranks {
+    fn of<O>(items: &[Item<O>]) -> Ranks {
+        let n = items.len();
         let mut rank = vec![0u32; n];
         let mut req: Vec<u32> = (0..n as u32)
             .filter(|&i| !items[i as usize].optional())
             .collect();
         req.sort_by_key(|&i| (items[i as usize].ret, i));
-        let n_req = req.len();
         for (r, &i) in req.iter().enumerate() {
             rank[i as usize] = r as u32;
         }
@@ -687,74 +718,116 @@ impl<'a, M: Model> Engine<'a, M> {
         let mut oprev = vec![osent; n + 1];
         let mut last = osent;
         for (r, &i) in opt.iter().enumerate() {
-            rank[i as usize] = (n_req + r) as u32;
+            rank[i as usize] = (req.len() + r) as u32;
             onext[last as usize] = i;
             oprev[i as usize] = last;
             last = i;
         }
         onext[last as usize] = osent;
         oprev[osent as usize] = last;
-        // Groups: items whose compiled ops print alike. Derived `Debug`
-        // shows every field, so equal text means equal ops. Optional
-        // members are numbered by invocation.
+        Ranks {
+            rank,
+            req,
+            opt,
+            onext,
+            oprev,
+        }
+    }
+}
+
+/// Groups of items whose compiled ops are identical (rules 2 and 6).
+struct Groups {
+    /// Per item: its group.
+    group: Vec<u32>,
+    /// Per optional item: its place among its group's optional members,
+    /// by invocation.
+    pos: Vec<u32>,
+    /// Per group: a counter of its optional members, zero.
+    next: Vec<u32>,
+}
+
+impl Groups {
+    /// The groups of `items`, numbered in the order `ranked` lists the
+    /// items (optional ones by invocation). Items whose compiled ops print
+    /// alike share a group: derived `Debug` shows every field, so equal
+    /// text means equal ops.
+    fn of<O: std::fmt::Debug>(items: &[Item<O>], ranked: impl Iterator<Item = u32>) -> Groups {
+        let n = items.len();
         let mut group = vec![NONE; n];
-        let mut group_pos = vec![0u32; n];
-        let mut group_next = Vec::new();
+        let mut pos = vec![0u32; n];
+        let mut next = Vec::new();
         let mut by_text: HashMap<String, u32, FxBuild> = HashMap::default();
         let mut text = String::new();
-        for i in req.iter().chain(&opt).map(|&i| i as usize) {
+        for i in ranked.map(|i| i as usize) {
             use std::fmt::Write as _;
             text.clear();
             let _ = write!(text, "{:?}", items[i].op);
             let g = match by_text.get(text.as_str()) {
                 Some(&g) => g,
                 None => {
-                    group_next.push(0);
-                    let g = (group_next.len() - 1) as u32;
+                    next.push(0);
+                    let g = (next.len() - 1) as u32;
                     by_text.insert(text.clone(), g);
                     g
                 }
             };
             group[i] = g;
             if items[i].optional() {
-                group_pos[i] = group_next[g as usize];
-                group_next[g as usize] += 1;
+                pos[i] = next[g as usize];
+                next[g as usize] += 1;
             }
         }
-        let best = vec![NONE; group_next.len()];
-        for g in group_next.iter_mut() {
-            *g = 0;
-        }
-        let mut rng = SplitMix64(0x6C61_6272_7973_0001);
-        let words = (0..n)
-            .map(|_| Fingerprint(rng.next_u64(), rng.next_u64()))
-            .collect();
-        let read_only = items.iter().map(|it| model.read_only(&it.op)).collect();
+        next.fill(0);
+        Groups { group, pos, next }
+    }
+}
+
+/// The items' words for the fingerprints of linearized sets (Horn &
+/// Kroening): pseudo-random, from a fixed seed, so runs are reproducible.
+fn fingerprint_words(n: usize) -> Vec<Fingerprint> {
+    let mut rng = SplitMix64(0x6C61_6272_7973_0001);
+    (0..n)
+        .map(|_| Fingerprint(rng.next_u64(), rng.next_u64()))
+        .collect()
+}
+
+impl<'a, M: Model> Engine<'a, M> {
+    /// Prepares the lists for `items`.
+    pub(crate) fn new(model: &'a M, items: &'a [Item<M::Op>]) -> Self {
+        let n = items.len();
+        let list = Entries::of(items);
+        let ranks = Ranks::of(items);
+        let n_req = ranks.req.len();
+        let groups = Groups::of(items, ranks.req.iter().chain(&ranks.opt).copied());
         let objects = objects::objects(model, items);
         Engine {
-            opt_invoke: opt.iter().map(|&i| items[i as usize].invoke).collect(),
-            opt_sorted: opt,
+            opt_invoke: ranks
+                .opt
+                .iter()
+                .map(|&i| items[i as usize].invoke)
+                .collect(),
+            opt_sorted: ranks.opt,
             model,
             items,
-            read_only,
+            read_only: items.iter().map(|it| model.read_only(&it.op)).collect(),
             n_req,
-            next,
-            prev,
-            ent_item,
-            ent_call,
-            ent_time,
-            call_ent,
-            ret_ent,
-            rank,
-            onext,
-            oprev,
-            osent,
-            group,
-            group_pos,
-            group_next,
-            best,
+            next: list.next,
+            prev: list.prev,
+            ent_item: list.item,
+            ent_call: list.call,
+            ent_time: list.time,
+            call_ent: list.call_ent,
+            ret_ent: list.ret_ent,
+            rank: ranks.rank,
+            onext: ranks.onext,
+            oprev: ranks.oprev,
+            osent: n as u32,
+            best: vec![NONE; groups.next.len()],
+            group: groups.group,
+            group_pos: groups.pos,
+            group_next: groups.next,
             twins: true,
-            words,
+            words: fingerprint_words(n),
             states: Vec::new(),
             intern: HashMap::default(),
             intern_bytes: 0,

@@ -37,7 +37,7 @@
 
 use super::hints::{Effect, Hints};
 use super::memo::{state_word, FxMap, Memo, Zobrist};
-use super::observe::{analyse, Constraints, UNCHANGED, UNKNOWN};
+use super::observe::{analyse, tokens, Constraints, Interner, Tokens, UNCHANGED, UNKNOWN};
 use super::problem::Problem;
 use crate::check::deadline::{Stop, Ticker};
 use crate::check::Progress;
@@ -164,29 +164,6 @@ pub(crate) enum Found<S> {
 pub(crate) struct Stats {
     /// Configurations entered.
     pub nodes: u64,
-}
-
-struct Interner<S> {
-    map: FxMap<S, u32>,
-    states: Vec<S>,
-}
-
-impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
-    fn new() -> Self {
-        Interner {
-            map: FxMap::default(),
-            states: Vec::new(),
-        }
-    }
-    fn intern(&mut self, s: S) -> u32 {
-        if let Some(&id) = self.map.get(&s) {
-            return id;
-        }
-        let id = self.states.len() as u32;
-        self.states.push(s.clone());
-        self.map.insert(s, id);
-        id
-    }
 }
 
 #[derive(Clone, Copy)]
@@ -589,37 +566,38 @@ struct Engine<'p, M: Model> {
     ticker: Ticker,
 }
 
-impl<'p, M: Model> Engine<'p, M> {
-    fn new<H: Hints<M> + ?Sized>(
-        pb: &'p Problem<M>,
-        hints: &H,
-        limits: &Limits<'_>,
-        order: Constraints,
-    ) -> Self {
+/// The counts behind the starved-requirements and useless-write
+/// prunings (`hints`), over the unplaced ops; the search keeps them up to
+/// date as it places ops and takes them back.
+struct Tallies {
+    /// Per key, per token state: unplaced ops that set it.
+    producers: Vec<Vec<u32>>,
+    /// Per key, per token state: unplaced required ops that need it.
+    waiters: Vec<Vec<u32>>,
+    /// Per key, per token state: unplaced ops (optional too) that need it.
+    requirers: Vec<Vec<u32>>,
+    /// Per key: unplaced ops with unknown effect.
+    unknown: Vec<u32>,
+    /// Per key: unplaced ops that neither need a known state nor are blind.
+    others: Vec<u32>,
+    /// Per key: tokens with waiters and no producers.
+    starved: Vec<u32>,
+    /// Required ops unplaced.
+    required_left: usize,
+}
+
+impl Tallies {
+    /// The counts at the root, where every op is unplaced; `states` is
+    /// the number of token states of each key.
+    fn at_root<M: Model>(
+        pb: &Problem<M>,
+        states: impl Iterator<Item = usize>,
+        req_tok: &[u32],
+        eff: &[u32],
+        blind: &[bool],
+    ) -> Tallies {
         let nk = pb.keys.len();
-        let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
-        let cur: Vec<u32> = (0..nk)
-            .map(|k| interners[k].intern(pb.models[k].init()))
-            .collect();
-        let mut req_tok = Vec::with_capacity(pb.ops.len());
-        let mut eff = Vec::with_capacity(pb.ops.len());
-        let mut blind = Vec::with_capacity(pb.ops.len());
-        for c in &pb.ops {
-            let k = c.key as usize;
-            let m = &pb.models[k];
-            blind.push(hints.always_enabled(m, &c.op));
-            req_tok.push(match hints.requires(m, &c.op) {
-                Some(s) => interners[k].intern(s),
-                None => NONE,
-            });
-            eff.push(match hints.effect(m, &c.op) {
-                Effect::Unchanged => UNCHANGED,
-                Effect::Unknown => UNKNOWN,
-                Effect::Sets(s) => interners[k].intern(s),
-            });
-        }
-        let mut producers: Vec<Vec<u32>> =
-            interners.iter().map(|i| vec![0; i.states.len()]).collect();
+        let mut producers: Vec<Vec<u32>> = states.map(|n| vec![0; n]).collect();
         let mut waiters = producers.clone();
         let mut requirers = producers.clone();
         let mut unknown = vec![0u32; nk];
@@ -652,20 +630,37 @@ impl<'p, M: Model> Engine<'p, M> {
                     .count() as u32
             })
             .collect();
-        let mut waiting = vec![0u32; pb.ops.len()];
-        for &y in &order.after {
-            waiting[y as usize] += 1;
+        Tallies {
+            producers,
+            waiters,
+            requirers,
+            unknown,
+            others,
+            starved,
+            required_left,
         }
-        let mut slot = vec![0u32; pb.ops.len()];
-        for seq in &pb.procs {
-            for (j, &i) in seq.iter().enumerate() {
-                slot[i as usize] = j as u32;
-            }
-        }
+    }
+}
+
+/// What the unreachable-requirements rule (`hints`) looks at, per key.
+struct Reach {
+    /// Does the rule run on the key (it has ops of unknown effect, which
+    /// the starved rule cannot see through)?
+    on: Vec<bool>,
+    /// Required ops that need some state (reads, cas).
+    targets: Vec<Vec<u32>>,
+    /// Ops that may make some target of the key reachable again.
+    enablers: Vec<Vec<u32>>,
+}
+
+impl Reach {
+    /// The targets and enablers of every key with ops of unknown effect
+    /// (`unknown`), or none at all when the rule is off.
+    fn of<M: Model>(pb: &Problem<M>, req_tok: &[u32], unknown: &[u32], rule: bool) -> Reach {
+        let nk = pb.keys.len();
         let mut targets: Vec<Vec<u32>> = vec![Vec::new(); nk];
         let mut enablers: Vec<Vec<u32>> = vec![Vec::new(); nk];
-        let mut reach = vec![false; nk];
-        if limits.rules.unreachable {
+        if rule {
             for (i, c) in pb.ops.iter().enumerate() {
                 let k = c.key as usize;
                 if !c.optional && req_tok[i] != NONE && unknown[k] > 0 {
@@ -688,43 +683,68 @@ impl<'p, M: Model> Engine<'p, M> {
                     enablers[k].push(i as u32);
                 }
             }
-            for k in 0..nk {
-                reach[k] = !targets[k].is_empty();
-            }
+        }
+        Reach {
+            on: targets.iter().map(|t| !t.is_empty()).collect(),
+            targets,
+            enablers,
+        }
+    }
+}
+
+impl<'p, M: Model> Engine<'p, M> {
+    /// The search's root configuration: no op placed, every key in its
+    /// initial state, the orders `order` kept.
+    fn new<H: Hints<M> + ?Sized>(
+        pb: &'p Problem<M>,
+        hints: &H,
+        limits: &Limits<'_>,
+        order: Constraints,
+    ) -> Self {
+        let Tokens {
+            req: req_tok,
+            eff,
+            init: cur,
+            interners,
+        } = tokens(pb, hints);
+        let blind: Vec<bool> = pb
+            .ops
+            .iter()
+            .map(|c| hints.always_enabled(&pb.models[c.key as usize], &c.op))
+            .collect();
+        let states = interners.iter().map(|i| i.states.len());
+        let t = Tallies::at_root(pb, states, &req_tok, &eff, &blind);
+        let reach = Reach::of(pb, &req_tok, &t.unknown, limits.rules.unreachable);
+        let mut waiting = vec![0u32; pb.ops.len()];
+        for &y in &order.after {
+            waiting[y as usize] += 1;
         }
         let lens: Vec<u32> = pb.procs.iter().map(|s| s.len() as u32).collect();
         let zob = Zobrist::new(&pb.procs.iter().map(|s| s.len()).collect::<Vec<_>>());
-        let mut hash = 0u128;
-        for p in 0..pb.procs.len() {
-            hash ^= zob.at(p, 0);
-        }
-        for (k, &s) in cur.iter().enumerate() {
-            hash ^= state_word(k as u32, s);
-        }
         Engine {
             pb,
             pos: vec![0; lens.len()],
             lens,
             req_tok,
             eff,
+            hash: zob.root(&cur),
             zob,
             interners,
             trans: FxMap::default(),
             memory: limits.memory.cloned(),
             cur,
-            hash,
-            required_left,
+            required_left: t.required_left,
             consumed: 0,
-            producers,
-            waiters,
-            starved,
-            unknown,
+            producers: t.producers,
+            waiters: t.waiters,
+            starved: t.starved,
+            unknown: t.unknown,
             blind,
-            requirers,
-            others,
+            requirers: t.requirers,
+            others: t.others,
             proved: order,
             waiting,
-            slot,
+            slot: pb.slots(),
             deadline: Vec::new(),
             setters: Vec::new(),
             needers: Vec::new(),
@@ -735,9 +755,9 @@ impl<'p, M: Model> Engine<'p, M> {
                 .guide
                 .filter(|g| g.len() == pb.ops.len())
                 .map(<[u64]>::to_vec),
-            reach,
-            targets,
-            enablers,
+            reach: reach.on,
+            targets: reach.targets,
+            enablers: reach.enablers,
             memo: Memo::new(limits.memo_entries, limits.memory),
             moves: Vec::new(),
             frames: Vec::new(),

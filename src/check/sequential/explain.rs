@@ -97,8 +97,8 @@ pub(crate) fn sentence<M: Model, H: Hints<M> + ?Sized>(
         tokens: &tokens,
     };
     // Every value must have a name.
-    for (k, states) in tokens.states.iter().enumerate() {
-        for s in states {
+    for (k, interner) in tokens.interners.iter().enumerate() {
+        for s in &interner.states {
             hints.describe_value(&pb.models[k], s)?;
         }
     }
@@ -252,8 +252,10 @@ struct Words<'a, M: Model, H: ?Sized> {
 
 impl<M: Model, H: Hints<M> + ?Sized> Words<'_, M, H> {
     fn name(&self, k: usize, token: u32) -> Option<String> {
-        self.hints
-            .describe_value(&self.pb.models[k], &self.tokens.states[k][token as usize])
+        self.hints.describe_value(
+            &self.pb.models[k],
+            &self.tokens.interners[k].states[token as usize],
+        )
     }
 
     /// The value op `i` writes.

@@ -69,6 +69,19 @@ impl Zobrist {
         Zobrist { offsets, words }
     }
 
+    /// The key of a root configuration: every process at position 0, and
+    /// key `k` in state `states[k]`.
+    pub(crate) fn root(&self, states: &[u32]) -> u128 {
+        let mut hash = 0u128;
+        for p in 0..self.offsets.len() {
+            hash ^= self.at(p, 0);
+        }
+        for (k, &s) in states.iter().enumerate() {
+            hash ^= state_word(k as u32, s);
+        }
+        hash
+    }
+
     /// The word for process `p` at position `i`.
     #[inline]
     pub(crate) fn at(&self, p: usize, i: usize) -> u128 {
@@ -80,6 +93,17 @@ impl Zobrist {
 const BUCKET: usize = 4;
 
 /// A set of 128-bit keys with a size cap; key 0 marks an empty slot.
+///
+/// Apart from the linearizability search's memo
+/// (`check::linearizable::memo::Memo`) because the two differ in what they
+/// store and how: a configuration here has a state per key, all folded
+/// into its one Zobrist key, where there it is one set and one interned
+/// state id stored side by side (the memo is cleared when those ids are
+/// renumbered); this search records a configuration on entry and must
+/// [`Memo::remove`] those its real-time pass gives up, where that one
+/// records only configurations left exhausted and never removes one; and
+/// a full bucket here loses a slot the key picks, where that one probes
+/// four buckets, then forgets its home bucket's oldest entry.
 pub(crate) struct Memo {
     slots: Vec<u128>,
     mask: usize,

@@ -444,6 +444,9 @@ fn validate<M: Model>(pb: &Problem<M>, n_operations: usize, order: &[usize]) -> 
     Ok(())
 }
 
+/// Decides `pb`: each key alone first (when partitioning and there are
+/// several), then their orders merged, and otherwise one search of all
+/// the ops.
 fn run<M: Model, H: Hints<M>>(
     history: &History,
     pb: Problem<M>,
@@ -469,68 +472,43 @@ fn run<M: Model, H: Hints<M>>(
         progress: Some(progress),
         ..Limits::default()
     };
-    let mut configurations = 0;
-    let mut keys = Vec::new();
-    // The order each key found alone, as indices into the history's
-    // operations.
-    let mut key_orders: Vec<Vec<usize>> = Vec::new();
+    let mut each = KeysAlone::default();
     if alone {
-        let each = each_key_alone(history, &pb, hints, &live, &limits, options, deadline);
-        match each {
-            Ok(alone) => {
-                configurations = alone.configurations;
-                keys = alone.keys;
-                key_orders = alone.orders;
-            }
+        match each_key_alone(history, &pb, hints, &live, &limits, options, deadline) {
+            Ok(found) => each = found,
             Err(refuted) => return Ok(*refuted),
         }
-    }
-
-    if alone && keys.iter().all(|k| k.valid == Verdict::Valid) {
-        if let Some(order) = merge(&pb, history.operations.len(), &key_orders) {
-            if validate(&pb, history.operations.len(), &order).is_ok() {
-                return Ok(SequentialReport {
-                    valid: Verdict::Valid,
-                    decision: Decision::Merged,
-                    summary: "every key alone passes, and the orders of the keys merge with every \
-                              process's order into one order of all the ops"
-                        .into(),
-                    order: Some(order),
-                    keys,
-                    counterexample: None,
-                    configurations,
-                });
-            }
+        if let Some(order) = merged(&pb, history.operations.len(), &each) {
+            return Ok(SequentialReport {
+                order: Some(order),
+                keys: each.keys,
+                configurations: each.configurations,
+                ..SequentialReport::new(
+                    Verdict::Valid,
+                    Decision::Merged,
+                    "every key alone passes, and the orders of the keys merge with every \
+                     process's order into one order of all the ops",
+                )
+            });
         }
     }
-
     // The global search tries the ops of each key in the order the key
     // found alone first (only the order of the moves changes).
-    let guide = (alone && !key_orders.is_empty())
-        .then(|| guide(&pb, history.operations.len(), &key_orders));
+    let guide = (alone && !each.orders.is_empty())
+        .then(|| guide(&pb, history.operations.len(), &each.orders));
     let limits = Limits {
         guide: guide.as_deref(),
         ..limits
     };
     let (found, nodes, proof) = decide(&pb, hints, &limits);
-    configurations += nodes;
     progress.partitions_done.fetch_add(1, Ordering::Relaxed);
     let report = match found {
         Found::Order(order) => SequentialReport {
-            valid: Verdict::Valid,
-            decision: Decision::Ordered { keys_alone: alone },
-            summary: if alone {
-                "every key alone passes; the global search found an order of all the ops".into()
-            } else {
-                "the search found an order that keeps every process's order".into()
-            },
             order: Some(order.iter().map(|&i| pb.ops[i as usize].id).collect()),
-            keys,
-            counterexample: None,
-            configurations,
+            ..SequentialReport::ordered(alone)
         },
-        Found::Refuted(frontier) => {
-            let cx = counterexample(
+        Found::Refuted(frontier) => SequentialReport {
+            counterexample: Some(counterexample(
                 history,
                 &pb,
                 hints,
@@ -539,40 +517,79 @@ fn run<M: Model, H: Hints<M>>(
                 None,
                 options,
                 deadline,
-            );
-            SequentialReport {
-                valid: Verdict::Invalid,
-                decision: if alone {
-                    Decision::GlobalRefuted
-                } else {
-                    Decision::Refuted
-                },
-                summary: if alone {
-                    "every key alone passes, but the global search found no order of all the ops"
-                        .into()
-                } else {
-                    "no order of the ops keeps every process's order and obeys the model".into()
-                },
-                order: None,
-                keys,
-                counterexample: Some(cx),
-                configurations,
-            }
-        }
-        Found::GaveUp => {
-            let reason = gave_up(options, stop, start);
-            SequentialReport {
-                valid: Verdict::Unknown,
-                summary: format!("undecided: {reason}"),
-                decision: Decision::Unknown { reason },
-                order: None,
-                keys,
-                counterexample: None,
-                configurations,
-            }
-        }
+            )),
+            ..SequentialReport::refuted(alone)
+        },
+        Found::GaveUp => SequentialReport::undecided(gave_up(options, stop, start)),
     };
-    Ok(report)
+    Ok(SequentialReport {
+        keys: each.keys,
+        configurations: each.configurations + nodes,
+        ..report
+    })
+}
+
+impl SequentialReport {
+    /// A report of `valid` reached by `decision`, with no order, key
+    /// verdicts or counterexample (yet).
+    fn new(valid: Verdict, decision: Decision, summary: impl Into<String>) -> Self {
+        SequentialReport {
+            valid,
+            decision,
+            summary: summary.into(),
+            order: None,
+            keys: Vec::new(),
+            counterexample: None,
+            configurations: 0,
+        }
+    }
+
+    /// The search gave up, for `reason`.
+    fn undecided(reason: String) -> Self {
+        let summary = format!("undecided: {reason}");
+        SequentialReport::new(Verdict::Unknown, Decision::Unknown { reason }, summary)
+    }
+
+    /// The search found an order (after every key passed `alone`, or not).
+    fn ordered(alone: bool) -> Self {
+        let summary = if alone {
+            "every key alone passes; the global search found an order of all the ops"
+        } else {
+            "the search found an order that keeps every process's order"
+        };
+        SequentialReport::new(
+            Verdict::Valid,
+            Decision::Ordered { keys_alone: alone },
+            summary,
+        )
+    }
+
+    /// The search found no order (after every key passed `alone`, or not).
+    fn refuted(alone: bool) -> Self {
+        if alone {
+            SequentialReport::new(
+                Verdict::Invalid,
+                Decision::GlobalRefuted,
+                "every key alone passes, but the global search found no order of all the ops",
+            )
+        } else {
+            SequentialReport::new(
+                Verdict::Invalid,
+                Decision::Refuted,
+                "no order of the ops keeps every process's order and obeys the model",
+            )
+        }
+    }
+}
+
+/// When every key passed alone, one order of all the ops of `pb` (of the
+/// history's `n` operations) that keeps the order each key found and
+/// every process's order ([`merge`]), checked valid; `None` otherwise.
+fn merged<M: Model>(pb: &Problem<M>, n: usize, each: &KeysAlone) -> Option<Vec<usize>> {
+    if !each.keys.iter().all(|k| k.valid == Verdict::Valid) {
+        return None;
+    }
+    merge(pb, n, &each.orders).filter(|order| validate(pb, n, order).is_ok())
 }
 
 /// Why a search that began at `start` gave up: the user's cancel, the
@@ -593,6 +610,7 @@ fn gave_up(options: &CheckOptions, stop: Option<&AtomicBool>, start: Instant) ->
 }
 
 /// What checking each key alone found, when no key was refuted.
+#[derive(Default)]
 struct KeysAlone {
     configurations: u64,
     keys: Vec<KeyReport>,

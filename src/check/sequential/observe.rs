@@ -50,6 +50,7 @@ use super::problem::Problem;
 use crate::check::deadline::{Stop, Ticker};
 use crate::model::Model;
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 /// No op: unknown, or not applicable.
 pub(crate) const NO: u32 = u32::MAX;
@@ -113,6 +114,34 @@ pub(crate) struct Observed {
     pub ops_cycle: Option<Vec<u32>>,
 }
 
+/// The states of one key met so far, numbered in the order they were
+/// first met: equal states, equal numbers (tokens).
+pub(crate) struct Interner<S> {
+    map: FxMap<S, u32>,
+    /// The state of each token.
+    pub states: Vec<S>,
+}
+
+impl<S: Clone + Eq + std::hash::Hash> Interner<S> {
+    fn new() -> Self {
+        Interner {
+            map: FxMap::default(),
+            states: Vec::new(),
+        }
+    }
+
+    /// The token of `s`, numbering it if it is new.
+    pub(crate) fn intern(&mut self, s: S) -> u32 {
+        if let Some(&id) = self.map.get(&s) {
+            return id;
+        }
+        let id = self.states.len() as u32;
+        self.states.push(s.clone());
+        self.map.insert(s, id);
+        id
+    }
+}
+
 /// The ops of a problem in interned form: what state each needs and sets.
 pub(crate) struct Tokens<S> {
     /// Per op: the token of the state it requires, or [`NO`].
@@ -121,42 +150,42 @@ pub(crate) struct Tokens<S> {
     pub eff: Vec<u32>,
     /// Per key: the initial state's token.
     pub init: Vec<u32>,
-    /// Per key: the state of each token.
-    pub states: Vec<Vec<S>>,
+    /// Per key: the states met, which the search goes on numbering.
+    pub interners: Vec<Interner<S>>,
 }
 
-/// Interns what `hints` say about every op of `pb`.
+/// Interns what `hints` say about every op of `pb`: per key the initial
+/// state first, then per op the state it requires and the one it sets.
 pub(crate) fn tokens<M: Model, H: Hints<M> + ?Sized>(
     pb: &Problem<M>,
     hints: &H,
 ) -> Tokens<M::State> {
     let nk = pb.keys.len();
-    let mut maps: Vec<FxMap<M::State, u32>> = (0..nk).map(|_| FxMap::default()).collect();
-    let mut states: Vec<Vec<M::State>> = vec![Vec::new(); nk];
-    let mut intern = |k: usize, s: M::State| -> u32 {
-        *maps[k].entry(s.clone()).or_insert_with(|| {
-            states[k].push(s);
-            (states[k].len() - 1) as u32
-        })
-    };
-    let init = (0..nk).map(|k| intern(k, pb.models[k].init())).collect();
+    let mut interners: Vec<Interner<M::State>> = (0..nk).map(|_| Interner::new()).collect();
+    let init = (0..nk)
+        .map(|k| interners[k].intern(pb.models[k].init()))
+        .collect();
     let mut req = Vec::with_capacity(pb.ops.len());
     let mut eff = Vec::with_capacity(pb.ops.len());
     for c in &pb.ops {
         let k = c.key as usize;
         let m = &pb.models[k];
-        req.push(hints.requires(m, &c.op).map_or(NO, |s| intern(k, s)));
+        req.push(
+            hints
+                .requires(m, &c.op)
+                .map_or(NO, |s| interners[k].intern(s)),
+        );
         eff.push(match hints.effect(m, &c.op) {
             Effect::Unchanged => UNCHANGED,
             Effect::Unknown => UNKNOWN,
-            Effect::Sets(s) => intern(k, s),
+            Effect::Sets(s) => interners[k].intern(s),
         });
     }
     Tokens {
         req,
         eff,
         init,
-        states,
+        interners,
     }
 }
 
@@ -349,11 +378,11 @@ const MAX_CELLS: usize = 1 << 25;
 /// Each round takes the graph of every order proved so far — program
 /// order, reads-from, the write orders, and from-read (fact 3) — and
 /// computes, for every op and every process, the first op of that process
-/// it must precede (a reverse topological sweep, one minimum per process).
-/// Then for every write `Y` and every other process, the first op `o` of
-/// `Y`'s key that `Y` must precede there: `o` observes `X` first (its
-/// source, or itself for a blind write), and `Y` comes before `X`, by the
-/// argument of fact 1.
+/// it must precede (a reverse topological sweep, one minimum per process:
+/// [`Chains::first_successors`]). Then for every write `Y` and every other
+/// process, the first op `o` of `Y`'s key that `Y` must precede there: `o`
+/// observes `X` first (its source, or itself for a blind write), and `Y`
+/// comes before `X`, by the argument of fact 1 ([`Chains::write_orders`]).
 fn saturate<M: Model>(
     pb: &Problem<M>,
     src: &[u32],
@@ -368,31 +397,7 @@ fn saturate<M: Model>(
     if n == 0 || n.saturating_mul(np) > MAX_CELLS {
         return None;
     }
-    let mut pos = vec![0u32; n];
-    for seq in &pb.procs {
-        for (j, &i) in seq.iter().enumerate() {
-            pos[i as usize] = j as u32;
-        }
-    }
-    // Per (process, key): the ops whose first observation is known, as
-    // (position, what it observes first), in program order.
-    let mut firsts: HashMap<(u32, u32), Vec<(u32, u32)>> = HashMap::new();
-    for (p, seq) in pb.procs.iter().enumerate() {
-        for &i in seq {
-            let i = i as usize;
-            let x = if reads[i] {
-                src[i]
-            } else if write[i] {
-                i as u32
-            } else {
-                continue;
-            };
-            firsts
-                .entry((p as u32, pb.ops[i].key))
-                .or_default()
-                .push((pos[i], x));
-        }
-    }
+    let chains = Chains::new(pb, src, write, reads);
     let mut known: std::collections::HashSet<(u32, u32)> =
         co.iter().map(|e| (e.from, e.to)).collect();
     // The largest table of the analysis: without room for it in the
@@ -405,10 +410,81 @@ fn saturate<M: Model>(
             Ok(order) => order,
             Err(cycle) => return Some(cycle),
         };
+        if !chains.first_successors(&graph, &order, &mut reach, stop, &mut ticker) {
+            return None;
+        }
+        let before = co.len();
+        if let ControlFlow::Break(cycle) =
+            chains.write_orders(&reach, &mut known, co, stop, &mut ticker)
+        {
+            return cycle;
+        }
+        if co.len() == before {
+            break;
+        }
+    }
+    let graph = Observed::graph(pb, src, write, reads, co);
+    topological(n, &graph).err()
+}
+
+/// What a round of fact 4 reads besides the orders proved so far.
+struct Chains<'a, M: Model> {
+    pb: &'a Problem<M>,
+    /// Per op: is it a write of the analysis?
+    write: &'a [bool],
+    /// Per op: its position in its process.
+    pos: Vec<u32>,
+    /// Per (process, key): the ops whose first observation is known, as
+    /// (position, what it observes first), in program order.
+    firsts: HashMap<(u32, u32), Vec<(u32, u32)>>,
+}
+
+impl<'a, M: Model> Chains<'a, M> {
+    fn new(pb: &'a Problem<M>, src: &[u32], write: &'a [bool], reads: &[bool]) -> Self {
+        let pos = pb.slots();
+        let mut firsts: HashMap<(u32, u32), Vec<(u32, u32)>> = HashMap::new();
+        for (p, seq) in pb.procs.iter().enumerate() {
+            for &i in seq {
+                let i = i as usize;
+                let x = if reads[i] {
+                    src[i]
+                } else if write[i] {
+                    i as u32
+                } else {
+                    continue;
+                };
+                firsts
+                    .entry((p as u32, pb.ops[i].key))
+                    .or_default()
+                    .push((pos[i], x));
+            }
+        }
+        Chains {
+            pb,
+            write,
+            pos,
+            firsts,
+        }
+    }
+
+    /// Fills `reach[v * np + p]` with the position of the first op of
+    /// process `p` that op `v` must precede by the orders of `graph`
+    /// (`u32::MAX` if none): a sweep in reverse topological `order`, one
+    /// minimum per process. `false` when `stop` ended it.
+    fn first_successors(
+        &self,
+        graph: &(Vec<u32>, Vec<u32>),
+        order: &[u32],
+        reach: &mut [u32],
+        stop: &Stop<'_>,
+        ticker: &mut Ticker,
+    ) -> bool {
+        let (pb, pos) = (self.pb, &self.pos[..]);
+        let np = pb.procs.len();
         reach.fill(u32::MAX);
         for &v in order.iter().rev() {
-            if stop.by(&mut ticker) {
-                return None;
+            if stop.by(ticker) {
+                return false;
             }
             let v = v as usize;
             let (lo, hi) = (graph.0[v] as usize, graph.0[v + 1] as usize);
@@ -424,13 +500,31 @@ fn saturate<M: Model>(
             let p = pb.ops[v].process as usize;
             reach[v * np + p] = pos[v];
         }
-        let before = co.len();
-        for y in 0..n {
-            if !write[y] {
+        true
+    }
+
+    /// The write orders `reach` ([`Chains::first_successors`]) proves:
+    /// for every write `Y` and every other process, the first op `o` of
+    /// `Y`'s key that `Y` must precede there observes `X` first, so `Y`
+    /// comes before `X`. Adds those not `known` yet to `co`. Breaks with
+    /// a cycle when `Y` comes before a read of the initial value, and with
+    /// `None` when `stop` says so.
+    fn write_orders(
+        &self,
+        reach: &[u32],
+        known: &mut std::collections::HashSet<(u32, u32)>,
+        co: &mut Vec<CoEdge>,
+        stop: &Stop<'_>,
+        ticker: &mut Ticker,
+    ) -> ControlFlow<Option<Vec<u32>>> {
+        let (pb, pos) = (self.pb, &self.pos[..]);
+        let np = pb.procs.len();
+        for y in 0..pb.ops.len() {
+            if !self.write[y] {
                 continue;
             }
-            if stop.by(&mut ticker) {
-                return None;
+            if stop.by(ticker) {
+                return ControlFlow::Break(None);
             }
             let key = pb.ops[y].key;
             for p in 0..np {
@@ -438,7 +532,7 @@ fn saturate<M: Model>(
                 if m == u32::MAX || p == pb.ops[y].process as usize {
                     continue;
                 }
-                let Some(list) = firsts.get(&(p as u32, key)) else {
+                let Some(list) = self.firsts.get(&(p as u32, key)) else {
                     continue;
                 };
                 let j = list.partition_point(|&(at, _)| at < m);
@@ -451,7 +545,7 @@ fn saturate<M: Model>(
                 let o = pb.procs[p][at as usize];
                 if x == INIT {
                     // `y` comes before a read of the initial value.
-                    return Some(vec![y as u32, o]);
+                    return ControlFlow::Break(Some(vec![y as u32, o]));
                 }
                 // Already implied: `y` comes before `x` by a chain.
                 let q = pb.ops[x as usize].process as usize;
@@ -468,12 +562,8 @@ fn saturate<M: Model>(
                 }
             }
         }
-        if co.len() == before {
-            break;
-        }
+        ControlFlow::Continue(())
     }
-    let graph = Observed::graph(pb, src, write, reads, co);
-    topological(n, &graph).err()
 }
 
 /// A topological order of the graph (compressed adjacency), or the ops

@@ -139,6 +139,17 @@ impl<M: Model> Problem<M> {
         }
     }
 
+    /// Per op: its position in its process's order.
+    pub(crate) fn slots(&self) -> Vec<u32> {
+        let mut slot = vec![0u32; self.ops.len()];
+        for seq in &self.procs {
+            for (j, &i) in seq.iter().enumerate() {
+                slot[i as usize] = j as u32;
+            }
+        }
+        slot
+    }
+
     /// Number of keys that have at least one op.
     pub(crate) fn live_keys(&self) -> Vec<u32> {
         let mut seen = vec![false; self.keys.len()];
