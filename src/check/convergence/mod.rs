@@ -98,6 +98,7 @@ pub mod queue;
 pub mod register;
 pub mod session;
 pub mod set;
+mod skeleton;
 
 use crate::check::evidence::OpView;
 use crate::check::Verdict;
@@ -781,6 +782,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A read in words, for why final reads diverged: which process read
+    /// `what`.
+    pub fn who_read(&self, id: usize, what: impl std::fmt::Display) -> String {
+        format!("process {} read {what}", self.op(id).process)
+    }
+
     /// An operation as evidence.
     pub fn view(&self, id: usize, desc: String) -> OpView {
         OpView::new(self.h, id, desc)
@@ -857,7 +864,7 @@ impl<'a> Ctx<'a> {
         if !anomalies.is_empty() {
             result.valid = Verdict::Invalid;
             for a in anomalies.iter().take(self.opts.max_examples) {
-                result.reasons.push(register::reason(a));
+                result.reasons.push(skeleton::reason(a));
             }
         } else if !has_finals {
             result.valid = Verdict::Unknown;

@@ -233,7 +233,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
     if !anomalies.is_empty() {
         result.valid = Verdict::Invalid;
         for a in anomalies.iter().take(max) {
-            result.reasons.push(super::register::reason(a));
+            result.reasons.push(super::skeleton::reason(a));
         }
     } else if let Some(r) = unknown_reason {
         result.valid = Verdict::Unknown;
