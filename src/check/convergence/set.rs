@@ -840,7 +840,7 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> KeyOutcome {
                 Err("elements were removed: the set is not grow-only")
             }
         },
-        |(), out| sessions_grow_only(ctx, k, &s.reads, &s.elements.index, out),
+        |(), out| s.sessions(k, out),
     );
     a.finish(KeyDetail::Set(d))
 }
@@ -875,97 +875,97 @@ fn differences<'r>(a: &'r [u32], b: &'r [u32]) -> impl Iterator<Item = (u32, boo
     })
 }
 
-/// Monotonic reads and read-your-writes on a grow-only set.
-fn sessions_grow_only(
-    ctx: &Ctx<'_>,
-    k: &KeyOps<'_>,
-    reads: &Rows,
-    index: &FxMap<&Value, u32>,
-    out: &mut SessionReport,
-) {
-    let key = k.key;
-    let max = ctx.opts.max_examples;
-    out.monotonic_reads.judged_keys += 1;
-    out.read_your_writes.judged_keys += 1;
-    // per process: element -> the op that put it in the session (an
-    // earlier read, or an acknowledged add)
-    let mut seen: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
-    let mut owed: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
-    let mut r = 0;
-    for &id in &k.ids {
-        let o = ctx.op(id);
-        let p = o.process;
-        if r < reads.len() && reads.ids[r] == id {
-            let items = reads.row(r);
-            r += 1;
-            for (g, map, guarantee) in [
-                (
-                    &mut out.monotonic_reads,
-                    seen.get(&p),
-                    Guarantee::MonotonicReads,
-                ),
-                (
-                    &mut out.read_your_writes,
-                    owed.get(&p),
-                    Guarantee::ReadYourWrites,
-                ),
-            ] {
-                g.reads_checked += 1;
-                let Some(map) = map else { continue };
-                let hits = items.iter().filter(|e| map.contains_key(e)).count();
-                if hits < map.len() {
-                    let (&e, &prev) = map
-                        .iter()
-                        .filter(|(e, _)| items.binary_search(e).is_err())
-                        .min_by_key(|(_, &prev)| prev)
-                        .expect("a missing element");
-                    let value = index
-                        .iter()
-                        .find(|(_, &i)| i == e)
-                        .map(|(v, _)| (*v).clone())
-                        .unwrap_or(Value::Nil);
-                    let (first_desc, what) = match guarantee {
-                        Guarantee::MonotonicReads => (
-                            format!(
-                                "read {}",
-                                super::short(ctx.output(prev).unwrap_or(&Value::Nil))
-                            ),
-                            "an earlier read of the same process had it",
-                        ),
-                        Guarantee::ReadYourWrites => (
-                            format!("add {value}"),
-                            "the same process's add of it was acknowledged",
-                        ),
-                    };
-                    g.violation(
-                        SessionViolation {
-                            guarantee,
-                            process: ctx.h.process(o).clone(),
-                            key: key.cloned(),
-                            first: ctx.view(prev, first_desc),
-                            second: ctx.view(
-                                id,
-                                format!("read {}", super::short(ctx.output(id).unwrap_or(&Value::Nil))),
-                            ),
-                            detail: format!(
-                                "process {}'s read misses {value} ({} missing in all), though {what}",
-                                ctx.h.process(o),
-                                map.len() - hits
-                            ),
-                        },
-                        max,
-                    );
+impl SetKey<'_, '_> {
+    /// Monotonic reads and read-your-writes on a grow-only set.
+    fn sessions(&self, k: &KeyOps<'_>, out: &mut SessionReport) {
+        let (ctx, max) = (self.ctx, self.ctx.opts.max_examples);
+        out.monotonic_reads.judged_keys += 1;
+        out.read_your_writes.judged_keys += 1;
+        // per process: element -> the op that put it in the session (an
+        // earlier read, or an acknowledged add)
+        let mut seen: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
+        let mut owed: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
+        let mut r = 0;
+        for &id in &k.ids {
+            let o = ctx.op(id);
+            let p = o.process;
+            if r < self.reads.len() && self.reads.ids[r] == id {
+                let items = self.reads.row(r);
+                r += 1;
+                for (g, had, guarantee) in [
+                    (
+                        &mut out.monotonic_reads,
+                        seen.get(&p),
+                        Guarantee::MonotonicReads,
+                    ),
+                    (
+                        &mut out.read_your_writes,
+                        owed.get(&p),
+                        Guarantee::ReadYourWrites,
+                    ),
+                ] {
+                    g.reads_checked += 1;
+                    let Some(had) = had else { continue };
+                    if let Some(v) = self.misses(k.key, id, items, had, guarantee) {
+                        g.violation(v, max);
+                    }
+                }
+                let s = seen.entry(p).or_default();
+                for &e in items {
+                    s.entry(e).or_insert(id);
+                }
+            } else if kind(ctx.f(id)) == Kind::Add && o.outcome == Outcome::Ok {
+                if let Some(&e) = self.elements.index.get(ctx.input(id)) {
+                    owed.entry(p).or_default().entry(e).or_insert(id);
                 }
             }
-            let s = seen.entry(p).or_default();
-            for &e in items {
-                s.entry(e).or_insert(id);
-            }
-        } else if kind(ctx.f(id)) == Kind::Add && o.outcome == Outcome::Ok {
-            if let Some(&e) = index.get(ctx.input(id)) {
-                owed.entry(p).or_default().entry(e).or_insert(id);
-            }
         }
+    }
+
+    /// The violation of `guarantee` by read `id` of `items`, when it misses
+    /// an element of `had` (each element with the op that put it in the
+    /// process's session): named by the one put there first.
+    fn misses(
+        &self,
+        key: Option<&Value>,
+        id: usize,
+        items: &[u32],
+        had: &FxMap<u32, usize>,
+        guarantee: Guarantee,
+    ) -> Option<SessionViolation> {
+        let ctx = self.ctx;
+        let hits = items.iter().filter(|e| had.contains_key(e)).count();
+        if hits == had.len() {
+            return None;
+        }
+        let (&e, &prev) = had
+            .iter()
+            .filter(|(e, _)| items.binary_search(e).is_err())
+            .min_by_key(|(_, &prev)| prev)
+            .expect("a missing element");
+        let value = self.elems()[e as usize].value;
+        let (first_desc, what) = match guarantee {
+            Guarantee::MonotonicReads => (
+                describe_read(ctx, prev),
+                "an earlier read of the same process had it",
+            ),
+            Guarantee::ReadYourWrites => (
+                format!("add {value}"),
+                "the same process's add of it was acknowledged",
+            ),
+        };
+        let process = ctx.h.process(ctx.op(id));
+        Some(SessionViolation {
+            guarantee,
+            process: process.clone(),
+            key: key.cloned(),
+            first: ctx.view(prev, first_desc),
+            second: ctx.view(id, describe_read(ctx, id)),
+            detail: format!(
+                "process {process}'s read misses {value} ({} missing in all), though {what}",
+                had.len() - hits
+            ),
+        })
     }
 }
 
