@@ -38,8 +38,9 @@
 //! inside it that is no subset sum leaves the key unknown, never invalid.
 
 use super::pending::Change;
-use super::session::{check_scalar, Level, SessionReport};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult, Pos};
+use super::session::{check_scalar, Level};
+use super::skeleton::Analysis;
+use super::{Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyOutcome, Pos};
 use crate::history::{Outcome, Value};
 use serde::Serialize;
 
@@ -153,62 +154,62 @@ fn prefix<'a>(incs: impl Iterator<Item = &'a Inc>) -> (Vec<i64>, Vec<i64>) {
     (pos, neg)
 }
 
-pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>, SessionReport) {
-    let mut d = CounterDetail::default();
-    let mut result = empty_result(k.key, KeyDetail::None);
-    let mut anomalies = Vec::new();
-    let mut sessions = SessionReport::new(ctx.opts.sessions);
-    let key = k.key;
-    let max = ctx.opts.max_examples;
-    let init = ctx.model.initial.as_int().unwrap_or(0);
+/// A key's operations as the counter sees them.
+struct Ops {
+    /// Increments and decrements (not failed), in invocation order.
+    incs: Vec<Inc>,
+    /// `ok` reads, with the value read.
+    reads: Vec<(usize, i64)>,
+    /// Where the last update ended.
+    last_update: Option<Pos>,
+    /// Some indeterminate update's effect on the count is unknown.
+    opaque_pending: bool,
+    /// No increment was negative.
+    grow_only: bool,
+    /// The levels the session guarantees judge, in invocation order.
+    session_events: Vec<(usize, Level)>,
+}
 
-    let mut incs: Vec<Inc> = Vec::new();
-    let mut reads: Vec<(usize, i64)> = Vec::new();
-    let mut last_update: Option<Pos> = None;
-    // Indeterminate updates whose effect on the count is unknown.
-    let mut opaque_pending = false;
-    let mut grow_only = true;
-    let mut session_events: Vec<(usize, Level)> = Vec::new();
-    let mut own: super::FxMap<i64, i64> = Default::default();
+/// Sorts a key's operations into reads and increments, counting them in
+/// `d`; `init` is the counter's initial value.
+fn classify(ctx: &Ctx<'_>, k: &KeyOps<'_>, init: i64, d: &mut CounterDetail) -> Ops {
+    let mut ops = Ops {
+        incs: Vec::new(),
+        reads: Vec::new(),
+        last_update: None,
+        opaque_pending: false,
+        grow_only: true,
+        session_events: Vec::new(),
+    };
+    // Each process's own acknowledged increments, from the initial value.
+    let mut own: FxMap<i64, i64> = Default::default();
     for &id in &k.ids {
         let o = ctx.op(id);
         let kd = kind(ctx.f(id));
         match kd {
-            Kind::Read => {
-                if let Some(v) = ctx.output(id) {
-                    match v.as_int() {
-                        Some(x) => {
-                            reads.push((id, x));
-                            session_events.push((id, Level::Read(x)));
-                        }
-                        None => d.malformed += 1,
-                    }
+            Kind::Read => match ctx.output(id).map(Value::as_int) {
+                Some(Some(x)) => {
+                    ops.reads.push((id, x));
+                    ops.session_events.push((id, Level::Read(x)));
                 }
-            }
+                Some(None) => d.malformed += 1,
+                None => {}
+            },
             _ if o.outcome == Outcome::Fail => {}
             Kind::Other => {
-                last_update = last_update.max(Some(ctx.ended(id)));
-                opaque_pending |= o.outcome != Outcome::Ok;
+                ops.last_update = ops.last_update.max(Some(ctx.ended(id)));
+                ops.opaque_pending |= o.outcome != Outcome::Ok;
             }
             Kind::Inc | Kind::Dec => {
-                last_update = last_update.max(Some(ctx.ended(id)));
-                let magnitude = match ctx.input(id) {
-                    Value::Nil => Some(1),
-                    v => v.as_int(),
-                };
-                let Some(m) = magnitude else {
+                ops.last_update = ops.last_update.max(Some(ctx.ended(id)));
+                let Some(delta) = delta(ctx.input(id), kd) else {
                     d.malformed += 1;
-                    opaque_pending |= o.outcome != Outcome::Ok;
+                    ops.opaque_pending |= o.outcome != Outcome::Ok;
                     continue;
                 };
-                let delta = if kd == Kind::Dec {
-                    m.saturating_neg()
-                } else {
-                    m
-                };
-                grow_only &= delta >= 0;
+                ops.grow_only &= delta >= 0;
                 let ok = o.outcome == Outcome::Ok;
-                incs.push(Inc {
+                ops.incs.push(Inc {
                     invoke: o.invoke,
                     complete: o.response(),
                     delta,
@@ -219,146 +220,240 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                     d.acknowledged += 1;
                     let s = own.entry(o.process).or_insert(init);
                     *s = s.saturating_add(delta);
-                    session_events.push((id, Level::Wrote(*s)));
+                    ops.session_events.push((id, Level::Wrote(*s)));
                 }
             }
         }
     }
-    result.updates = incs.len();
-    result.reads = reads.len();
-    result.last_update_at = last_update.map(|p| p.clock);
+    ops
+}
 
-    // may: by invocation (incs are in invocation order); must: acknowledged,
-    // by completion.
-    let (may_pos, may_neg) = prefix(incs.iter());
-    let may_at: Vec<usize> = incs.iter().map(|i| i.invoke).collect();
-    let mut acked: Vec<&Inc> = incs.iter().filter(|i| i.ok).collect();
-    acked.sort_unstable_by_key(|i| i.complete);
-    let (must_pos, must_neg) = prefix(acked.iter().copied());
-    let must_at: Vec<usize> = acked.iter().map(|i| i.complete).collect();
-    let bounds = |id: usize| -> ((i64, i64), (i64, i64)) {
-        let o = ctx.op(id);
-        let done = o.complete.unwrap_or(usize::MAX);
-        let a = may_at.partition_point(|&inv| inv < done);
-        let b = must_at.partition_point(|&c| c < o.invoke);
-        let ec = (init + may_neg[a], init + may_pos[a]);
-        let strict = (
-            init.saturating_add(must_pos[b]).saturating_add(may_neg[a]),
-            init.saturating_add(may_pos[a]).saturating_add(must_neg[b]),
-        );
-        (ec, strict)
+/// The change an increment or decrement with `input` makes (`nil`
+/// means 1); `None` when the input is no integer.
+fn delta(input: &Value, kd: Kind) -> Option<i64> {
+    let magnitude = match input {
+        Value::Nil => 1,
+        v => v.as_int()?,
     };
-    d.final_lower = init + must_pos[acked.len()] + may_neg[incs.len()];
-    d.final_upper = init + may_pos[incs.len()] + must_neg[acked.len()];
+    Some(if kd == Kind::Dec {
+        magnitude.saturating_neg()
+    } else {
+        magnitude
+    })
+}
 
-    let read_ids: Vec<usize> = reads.iter().map(|r| r.0).collect();
-    let finals = ctx.final_reads(&read_ids, last_update);
-    result.final_reads = finals.len();
-    let mut is_final = vec![false; reads.len()];
-    {
-        let mut j = 0;
-        for (i, &id) in read_ids.iter().enumerate() {
-            if j < finals.len() && finals[j] == id {
-                is_final[i] = true;
-                j += 1;
-            }
+/// The bounds on reads (see the module docs): prefix sums of the positive
+/// and negative deltas of the increments that *may* be in a read (by
+/// invocation) and of those that *must* (acknowledged, by completion).
+struct Bounds {
+    init: i64,
+    may_pos: Vec<i64>,
+    may_neg: Vec<i64>,
+    /// Invocation events of the increments, in order.
+    may_at: Vec<usize>,
+    must_pos: Vec<i64>,
+    must_neg: Vec<i64>,
+    /// Completion events of the acknowledged increments, in order.
+    must_at: Vec<usize>,
+}
+
+impl Bounds {
+    fn of(incs: &[Inc], init: i64) -> Bounds {
+        // incs are in invocation order.
+        let (may_pos, may_neg) = prefix(incs.iter());
+        let mut acked: Vec<&Inc> = incs.iter().filter(|i| i.ok).collect();
+        acked.sort_unstable_by_key(|i| i.complete);
+        let (must_pos, must_neg) = prefix(acked.iter().copied());
+        Bounds {
+            init,
+            may_pos,
+            may_neg,
+            may_at: incs.iter().map(|i| i.invoke).collect(),
+            must_pos,
+            must_neg,
+            must_at: acked.iter().map(|i| i.complete).collect(),
         }
     }
-    let describe = |id: usize| format!("read {}", ctx.output(id).unwrap_or(&Value::Nil));
-    for (i, &(id, x)) in reads.iter().enumerate() {
-        let ((el, eu), (sl, su)) = bounds(id);
-        let (lo, hi) = if is_final[i] { (sl, su) } else { (el, eu) };
+
+    /// The bounds on read `id`: eventual consistency's (nothing must be in
+    /// it), then Jepsen's.
+    fn on(&self, ctx: &Ctx<'_>, id: usize) -> ((i64, i64), (i64, i64)) {
+        let (init, o) = (self.init, ctx.op(id));
+        let done = o.complete.unwrap_or(usize::MAX);
+        let a = self.may_at.partition_point(|&inv| inv < done);
+        let b = self.must_at.partition_point(|&c| c < o.invoke);
+        let ec = (init + self.may_neg[a], init + self.may_pos[a]);
+        let strict = (
+            init.saturating_add(self.must_pos[b])
+                .saturating_add(self.may_neg[a]),
+            init.saturating_add(self.may_pos[a])
+                .saturating_add(self.must_neg[b]),
+        );
+        (ec, strict)
+    }
+
+    /// The least and greatest final value the increments allow.
+    fn on_final(&self) -> (i64, i64) {
+        let (may, must) = (self.may_at.len(), self.must_at.len());
+        (
+            self.init + self.must_pos[must] + self.may_neg[may],
+            self.init + self.may_pos[may] + self.must_neg[must],
+        )
+    }
+}
+
+/// A read as evidence.
+fn describe_read(ctx: &Ctx<'_>, id: usize) -> String {
+    format!("read {}", ctx.output(id).unwrap_or(&Value::Nil))
+}
+
+/// Reads outside their bounds, pushed to `anomalies` (the first
+/// `max_examples` of them): final reads outside Jepsen's, others outside
+/// eventual consistency's; a non-final read outside Jepsen's only is a
+/// stale read.
+fn out_of_bounds(
+    ctx: &Ctx<'_>,
+    key: Option<&Value>,
+    reads: &[(usize, i64)],
+    finals: &[usize],
+    bounds: &Bounds,
+    d: &mut CounterDetail,
+    anomalies: &mut Vec<Anomaly>,
+) {
+    // Both in invocation order.
+    let mut next_final = finals.iter().peekable();
+    for &(id, x) in reads {
+        let is_final = next_final.next_if(|&&f| f == id).is_some();
+        let ((el, eu), (sl, su)) = bounds.on(ctx, id);
+        let (lo, hi) = if is_final { (sl, su) } else { (el, eu) };
         if x < lo || x > hi {
             d.out_of_bounds += 1;
-            if d.out_of_bounds <= max {
+            if d.out_of_bounds <= ctx.opts.max_examples {
                 anomalies.push(Anomaly::OutOfBounds {
                     key: key.cloned(),
-                    read: ctx.read_view(id, describe(id)),
+                    read: ctx.read_view(id, describe_read(ctx, id)),
                     value: x,
                     lower: lo,
                     upper: hi,
-                    is_final: is_final[i],
+                    is_final,
                 });
             }
         } else if x < sl || x > su {
             d.stale_reads += 1;
         }
     }
-    let value_of: super::FxMap<usize, i64> = reads.iter().copied().collect();
-    result.final_values = ctx.group(&finals, |id| value_of[&id], |&x| Value::Int(x), describe);
-    // What the indeterminate increments may add up to.
-    let (neg, pos) = incs
-        .iter()
-        .filter(|i| !i.ok)
-        .fold((0i64, 0i64), |(n, p), i| {
-            (
-                n.saturating_add(i.delta.min(0)),
-                p.saturating_add(i.delta.max(0)),
-            )
-        });
-    let within = |c: i64| opaque_pending || (neg <= c && c <= pos);
-    let mut undecided = None;
-    if result.final_values.len() > 1 {
-        let fin: Vec<(usize, i64)> = finals.iter().map(|&r| (r, value_of[&r])).collect();
-        match unexplained(ctx, &fin, neg, pos).filter(|_| !opaque_pending) {
-            Some(c) => {
-                let read =
-                    |r: usize| format!("process {} read {}", ctx.op(r).process, value_of[&r]);
-                let why = if c.ordered {
-                    format!(
-                        "{} before {}, and indeterminate increments change the count by {neg} to {pos}",
-                        read(c.from),
-                        read(c.to)
-                    )
-                } else {
-                    format!(
-                        "{} while {}, more apart than indeterminate increments ({neg} to {pos}) explain",
-                        read(c.from),
-                        read(c.to)
-                    )
-                };
-                anomalies.insert(0, ctx.divergence(&result, c, why, describe));
-            }
-            None => {
-                let what = format!("indeterminate increments (adding {neg} to {pos})");
-                undecided = Some(ctx.undecided(&result, &what));
-            }
+}
+
+/// What the indeterminate increments of a key may add up to.
+struct Indeterminate {
+    /// The sum of their negative deltas.
+    neg: i64,
+    /// The sum of their positive deltas.
+    pos: i64,
+    /// One's effect is unknown: they may add up to anything.
+    opaque: bool,
+}
+
+impl Indeterminate {
+    fn of(ops: &Ops) -> Self {
+        let (neg, pos) = ops
+            .incs
+            .iter()
+            .filter(|i| !i.ok)
+            .fold((0i64, 0i64), |(n, p), i| {
+                (
+                    n.saturating_add(i.delta.min(0)),
+                    p.saturating_add(i.delta.max(0)),
+                )
+            });
+        Indeterminate {
+            neg,
+            pos,
+            opaque: ops.opaque_pending,
         }
-    } else if let Some(g) = result.final_values.first() {
-        result.converged_value = Some(g.value.clone());
-        let v = g.value.as_int().unwrap_or(0);
-        let s = ctx.settling(
-            reads.iter().map(|&(id, x)| (id, x == v)),
-            last_update,
-            |a, d| within(value_of[&d].saturating_sub(value_of[&a])),
-        );
-        result.convergence_time = Some(s.time);
-        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
-            element: None,
-            agreed: ctx.read_view(a, describe(a)),
-            diverged: ctx.read_view(d, describe(d)),
-        });
     }
 
-    ctx.settle(
-        &mut result,
-        &anomalies,
-        !finals.is_empty(),
-        reads.len(),
-        undecided,
+    /// May they change the count by `c`?
+    fn explain(&self, c: i64) -> bool {
+        self.opaque || (self.neg <= c && c <= self.pos)
+    }
+}
+
+/// Final reads that disagree: the change between two of them that no
+/// indeterminate increments explain, with why; else what indeterminate
+/// increments may explain every difference.
+fn diverged(
+    ctx: &Ctx<'_>,
+    finals: &[usize],
+    value_of: &FxMap<usize, i64>,
+    indeterminate: &Indeterminate,
+) -> Result<(Change, String), String> {
+    let (neg, pos) = (indeterminate.neg, indeterminate.pos);
+    let fin: Vec<(usize, i64)> = finals.iter().map(|&r| (r, value_of[&r])).collect();
+    match unexplained(ctx, &fin, neg, pos).filter(|_| !indeterminate.opaque) {
+        Some(c) => {
+            let why = c.why(
+                |r| ctx.who_read(r, value_of[&r]),
+                &format!("and indeterminate increments change the count by {neg} to {pos}"),
+                &format!("more apart than indeterminate increments ({neg} to {pos}) explain"),
+            );
+            Ok((c, why))
+        }
+        None => Err(format!("indeterminate increments (adding {neg} to {pos})")),
+    }
+}
+
+pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> KeyOutcome {
+    let mut a = Analysis::new(ctx, k);
+    let mut d = CounterDetail::default();
+    let init = ctx.model.initial.as_int().unwrap_or(0);
+    let ops = classify(ctx, k, init, &mut d);
+    let bounds = Bounds::of(&ops.incs, init);
+    (d.final_lower, d.final_upper) = bounds.on_final();
+
+    let read_ids: Vec<usize> = ops.reads.iter().map(|r| r.0).collect();
+    let finals = a.final_reads(ops.incs.len(), &read_ids, ops.last_update);
+    let describe = |id: usize| describe_read(ctx, id);
+    out_of_bounds(
+        ctx,
+        k.key,
+        &ops.reads,
+        &finals,
+        &bounds,
+        &mut d,
+        &mut a.anomalies,
     );
-
-    if ctx.opts.sessions != super::SessionMode::Off {
-        if !grow_only {
-            sessions.not_judged("the counter is not grow-only (negative increments)");
-        } else if reads.is_empty() {
-            sessions.not_judged("no ok reads");
-        } else {
-            check_scalar(ctx, key, &session_events, "value", &mut sessions);
+    let value_of: FxMap<usize, i64> = ops.reads.iter().copied().collect();
+    a.result.final_values = ctx.group(&finals, |id| value_of[&id], |&x| Value::Int(x), describe);
+    let indeterminate = Indeterminate::of(&ops);
+    if a.result.final_values.len() > 1 {
+        let found = diverged(ctx, &finals, &value_of, &indeterminate);
+        // The divergence leads the reads out of bounds.
+        if let Some(divergence) = a.diverged(found, describe) {
+            a.anomalies.insert(0, divergence);
         }
+    } else if !a.result.final_values.is_empty() {
+        let v = value_of[&finals[0]];
+        a.converged(
+            ops.reads.iter().map(|&(id, x)| (id, x == v)),
+            |agreed, diverged| {
+                indeterminate.explain(value_of[&diverged].saturating_sub(value_of[&agreed]))
+            },
+            describe,
+            |_| None,
+        );
     }
-    result.detail = KeyDetail::Counter(d);
-    (result, anomalies, sessions)
+    a.sessions(
+        || {
+            if ops.grow_only {
+                Ok(&ops.session_events)
+            } else {
+                Err("the counter is not grow-only (negative increments)")
+            }
+        },
+        |events, s| check_scalar(ctx, k.key, events, "value", s),
+    );
+    a.finish(KeyDetail::Counter(d))
 }
 
 #[cfg(test)]

@@ -90,6 +90,12 @@
 //!
 //! Mutex and multi-register have no convergence analysis: Unknown.
 //!
+//! Every model analyses a key in the same steps (classify its operations,
+//! choose and group the final reads, judge divergence or time how the key
+//! settled, find the model's anomalies, judge sessions, settle the
+//! verdict); the `skeleton` module holds what those steps share, and each
+//! model's file only what is its own.
+//!
 //! Session guarantees are in [`session`].
 
 pub mod counter;
@@ -98,6 +104,7 @@ pub mod queue;
 pub mod register;
 pub mod session;
 pub mod set;
+mod skeleton;
 
 use crate::check::evidence::OpView;
 use crate::check::Verdict;
@@ -636,19 +643,6 @@ pub(crate) struct Ctx<'a> {
     pub marked_but_early: std::sync::atomic::AtomicUsize,
 }
 
-/// After the last update of a key: how long it took to converge, and the
-/// first flip-flop.
-pub(crate) struct Settling {
-    /// From the last update ending to the completion of the last read that
-    /// disagreed with the converged value (0 when none did).
-    pub time: i64,
-    /// Reads after the last update that disagreed.
-    pub disagreeing: usize,
-    /// The first (agreeing, later disagreeing) pair of reads that no
-    /// indeterminate update explains.
-    pub flip: Option<(usize, usize)>,
-}
-
 /// Is this nemesis `f` a heal?
 pub(crate) fn is_heal(f: &str) -> bool {
     let f = f.to_ascii_lowercase();
@@ -781,6 +775,12 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A read in words, for why final reads diverged: which process read
+    /// `what`.
+    pub fn who_read(&self, id: usize, what: impl std::fmt::Display) -> String {
+        format!("process {} read {what}", self.op(id).process)
+    }
+
     /// An operation as evidence.
     pub fn view(&self, id: usize, desc: String) -> OpView {
         OpView::new(self.h, id, desc)
@@ -840,112 +840,6 @@ impl<'a> Ctx<'a> {
             (None, Some(n)) if n > 0 => (None, self.h.client_number(o).rem_euclid(n as i64)),
             _ => (None, o.process),
         }
-    }
-
-    /// Settles a key's verdict once its analysis is done: invalid with the
-    /// first few anomalies as reasons, else unknown when no read was final
-    /// (never valid without final reads) or when `undecided` says why the
-    /// final reads cannot be judged, else as it stands.
-    pub(crate) fn settle(
-        &self,
-        result: &mut KeyResult,
-        anomalies: &[Anomaly],
-        has_finals: bool,
-        reads: usize,
-        undecided: Option<String>,
-    ) {
-        if !anomalies.is_empty() {
-            result.valid = Verdict::Invalid;
-            for a in anomalies.iter().take(self.opts.max_examples) {
-                result.reasons.push(register::reason(a));
-            }
-        } else if !has_finals {
-            result.valid = Verdict::Unknown;
-            result
-                .reasons
-                .push(self.no_final_reason(reads, result.last_update_at));
-        } else if let Some(why) = undecided {
-            result.valid = Verdict::Unknown;
-            result.reasons.push(why);
-        }
-    }
-
-    /// The divergence of a key whose final reads fall in several groups,
-    /// shown by `change`; `why` says why no indeterminate update explains
-    /// it.
-    pub(crate) fn divergence(
-        &self,
-        result: &KeyResult,
-        change: pending::Change,
-        why: String,
-        describe: impl Fn(usize) -> String,
-    ) -> Anomaly {
-        Anomaly::Divergence {
-            key: result.key.clone(),
-            values: result
-                .final_values
-                .iter()
-                .map(|g| (g.value.clone(), g.replicas.clone()))
-                .collect(),
-            reads: [change.from, change.to]
-                .into_iter()
-                .map(|r| self.read_view(r, describe(r)))
-                .collect(),
-            why,
-        }
-    }
-
-    /// Why final reads that differ are not judged: indeterminate updates,
-    /// `what`, may have taken effect between them.
-    pub(crate) fn undecided(&self, result: &KeyResult, what: &str) -> String {
-        format!(
-            "final reads differ ({}), but {what} may have taken effect between them: whether the replicas disagreed cannot be judged",
-            result
-                .final_values
-                .iter()
-                .map(|g| format!("{} from {}", short(&g.value), g.replicas.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    }
-
-    /// How a key settled after its last update, from its `ok` reads in
-    /// invocation order, each with whether it agreed with the converged
-    /// value. A flip-flop counts only when `explained(agreed, diverged)` is
-    /// false: no indeterminate update may have changed the one's state into
-    /// the other's.
-    pub(crate) fn settling(
-        &self,
-        reads: impl Iterator<Item = (usize, bool)>,
-        last_update: Option<Pos>,
-        explained: impl Fn(usize, usize) -> bool,
-    ) -> Settling {
-        let start = last_update.map_or_else(|| self.at(0), |p| p.clock);
-        let mut out = Settling {
-            time: 0,
-            disagreeing: 0,
-            flip: None,
-        };
-        let mut agreed: Option<usize> = None;
-        for (id, agrees) in reads {
-            let o = self.op(id);
-            if Some(self.pos(o.invoke)) <= last_update {
-                continue;
-            }
-            if agrees {
-                agreed.get_or_insert(id);
-                continue;
-            }
-            out.disagreeing += 1;
-            let end = self.completed(id).unwrap_or(start);
-            out.time = out.time.max(end - start);
-            if let (Some(a), None) = (agreed, out.flip) {
-                if o.invoke > self.op(a).response() && !explained(a, id) {
-                    out.flip = Some((a, id));
-                }
-            }
-        }
-        out
     }
 
     /// Why a key has no final reads.
@@ -1092,25 +986,6 @@ pub(crate) fn short(v: &Value) -> String {
             )
         }
         _ => v.to_string(),
-    }
-}
-
-/// A key result with nothing found yet.
-pub(crate) fn empty_result(key: Option<&Value>, detail: KeyDetail) -> KeyResult {
-    KeyResult {
-        key: key.cloned(),
-        valid: Verdict::Valid,
-        reasons: Vec::new(),
-        updates: 0,
-        reads: 0,
-        final_reads: 0,
-        last_update_at: None,
-        final_values: Vec::new(),
-        converged_value: None,
-        convergence_time: None,
-        flip_flop: None,
-        detail,
-        part: None,
     }
 }
 

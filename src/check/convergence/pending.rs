@@ -125,6 +125,20 @@ pub(crate) struct Change {
     pub ordered: bool,
 }
 
+impl Change {
+    /// Why no indeterminate update explains this change, in words: its two
+    /// reads as `read` tells them, one `before` the other when it
+    /// completed first, then `ordered`; else one `while` the other, then
+    /// `overlapping`.
+    pub fn why(&self, read: impl Fn(usize) -> String, ordered: &str, overlapping: &str) -> String {
+        if self.ordered {
+            format!("{} before {}, {ordered}", read(self.from), read(self.to))
+        } else {
+            format!("{} while {}, {overlapping}", read(self.from), read(self.to))
+        }
+    }
+}
+
 /// A pair of final reads, one from each class, that no change an
 /// indeterminate update can make explains; `None` when every pair is
 /// explained.

@@ -20,9 +20,8 @@
 //! - **recovered**: items of indeterminate enqueues that were dequeued
 //!   (informational).
 
-use super::session::SessionReport;
-use super::{empty_result, Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyResult};
-use crate::check::Verdict;
+use super::skeleton::Analysis;
+use super::{Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyOutcome, Pos};
 use crate::history::{Outcome, Value};
 use serde::Serialize;
 
@@ -75,31 +74,47 @@ struct Item {
     dequeue: Option<usize>,
 }
 
-pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>, SessionReport) {
-    let mut d = QueueDetail::default();
-    let mut result = empty_result(k.key, KeyDetail::None);
-    let mut anomalies = Vec::new();
-    let mut sessions = SessionReport::new(ctx.opts.sessions);
-    if ctx.opts.sessions != super::SessionMode::Off {
-        sessions.not_judged("session guarantees are not defined for queues");
+/// A key's operations as the queue sees them.
+struct Ops<'a> {
+    /// What happened to each item.
+    items: FxMap<&'a Value, Item>,
+    /// The items, in order of first appearance.
+    order: Vec<&'a Value>,
+    /// The queue's reads: `ok` drains, and `ok` dequeues that found it
+    /// empty.
+    empties: Vec<usize>,
+    /// A drain's outcome is unknown.
+    indeterminate_drain: bool,
+    /// Where the last enqueue ended.
+    last_update: Option<Pos>,
+}
+
+impl<'a> Ops<'a> {
+    /// The item `v`, first seen now if it is new.
+    fn item(&mut self, v: &'a Value) -> &mut Item {
+        self.items.entry(v).or_insert_with(|| {
+            self.order.push(v);
+            Item::default()
+        })
     }
-    let key = k.key;
-    let max = ctx.opts.max_examples;
-    let mut items: FxMap<&Value, Item> = FxMap::default();
-    let mut order: Vec<&Value> = Vec::new();
-    let mut empties: Vec<usize> = Vec::new();
-    let mut indeterminate_drain = false;
-    let mut last_update: Option<super::Pos> = None;
+}
+
+/// Sorts a key's operations into enqueues and dequeues, counting them in
+/// `d`.
+fn classify<'a>(ctx: &Ctx<'a>, k: &KeyOps<'_>, d: &mut QueueDetail) -> Ops<'a> {
+    let mut ops = Ops {
+        items: FxMap::default(),
+        order: Vec::new(),
+        empties: Vec::new(),
+        indeterminate_drain: false,
+        last_update: None,
+    };
     for &id in &k.ids {
         let o = ctx.op(id);
         match kind(ctx.f(id)) {
             Kind::Enqueue if o.outcome != Outcome::Fail => {
-                last_update = last_update.max(Some(ctx.ended(id)));
-                let v = ctx.input(id);
-                let it = items.entry(v).or_insert_with(|| {
-                    order.push(v);
-                    Item::default()
-                });
+                ops.last_update = ops.last_update.max(Some(ctx.ended(id)));
+                let it = ops.item(ctx.input(id));
                 d.enqueues += 1;
                 if o.outcome == Outcome::Ok {
                     d.acknowledged += 1;
@@ -114,26 +129,15 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 Outcome::Fail => {}
                 Outcome::Info => {
                     d.indeterminate_dequeues += 1;
-                    indeterminate_drain |= kd == Kind::Drain;
+                    ops.indeterminate_drain |= kd == Kind::Drain;
                 }
                 Outcome::Ok => {
-                    let out = ctx.output(id).unwrap_or(&Value::Nil);
-                    let got: &[Value] = match (kd, out) {
-                        (_, Value::Nil) => &[],
-                        (Kind::Drain, v) => v.as_collection().unwrap_or(std::slice::from_ref(v)),
-                        (_, v) => match v.as_collection() {
-                            Some([]) => &[],
-                            _ => std::slice::from_ref(v),
-                        },
-                    };
+                    let got = dequeued(ctx, id, kd);
                     if got.is_empty() || kd == Kind::Drain {
-                        empties.push(id);
+                        ops.empties.push(id);
                     }
                     for v in got {
-                        let it = items.entry(v).or_insert_with(|| {
-                            order.push(v);
-                            Item::default()
-                        });
+                        let it = ops.item(v);
                         it.dequeued += 1;
                         it.dequeue.get_or_insert(id);
                         d.dequeued += 1;
@@ -143,16 +147,37 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             _ => {}
         }
     }
-    result.updates = d.enqueues;
-    result.reads = empties.len();
-    result.last_update_at = last_update.map(|p| p.clock);
-    let finals = ctx.final_reads(&empties, last_update);
-    result.final_reads = finals.len();
-    d.drained = !finals.is_empty();
+    ops
+}
 
-    let mut lost_ops: Vec<(&Value, usize)> = Vec::new();
-    for &v in &order {
-        let it = &items[v];
+/// The items an `ok` dequeue or drain took: none when it returned `nil`
+/// or (a dequeue) an empty collection.
+fn dequeued<'a>(ctx: &Ctx<'a>, id: usize, kd: Kind) -> &'a [Value] {
+    match (kd, ctx.output(id).unwrap_or(&Value::Nil)) {
+        (_, Value::Nil) => &[],
+        (Kind::Drain, v) => v.as_collection().unwrap_or(std::slice::from_ref(v)),
+        (_, v) => match v.as_collection() {
+            Some([]) => &[],
+            _ => std::slice::from_ref(v),
+        },
+    }
+}
+
+/// Tallies each item (unexpected, duplicated, recovered, lost) in `d`,
+/// with the first `max_examples` unexpected and duplicated items pushed
+/// to `anomalies`; returns the lost items, each with its acknowledged
+/// enqueue.
+fn tally<'a>(
+    ctx: &Ctx<'_>,
+    key: Option<&Value>,
+    ops: &Ops<'a>,
+    d: &mut QueueDetail,
+    anomalies: &mut Vec<Anomaly>,
+) -> Vec<(&'a Value, usize)> {
+    let max = ctx.opts.max_examples;
+    let mut lost = Vec::new();
+    for &v in &ops.order {
+        let it = &ops.items[v];
         let attempted = it.ok + it.info;
         if attempted == 0 {
             d.unexpected.push(v.clone());
@@ -192,61 +217,89 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
         if it.ok > it.dequeued {
             d.lost.push(v.clone());
             if let Some(e) = it.enqueue {
-                lost_ops.push((v, e));
+                lost.push((v, e));
             }
         }
     }
-    let mut unknown_reason = None;
-    if !d.lost.is_empty() {
-        if !d.drained {
-            unknown_reason = Some(format!(
-                "{} acknowledged enqueue(s) never dequeued, but the queue was never seen empty after the last enqueue: losses cannot be judged",
-                d.lost.len()
-            ));
-        } else if indeterminate_drain || d.lost.len() <= d.indeterminate_dequeues {
-            unknown_reason = Some(format!(
-                "{} acknowledged enqueue(s) never dequeued, but {} indeterminate dequeue(s) or drain(s) may have consumed them",
-                d.lost.len(),
-                d.indeterminate_dequeues
-            ));
-        } else {
-            let why = if d.indeterminate_dequeues > 0 {
-                format!(
-                    "acknowledged, never dequeued, and the queue was drained ({} losses outnumber {} indeterminate dequeues)",
-                    d.lost.len(),
-                    d.indeterminate_dequeues
-                )
-            } else {
-                "acknowledged, never dequeued, and the queue was drained".to_string()
-            };
-            for &(v, e) in lost_ops.iter().take(max) {
-                anomalies.push(Anomaly::Lost {
-                    key: key.cloned(),
-                    value: v.clone(),
-                    update: ctx.view(e, format!("enqueue {v}")),
-                    missing_from: None,
-                    why: why.clone(),
-                });
-            }
-        }
+    lost
+}
+
+/// Judges the `lost` items (see the module docs): pushed to `anomalies`
+/// when the queue was drained and the indeterminate dequeues cannot have
+/// taken them, else why the losses cannot be judged.
+fn losses(
+    ctx: &Ctx<'_>,
+    key: Option<&Value>,
+    lost: &[(&Value, usize)],
+    indeterminate_drain: bool,
+    d: &QueueDetail,
+    anomalies: &mut Vec<Anomaly>,
+) -> Option<String> {
+    if d.lost.is_empty() {
+        return None;
     }
-    if !anomalies.is_empty() {
-        result.valid = Verdict::Invalid;
-        for a in anomalies.iter().take(max) {
-            result.reasons.push(super::register::reason(a));
-        }
-    } else if let Some(r) = unknown_reason {
-        result.valid = Verdict::Unknown;
-        result.reasons.push(r);
-    } else if !d.drained {
-        result.valid = Verdict::Unknown;
-        result.reasons.push(
+    if !d.drained {
+        return Some(format!(
+            "{} acknowledged enqueue(s) never dequeued, but the queue was never seen empty after the last enqueue: losses cannot be judged",
+            d.lost.len()
+        ));
+    }
+    if indeterminate_drain || d.lost.len() <= d.indeterminate_dequeues {
+        return Some(format!(
+            "{} acknowledged enqueue(s) never dequeued, but {} indeterminate dequeue(s) or drain(s) may have consumed them",
+            d.lost.len(),
+            d.indeterminate_dequeues
+        ));
+    }
+    let why = if d.indeterminate_dequeues > 0 {
+        format!(
+            "acknowledged, never dequeued, and the queue was drained ({} losses outnumber {} indeterminate dequeues)",
+            d.lost.len(),
+            d.indeterminate_dequeues
+        )
+    } else {
+        "acknowledged, never dequeued, and the queue was drained".to_string()
+    };
+    for &(v, e) in lost.iter().take(ctx.opts.max_examples) {
+        anomalies.push(Anomaly::Lost {
+            key: key.cloned(),
+            value: v.clone(),
+            update: ctx.view(e, format!("enqueue {v}")),
+            missing_from: None,
+            why: why.clone(),
+        });
+    }
+    None
+}
+
+pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> KeyOutcome {
+    let mut a = Analysis::new(ctx, k);
+    let mut d = QueueDetail::default();
+    let ops = classify(ctx, k, &mut d);
+    // The queue's final reads are those that saw it empty; they have no
+    // state to group, so there is no divergence to judge.
+    let finals = a.final_reads(d.enqueues, &ops.empties, ops.last_update);
+    d.drained = !finals.is_empty();
+    let lost = tally(ctx, k.key, &ops, &mut d, &mut a.anomalies);
+    let unknown = losses(
+        ctx,
+        k.key,
+        &lost,
+        ops.indeterminate_drain,
+        &d,
+        &mut a.anomalies,
+    );
+    let unknown = unknown.or_else(|| {
+        (!d.drained).then(|| {
             "the queue was never seen empty (drain, or a dequeue of nothing) after the last enqueue"
-                .into(),
-        );
-    }
-    result.detail = KeyDetail::Queue(d);
-    (result, anomalies, sessions)
+                .to_string()
+        })
+    });
+    a.sessions(
+        || Err::<(), _>("session guarantees are not defined for queues"),
+        |_, _| {},
+    );
+    a.conclude(KeyDetail::Queue(d), unknown)
 }
 
 #[cfg(test)]

@@ -28,9 +28,10 @@
 //!   last-write-wins-with-skewed-clocks failure. Indeterminate writes of
 //!   `v` may have taken effect at any later time, so they shield `v`.
 
-use super::pending::{self, Class};
-use super::session::{check_scalar, Level, SessionReport};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, KeyDetail, KeyOps, KeyResult, Pos};
+use super::pending::{self, Change, Class};
+use super::session::{check_scalar, Level};
+use super::skeleton::Analysis;
+use super::{Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyOutcome, Pos};
 use crate::history::{Outcome, Value};
 use crate::model::ModelOptions;
 use serde::Serialize;
@@ -101,16 +102,25 @@ fn reads_nothing(model: &ModelOptions, v: &Value) -> bool {
     model.nil_read_observes_nothing && v.is_nil()
 }
 
-pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>, SessionReport) {
-    let mut detail = RegisterDetail::default();
-    let mut result = empty_result(k.key, KeyDetail::None);
-    let mut anomalies = Vec::new();
-    let mut sessions = SessionReport::new(ctx.opts.sessions);
+/// A key's operations as the register sees them.
+struct Ops<'a> {
+    /// `ok` reads, with the value read.
+    reads: Vec<(usize, &'a Value)>,
+    /// Writes, cas and opaque updates (not failed), with the value
+    /// written: `None` when it is unknown.
+    writes: Vec<(usize, Option<&'a Value>)>,
+    /// Where the last update ended.
+    last_update: Option<Pos>,
+}
 
-    // reads: (id, value); writes: (id, value or None for unknown cas shape)
-    let mut reads: Vec<(usize, &Value)> = Vec::new();
-    let mut writes: Vec<(usize, Option<&Value>)> = Vec::new();
-    let mut last_update: Option<Pos> = None;
+/// Sorts a key's operations into reads and updates, counting the updates
+/// in `detail`.
+fn classify<'a>(ctx: &Ctx<'a>, k: &KeyOps<'_>, detail: &mut RegisterDetail) -> Ops<'a> {
+    let mut ops = Ops {
+        reads: Vec::new(),
+        writes: Vec::new(),
+        last_update: None,
+    };
     for &id in &k.ids {
         let o = ctx.op(id);
         let kd = kind(ctx.f(id));
@@ -118,13 +128,13 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             Kind::Read => {
                 if let Some(v) = ctx.output(id) {
                     if !reads_nothing(ctx.model, v) {
-                        reads.push((id, unwrap(v)));
+                        ops.reads.push((id, unwrap(v)));
                     }
                 }
             }
             _ if o.outcome == Outcome::Fail => {}
             _ => {
-                last_update = last_update.max(Some(ctx.ended(id)));
+                ops.last_update = ops.last_update.max(Some(ctx.ended(id)));
                 if o.outcome == Outcome::Ok {
                     detail.acknowledged += 1;
                 }
@@ -136,13 +146,50 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                 } else {
                     detail.writes += 1;
                 }
-                writes.push((id, w));
+                ops.writes.push((id, w));
             }
         }
     }
-    result.updates = writes.len();
-    result.reads = reads.len();
-    result.last_update_at = last_update.map(|p| p.clock);
+    ops
+}
+
+/// What the indeterminate updates of a key may still write.
+struct Indeterminate<'a> {
+    /// One's effect is unknown: it may write any value.
+    opaque: bool,
+    /// The values the others write.
+    values: FxMap<&'a Value, ()>,
+}
+
+impl<'a> Indeterminate<'a> {
+    fn of(ctx: &Ctx<'_>, writes: &[(usize, Option<&'a Value>)]) -> Self {
+        let indeterminate = |id: usize| ctx.op(id).outcome != Outcome::Ok;
+        Indeterminate {
+            opaque: writes
+                .iter()
+                .any(|&(id, w)| w.is_none() && indeterminate(id)),
+            values: writes
+                .iter()
+                .filter(|&&(id, _)| indeterminate(id))
+                .filter_map(|&(_, w)| w.map(|w| (w, ())))
+                .collect(),
+        }
+    }
+
+    /// May an indeterminate update write `v`?
+    fn writes(&self, v: &Value) -> bool {
+        self.opaque || self.values.contains_key(v)
+    }
+}
+
+pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> KeyOutcome {
+    let mut a = Analysis::new(ctx, k);
+    let mut detail = RegisterDetail::default();
+    let Ops {
+        reads,
+        writes,
+        last_update,
+    } = classify(ctx, k, &mut detail);
     let key = k.key;
     let describe = |id: usize| {
         format!(
@@ -151,86 +198,47 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
             super::short(ctx.output(id).map_or(&Value::Nil, unwrap))
         )
     };
+    // With an update of unknown effect, the key is judged on agreement
+    // only.
     let explainable = detail.opaque_updates == 0;
-
     let by_value = spans(ctx, &writes);
     if explainable {
-        unexplained(ctx, key, &reads, &by_value, &describe, &mut anomalies);
+        unexplained(ctx, key, &reads, &by_value, &describe, &mut a.anomalies);
     }
 
-    // Final reads.
     let read_ids: Vec<usize> = reads.iter().map(|r| r.0).collect();
-    let value_of: super::FxMap<usize, &Value> = reads.iter().copied().collect();
-    let finals = ctx.final_reads(&read_ids, last_update);
-    result.final_reads = finals.len();
-    result.final_values = ctx.group(&finals, |r| value_of[&r], |v| (*v).clone(), describe);
-    // What the indeterminate updates may still write: any value when one's
-    // effect is unknown.
-    let opaque_pending = writes
-        .iter()
-        .any(|&(id, w)| w.is_none() && ctx.op(id).outcome != Outcome::Ok);
-    let pending_values: super::FxMap<&Value, ()> = writes
-        .iter()
-        .filter(|&&(id, _)| ctx.op(id).outcome != Outcome::Ok)
-        .filter_map(|&(_, w)| w.map(|w| (w, ())))
-        .collect();
-    let writable = |v: &Value| opaque_pending || pending_values.contains_key(v);
-    let undecided = if result.final_values.len() > 1 {
-        diverged(
-            ctx,
-            &result,
-            &finals,
-            &value_of,
-            &writable,
-            opaque_pending,
-            &describe,
-            &mut anomalies,
-        )
-    } else {
-        None
-    };
-    if result.final_values.len() == 1 {
-        let v = &result.final_values[0].value;
-        result.converged_value = Some(v.clone());
+    let value_of: FxMap<usize, &Value> = reads.iter().copied().collect();
+    let finals = a.final_reads(writes.len(), &read_ids, last_update);
+    a.result.final_values = ctx.group(&finals, |r| value_of[&r], |v| (*v).clone(), describe);
+    let indeterminate = Indeterminate::of(ctx, &writes);
+    if a.result.final_values.len() > 1 {
+        let found = diverged(ctx, &finals, &value_of, &indeterminate);
+        // The divergence follows the reads no write explains.
+        let divergence = a.diverged(found, describe);
+        a.anomalies.extend(divergence);
+    } else if a.result.final_values.len() == 1 {
+        let v = value_of[&finals[0]];
         if explainable {
-            detail.lost_writes = lost_updates(ctx, key, v, &writes, &by_value, &mut anomalies);
+            detail.lost_writes = lost_updates(ctx, key, v, &writes, &by_value, &mut a.anomalies);
         }
-        // Convergence time and flip-flops, over reads after the last update.
-        let s = ctx.settling(
+        detail.disagreeing_reads_after_last_update = a.converged(
             reads.iter().map(|&(id, rv)| (id, rv == v)),
-            last_update,
-            |_, d| writable(value_of[&d]),
+            |_, d| indeterminate.writes(value_of[&d]),
+            describe,
+            |_| None,
         );
-        detail.disagreeing_reads_after_last_update = s.disagreeing;
-        result.convergence_time = Some(s.time);
-        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
-            element: None,
-            agreed: ctx.read_view(a, describe(a)),
-            diverged: ctx.read_view(d, describe(d)),
-        });
     }
-    ctx.settle(
-        &mut result,
-        &anomalies,
-        !finals.is_empty(),
-        reads.len(),
-        undecided,
+    a.sessions(
+        || versions(ctx, k),
+        |events, s| check_scalar(ctx, key, &events, "version", s),
     );
-
-    if ctx.opts.sessions != super::SessionMode::Off {
-        versioned_sessions(ctx, k, !reads.is_empty(), &mut sessions);
-    }
-    result.detail = KeyDetail::Register(detail);
-    (result, anomalies, sessions)
+    a.finish(KeyDetail::Register(detail))
 }
 
 /// Values written: the earliest invocation and latest response of their
 /// writes (response: the completion event for ok, MAX for indeterminate).
-fn spans<'a>(
-    ctx: &Ctx<'_>,
-    writes: &[(usize, Option<&'a Value>)],
-) -> super::FxMap<&'a Value, WriteSpan> {
-    let mut by_value: super::FxMap<&Value, WriteSpan> = Default::default();
+fn spans<'a>(ctx: &Ctx<'_>, writes: &[(usize, Option<&'a Value>)]) -> FxMap<&'a Value, WriteSpan> {
+    let mut by_value: FxMap<&Value, WriteSpan> = Default::default();
     for &(id, v) in writes {
         let Some(v) = v else { continue };
         let o = ctx.op(id);
@@ -250,60 +258,42 @@ fn spans<'a>(
     by_value
 }
 
-/// Final reads that disagree: a divergence pushed to `anomalies` when no
-/// indeterminate update explains it, else why the key is undecided.
-#[allow(clippy::too_many_arguments)]
-fn diverged<'a>(
+/// Final reads that disagree: the change between two of them that no
+/// indeterminate update explains, with why; else what indeterminate
+/// updates may explain every difference.
+fn diverged(
     ctx: &Ctx<'_>,
-    result: &KeyResult,
     finals: &[usize],
-    value_of: &super::FxMap<usize, &'a Value>,
-    writable: &dyn Fn(&Value) -> bool,
-    opaque_pending: bool,
-    describe: &dyn Fn(usize) -> String,
-    anomalies: &mut Vec<Anomaly>,
-) -> Option<String> {
+    value_of: &FxMap<usize, &Value>,
+    indeterminate: &Indeterminate<'_>,
+) -> Result<(Change, String), String> {
     let value = |r: usize| value_of[&r];
-    let classes = Class::group(ctx, finals, value, |v: &&Value| writable(v));
+    let classes = Class::group(ctx, finals, value, |v: &&Value| indeterminate.writes(v));
     let just: Vec<Class> = classes.iter().map(|c| c.1).collect();
     match pending::unexplained(&just) {
         Some(c) => {
-            let read = |r: usize| {
-                format!(
-                    "process {} read {}",
-                    ctx.op(r).process,
-                    super::short(value(r))
-                )
-            };
-            let why = if c.ordered {
-                format!(
-                    "{} before {}, and no indeterminate update writes {}",
-                    read(c.from),
-                    read(c.to),
+            let read = |r: usize| ctx.who_read(r, super::short(value(r)));
+            let why = c.why(
+                read,
+                &format!(
+                    "and no indeterminate update writes {}",
                     super::short(value(c.to))
-                )
-            } else {
-                format!(
-                    "{} while {}, and no indeterminate update writes either value",
-                    read(c.from),
-                    read(c.to)
-                )
-            };
-            anomalies.push(ctx.divergence(result, c, why, describe));
-            None
+                ),
+                "and no indeterminate update writes either value",
+            );
+            Ok((c, why))
         }
+        None if indeterminate.opaque => Err("indeterminate updates of unknown effect".to_string()),
         None => {
             let values: Vec<String> = classes
                 .iter()
                 .filter(|c| c.1.writable)
                 .map(|c| super::short(c.0))
                 .collect();
-            let what = if opaque_pending {
-                "indeterminate updates of unknown effect".to_string()
-            } else {
-                format!("indeterminate updates writing {}", values.join(", "))
-            };
-            Some(ctx.undecided(result, &what))
+            Err(format!(
+                "indeterminate updates writing {}",
+                values.join(", ")
+            ))
         }
     }
 }
@@ -314,7 +304,7 @@ fn unexplained<'a>(
     ctx: &Ctx<'a>,
     key: Option<&Value>,
     reads: &[(usize, &'a Value)],
-    by_value: &super::FxMap<&Value, WriteSpan>,
+    by_value: &FxMap<&Value, WriteSpan>,
     describe: &dyn Fn(usize) -> String,
     anomalies: &mut Vec<Anomaly>,
 ) {
@@ -351,7 +341,7 @@ fn lost_updates(
     key: Option<&Value>,
     v: &Value,
     writes: &[(usize, Option<&Value>)],
-    by_value: &super::FxMap<&Value, WriteSpan>,
+    by_value: &FxMap<&Value, WriteSpan>,
     anomalies: &mut Vec<Anomaly>,
 ) -> usize {
     let describe_write = |id: usize| format!("{} {}", ctx.f(id), super::short(ctx.input(id)));
@@ -384,16 +374,10 @@ fn lost_updates(
     lost
 }
 
-/// Session guarantees from the versions reads and writes carry, when
-/// they carry them.
-fn versioned_sessions(
-    ctx: &Ctx<'_>,
-    k: &KeyOps<'_>,
-    any_reads: bool,
-    sessions: &mut SessionReport,
-) {
-    let versions: Option<Vec<(usize, Level)>> = k
-        .ids
+/// The versions the key's `ok` reads and writes carry, for the session
+/// guarantees; why they cannot be judged when a read carries none.
+fn versions(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> Result<Vec<(usize, Level)>, &'static str> {
+    k.ids
         .iter()
         .filter_map(|&id| {
             let o = ctx.op(id);
@@ -407,70 +391,16 @@ fn versioned_sessions(
                 _ => None,
             }
         })
-        .collect();
-    match versions {
-        Some(ev) if any_reads => check_scalar(ctx, k.key, &ev, "version", sessions),
-        Some(_) => sessions.not_judged("no ok reads"),
-        None => sessions.not_judged(
+        .collect::<Option<Vec<_>>>()
+        .ok_or(
             "register reads carry no version ({value, version} map or extra version field): a read of an older value may be of a newer write of the same value",
-        ),
-    }
+        )
 }
 
 struct WriteSpan {
     first_invoke: usize,
     last_response: usize,
     last_writer: usize,
-}
-
-/// An anomaly in a sentence, for a key's reasons.
-pub(crate) fn reason(a: &Anomaly) -> String {
-    match a {
-        Anomaly::Divergence { values, why, .. } => format!(
-            "final reads diverged: {} ({why})",
-            values
-                .iter()
-                .map(|(v, r)| format!("{} from {}", super::short(v), r.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        Anomaly::FailedButPresent { value, read, .. } => format!(
-            "{} was read by process {}, though every add of it failed",
-            super::short(value),
-            read.op.process
-        ),
-        Anomaly::LostUpdate {
-            value,
-            lost,
-            lost_count,
-            ..
-        } => format!(
-            "replicas converged on {value}, losing {lost_count} acknowledged write(s) that came after it in real time, such as `{}` by process {}",
-            lost.op, lost.process
-        ),
-        Anomaly::Unexplained { value, why, read, .. } => {
-            format!("read of {} by process {}: {why}", super::short(value), read.op.process)
-        }
-        Anomaly::Lost { value, why, .. } => format!("{} lost: {why}", super::short(value)),
-        Anomaly::Duplicated {
-            value,
-            enqueued,
-            dequeued,
-            ..
-        } => format!("{value} dequeued {dequeued} times but enqueued {enqueued}"),
-        Anomaly::OutOfBounds {
-            read,
-            value,
-            lower,
-            upper,
-            is_final,
-            ..
-        } => format!(
-            "{}read of {value} by process {} outside [{lower}, {upper}]",
-            if *is_final { "final " } else { "" },
-            read.op.process
-        ),
-    }
 }
 
 #[cfg(test)]

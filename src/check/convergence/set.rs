@@ -44,10 +44,11 @@
 //! that missed it: how long, at least, it took to become visible
 //! everywhere. Quantiles and the worst elements are reported.
 
-use super::pending::{self, Class};
+use super::pending::{self, Change, Class};
 use super::session::{Guarantee, SessionReport, SessionViolation};
-use super::{empty_result, Anomaly, Ctx, FlipFlop, FxMap, KeyDetail, KeyOps, KeyResult, Pos};
-use crate::history::{Outcome, Value};
+use super::skeleton::Analysis;
+use super::{Anomaly, Ctx, FxMap, KeyDetail, KeyOps, KeyOutcome, Pos};
+use crate::history::{Operation, Outcome, Value};
 use serde::Serialize;
 
 /// Latency quantiles, in the report's time unit.
@@ -170,45 +171,140 @@ struct Elem<'a> {
     final_count: u32,
 }
 
-pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>, SessionReport) {
-    let mut d = SetDetail::default();
-    let mut result = empty_result(k.key, KeyDetail::None);
-    let mut anomalies = Vec::new();
-    let mut sessions = SessionReport::new(ctx.opts.sessions);
-    let key = k.key;
-    let max = ctx.opts.max_examples;
-
-    let mut index: FxMap<&Value, u32> = FxMap::default();
-    let mut elems: Vec<Elem<'_>> = Vec::new();
-    fn id_of<'a>(
-        v: &'a Value,
-        index: &mut FxMap<&'a Value, u32>,
-        elems: &mut Vec<Elem<'a>>,
-    ) -> u32 {
-        *index.entry(v).or_insert_with(|| {
-            elems.push(Elem {
-                value: v,
-                ack_at: None,
-                add_op: None,
-                attempted: false,
-                failed_add: None,
-                first_add_invoke: usize::MAX,
-                last_add_response: 0,
-                last_ok_add: None,
-                removed: false,
-                last_remove_response: 0,
-                last_ok_remove: None,
-                first_read: None,
-                final_count: 0,
-            });
-            (elems.len() - 1) as u32
-        })
+impl<'a> Elem<'a> {
+    fn new(value: &'a Value) -> Self {
+        Elem {
+            value,
+            ack_at: None,
+            add_op: None,
+            attempted: false,
+            failed_add: None,
+            first_add_invoke: usize::MAX,
+            last_add_response: 0,
+            last_ok_add: None,
+            removed: false,
+            last_remove_response: 0,
+            last_ok_remove: None,
+            first_read: None,
+            final_count: 0,
+        }
     }
 
-    // Reads as rows of sorted element ids.
-    let mut read_ids: Vec<usize> = Vec::new();
-    let mut rows: Vec<u32> = Vec::new();
-    let mut offsets: Vec<usize> = vec![0];
+    /// An add of it (ok or indeterminate), operation `id`.
+    fn add(&mut self, o: &Operation, id: usize) {
+        let resp = o.response();
+        self.attempted = true;
+        self.first_add_invoke = self.first_add_invoke.min(o.invoke);
+        self.last_add_response = self.last_add_response.max(resp);
+        if o.outcome == Outcome::Ok {
+            if self.ack_at.is_none_or(|a| resp < a) {
+                self.ack_at = Some(resp);
+                self.add_op = Some(id);
+            }
+            self.last_ok_add = Some((o.invoke, id));
+        } else if self.add_op.is_none() {
+            self.add_op = Some(id);
+        }
+    }
+
+    /// A remove of it (ok or indeterminate), operation `id`.
+    fn remove(&mut self, o: &Operation, id: usize) {
+        self.removed = true;
+        self.last_remove_response = self.last_remove_response.max(o.response());
+        if o.outcome == Outcome::Ok {
+            self.last_ok_remove = Some((o.invoke, id));
+        }
+    }
+
+    /// Read, but never added: judged in the final state only.
+    fn never_added(&self) -> bool {
+        !self.attempted && self.first_read.is_some()
+    }
+}
+
+/// The elements of a key, numbered in order of first appearance.
+#[derive(Default)]
+struct Elements<'a> {
+    index: FxMap<&'a Value, u32>,
+    all: Vec<Elem<'a>>,
+}
+
+impl<'a> Elements<'a> {
+    /// The number of element `v`, new if it was not seen before.
+    fn id(&mut self, v: &'a Value) -> u32 {
+        *self.index.entry(v).or_insert_with(|| {
+            self.all.push(Elem::new(v));
+            (self.all.len() - 1) as u32
+        })
+    }
+}
+
+/// A key's `ok` reads, in invocation order, each as a row of sorted
+/// element numbers.
+struct Rows {
+    /// The reads.
+    ids: Vec<usize>,
+    /// The rows, one after the other.
+    elems: Vec<u32>,
+    /// Where each row starts in `elems`, and where the last ends.
+    offsets: Vec<usize>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The elements of read `r` (a row number).
+    fn row(&self, r: usize) -> &[u32] {
+        &self.elems[self.offsets[r]..self.offsets[r + 1]]
+    }
+
+    /// The row of read `id` (an operation).
+    fn index(&self, id: usize) -> usize {
+        self.ids.binary_search(&id).unwrap_or(0)
+    }
+
+    /// Adds read `id` of `items`, noting it as the first read of elements
+    /// not read before.
+    fn push<'a>(&mut self, id: usize, items: &'a [Value], elements: &mut Elements<'a>) {
+        let start = self.elems.len();
+        for v in items {
+            self.elems.push(elements.id(v));
+        }
+        self.elems[start..].sort_unstable();
+        let elems = &mut self.elems;
+        let mut w = start;
+        for r in start..elems.len() {
+            if w == start || elems[w - 1] != elems[r] {
+                elems[w] = elems[r];
+                w += 1;
+            }
+        }
+        elems.truncate(w);
+        let ri = self.ids.len() as u32;
+        for &e in &self.elems[start..] {
+            elements.all[e as usize].first_read.get_or_insert(ri);
+        }
+        self.ids.push(id);
+        self.offsets.push(self.elems.len());
+    }
+}
+
+/// Sorts a key's operations into reads, adds and removes, counting them
+/// in `d`; returns the elements, the reads, and where the last update
+/// ended.
+fn classify<'a>(
+    ctx: &Ctx<'a>,
+    k: &KeyOps<'_>,
+    d: &mut SetDetail,
+) -> (Elements<'a>, Rows, Option<Pos>) {
+    let mut elements = Elements::default();
+    let mut reads = Rows {
+        ids: Vec::new(),
+        elems: Vec::new(),
+        offsets: vec![0],
+    };
     let mut last_update: Option<Pos> = None;
     for &id in &k.ids {
         let o = ctx.op(id);
@@ -225,430 +321,528 @@ pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> (KeyResult, Vec<Anomaly>
                         }
                     },
                 };
-                let start = rows.len();
-                for v in items {
-                    rows.push(id_of(v, &mut index, &mut elems));
-                }
-                rows[start..].sort_unstable();
-                let mut w = start;
-                for r in start..rows.len() {
-                    if w == start || rows[w - 1] != rows[r] {
-                        rows[w] = rows[r];
-                        w += 1;
-                    }
-                }
-                rows.truncate(w);
-                let ri = read_ids.len() as u32;
-                for &e in &rows[start..] {
-                    elems[e as usize].first_read.get_or_insert(ri);
-                }
-                read_ids.push(id);
-                offsets.push(rows.len());
+                reads.push(id, items, &mut elements);
             }
             Kind::Add if o.outcome == Outcome::Fail => {
-                let e = id_of(ctx.input(id), &mut index, &mut elems) as usize;
-                elems[e].failed_add.get_or_insert(id);
+                let e = elements.id(ctx.input(id)) as usize;
+                elements.all[e].failed_add.get_or_insert(id);
             }
-            Kind::Add | Kind::Remove | Kind::Other if o.outcome != Outcome::Fail => {
+            _ if o.outcome == Outcome::Fail => {}
+            kd => {
                 last_update = last_update.max(Some(ctx.ended(id)));
-                let kd = kind(ctx.f(id));
                 if kd == Kind::Other {
                     continue;
                 }
-                let e = id_of(ctx.input(id), &mut index, &mut elems) as usize;
-                let el = &mut elems[e];
-                let resp = o.response();
+                let e = elements.id(ctx.input(id)) as usize;
                 if kd == Kind::Add {
                     d.adds += 1;
-                    el.attempted = true;
-                    el.first_add_invoke = el.first_add_invoke.min(o.invoke);
-                    el.last_add_response = el.last_add_response.max(resp);
-                    if o.outcome == Outcome::Ok {
-                        d.acknowledged_adds += 1;
-                        let at = resp;
-                        if el.ack_at.is_none_or(|a| at < a) {
-                            el.ack_at = Some(at);
-                            el.add_op = Some(id);
-                        }
-                        el.last_ok_add = Some((o.invoke, id));
-                    } else if el.add_op.is_none() {
-                        el.add_op = Some(id);
-                    }
+                    d.acknowledged_adds += usize::from(o.outcome == Outcome::Ok);
+                    elements.all[e].add(o, id);
                 } else {
                     d.removes += 1;
-                    el.removed = true;
-                    el.last_remove_response = el.last_remove_response.max(resp);
-                    if o.outcome == Outcome::Ok {
-                        el.last_ok_remove = Some((o.invoke, id));
-                    }
+                    elements.all[e].remove(o, id);
                 }
             }
-            _ => {}
         }
     }
-    let n_reads = read_ids.len();
-    let row = |r: usize| &rows[offsets[r]..offsets[r + 1]];
-    d.elements = elems.len();
-    result.updates = d.adds + d.removes;
-    result.reads = n_reads;
-    result.last_update_at = last_update.map(|p| p.clock);
-    let describe = |id: usize| {
-        format!(
-            "read {}",
-            super::short(ctx.output(id).unwrap_or(&Value::Nil))
-        )
-    };
-    let read_index = |id: usize| read_ids.binary_search(&id).unwrap_or(0);
+    (elements, reads, last_update)
+}
 
-    // Final reads.
-    let finals = ctx.final_reads(&read_ids, last_update);
-    result.final_reads = finals.len();
-    let final_rows: Vec<usize> = finals.iter().map(|&id| read_index(id)).collect();
-    for &r in &final_rows {
-        for &e in row(r) {
-            elems[e as usize].final_count += 1;
-        }
-    }
-    result.final_values = ctx.group(
-        &finals,
-        |id| row(read_index(id)),
-        |ids: &&[u32]| {
-            Value::set(
-                ids.iter()
-                    .map(|&e| elems[e as usize].value.clone())
-                    .collect(),
-            )
-        },
-        describe,
-    );
+/// For each element, the reads that have it, in order (rows).
+struct Presence {
+    /// Where each element's reads start in `rows`, and where the last end.
+    start: Vec<usize>,
+    rows: Vec<u32>,
+}
 
-    // Presence lists: the reads containing each element, in order.
-    let mut pstart = vec![0usize; elems.len() + 1];
-    for &e in &rows {
-        pstart[e as usize + 1] += 1;
+impl Presence {
+    fn of(reads: &Rows, elements: usize) -> Presence {
+        let mut start = vec![0usize; elements + 1];
+        for &e in &reads.elems {
+            start[e as usize + 1] += 1;
+        }
+        for i in 0..elements {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0u32; reads.elems.len()];
+        for r in 0..reads.len() {
+            for &e in reads.row(r) {
+                rows[fill[e as usize]] = r as u32;
+                fill[e as usize] += 1;
+            }
+        }
+        Presence { start, rows }
     }
-    for i in 0..elems.len() {
-        pstart[i + 1] += pstart[i];
+
+    /// The reads that have element `e`.
+    fn of_elem(&self, e: usize) -> &[u32] {
+        &self.rows[self.start[e]..self.start[e + 1]]
     }
-    let mut fill = pstart.clone();
-    let mut presence = vec![0u32; rows.len()];
-    for r in 0..n_reads {
-        for &e in row(r) {
-            presence[fill[e as usize]] = r as u32;
-            fill[e as usize] += 1;
+}
+
+/// What set-full says of an element during the run (see the module
+/// docs).
+enum Run {
+    /// Removed, or neither acknowledged nor observed.
+    NotAnalysed,
+    NeverRead,
+    Stable,
+    Lost,
+    /// Stable, after reads missed it: with its stable latency.
+    Stale(i64),
+}
+
+/// A key's elements and reads, with what the analysis asks of them.
+struct SetKey<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    elements: Elements<'a>,
+    reads: Rows,
+    presence: Presence,
+    /// The final reads (rows), in invocation order.
+    final_rows: Vec<usize>,
+    /// The same, by completion.
+    finals_by_done: Vec<usize>,
+    /// The invocation event of each read.
+    begun: Vec<usize>,
+}
+
+impl<'c, 'a> SetKey<'c, 'a> {
+    fn new(ctx: &'c Ctx<'a>, mut elements: Elements<'a>, reads: Rows, finals: &[usize]) -> Self {
+        let final_rows: Vec<usize> = finals.iter().map(|&id| reads.index(id)).collect();
+        for &r in &final_rows {
+            for &e in reads.row(r) {
+                elements.all[e as usize].final_count += 1;
+            }
+        }
+        let presence = Presence::of(&reads, elements.all.len());
+        let begun = reads.ids.iter().map(|&id| ctx.op(id).invoke).collect();
+        let done = |r: usize| ctx.op(reads.ids[r]).complete.unwrap_or(usize::MAX);
+        let mut finals_by_done = final_rows.clone();
+        finals_by_done.sort_unstable_by_key(|&r| done(r));
+        SetKey {
+            ctx,
+            elements,
+            reads,
+            presence,
+            final_rows,
+            finals_by_done,
+            begun,
         }
     }
-    let begun: Vec<usize> = read_ids.iter().map(|&id| ctx.op(id).invoke).collect();
-    let n_finals = finals.len() as u32;
-    let has = |e: usize, r: usize| {
-        presence[pstart[e]..pstart[e + 1]]
-            .binary_search(&(r as u32))
-            .is_ok()
-    };
-    // Final reads by completion, for the first to miss an element.
-    let done = |r: usize| ctx.op(read_ids[r]).complete.unwrap_or(usize::MAX);
-    let mut finals_by_done = final_rows.clone();
-    finals_by_done.sort_unstable_by_key(|&r| done(r));
-    let first_missing_final = |e: usize| final_rows.iter().copied().find(|&r| !has(e, r));
-    let last_missing_final = |e: usize| final_rows.iter().rev().copied().find(|&r| !has(e, r));
-    let pending_add = |e: usize| elems[e].attempted && elems[e].last_add_response == usize::MAX;
-    let pending_remove = |e: usize| elems[e].removed && elems[e].last_remove_response == usize::MAX;
-    // The final reads that had element `e` and those that did not, when
-    // both are some, as classes of the pairwise rule.
-    let classes = |e: usize| -> Vec<Class> {
-        let present = presence[pstart[e]..pstart[e + 1]]
+
+    /// The elements, by number.
+    fn elems(&self) -> &[Elem<'a>] {
+        &self.elements.all
+    }
+
+    /// How many reads are final.
+    fn n_finals(&self) -> u32 {
+        self.final_rows.len() as u32
+    }
+
+    /// Does read `r` have element `e`?
+    fn has(&self, e: usize, r: usize) -> bool {
+        self.presence.of_elem(e).binary_search(&(r as u32)).is_ok()
+    }
+
+    /// The completion event of read `r`.
+    fn done(&self, r: usize) -> usize {
+        self.ctx
+            .op(self.reads.ids[r])
+            .complete
+            .unwrap_or(usize::MAX)
+    }
+
+    /// The first final read that misses element `e`.
+    fn first_missing_final(&self, e: usize) -> Option<usize> {
+        self.final_rows.iter().copied().find(|&r| !self.has(e, r))
+    }
+
+    /// The last final read that misses element `e`.
+    fn last_missing_final(&self, e: usize) -> Option<usize> {
+        self.final_rows
+            .iter()
+            .rev()
+            .copied()
+            .find(|&r| !self.has(e, r))
+    }
+
+    /// May an indeterminate add of element `e` still take effect?
+    fn pending_add(&self, e: usize) -> bool {
+        let el = &self.elems()[e];
+        el.attempted && el.last_add_response == usize::MAX
+    }
+
+    /// May an indeterminate remove of element `e` still take effect?
+    fn pending_remove(&self, e: usize) -> bool {
+        let el = &self.elems()[e];
+        el.removed && el.last_remove_response == usize::MAX
+    }
+
+    /// The final reads that had element `e` and those that did not, when
+    /// both are some, as classes of the pairwise rule.
+    fn classes(&self, e: usize) -> Vec<Class> {
+        let present = self
+            .presence
+            .of_elem(e)
             .iter()
             .map(|&r| r as usize)
-            .filter(|&r| final_rows.binary_search(&r).is_ok())
-            .map(|r| read_ids[r]);
-        let present = Class::of(ctx, present, pending_add(e));
-        let first = finals_by_done.iter().copied().find(|&r| !has(e, r));
-        let absent = first.zip(last_missing_final(e)).map(|(f, l)| Class {
-            first_done: (done(f), read_ids[f]),
-            last_begun: (begun[l], read_ids[l]),
-            writable: pending_remove(e),
+            .filter(|&r| self.final_rows.binary_search(&r).is_ok())
+            .map(|r| self.reads.ids[r]);
+        let present = Class::of(self.ctx, present, self.pending_add(e));
+        let first = self
+            .finals_by_done
+            .iter()
+            .copied()
+            .find(|&r| !self.has(e, r));
+        let absent = first.zip(self.last_missing_final(e)).map(|(f, l)| Class {
+            first_done: (self.done(f), self.reads.ids[f]),
+            last_begun: (self.begun[l], self.reads.ids[l]),
+            writable: self.pending_remove(e),
         });
         present.into_iter().chain(absent).collect()
-    };
-    let mut divergence: Option<(usize, pending::Change)> = None;
+    }
 
-    let mut latencies: Vec<i64> = Vec::new();
-    let mut worst: Vec<(i64, usize)> = Vec::new();
-    let mut lost_reported = 0;
-    for (e, el) in elems.iter().enumerate() {
-        // Final state.
-        if el.final_count > 0 && el.final_count < n_finals && divergence.is_none() {
-            divergence = pending::unexplained(&classes(e)).map(|c| (e, c));
-        }
-        if let (false, Some(r)) = (el.attempted, el.first_read) {
-            let rid = read_ids[r as usize];
-            let read_done = ctx.op(rid).complete.unwrap_or(usize::MAX);
-            match el.failed_add.filter(|&f| ctx.op(f).invoke < read_done) {
-                Some(f) => {
-                    d.failed_but_present.push(el.value.clone());
-                    if d.failed_but_present.len() <= max {
-                        anomalies.push(Anomaly::FailedButPresent {
-                            key: key.cloned(),
-                            value: el.value.clone(),
-                            update: ctx.view(f, format!("{} {}", ctx.f(f), el.value)),
-                            read: ctx.read_view(rid, describe(rid)),
-                        });
-                    }
-                }
-                None => {
-                    d.unexpected.push(el.value.clone());
-                    if d.unexpected.len() <= max {
-                        anomalies.push(Anomaly::Unexplained {
-                            key: key.cloned(),
-                            value: el.value.clone(),
-                            read: ctx.read_view(rid, describe(rid)),
-                            why: "read, but never added".into(),
-                        });
-                    }
-                }
+    /// Final reads that disagree: the first element some have and others
+    /// lack for which no indeterminate add or remove explains the change,
+    /// with why; else what may explain every difference.
+    fn diverged(&self) -> Result<(Change, String), String> {
+        let n_finals = self.n_finals();
+        let partial = |e: &usize| {
+            let count = self.elems()[*e].final_count;
+            count > 0 && count < n_finals
+        };
+        let Some((e, c)) = (0..self.elems().len())
+            .filter(partial)
+            .find_map(|e| pending::unexplained(&self.classes(e)).map(|c| (e, c)))
+        else {
+            return Err("indeterminate adds or removes of the elements they differ in".into());
+        };
+        let v = self.elems()[e].value;
+        let has = |r: usize| self.has(e, self.reads.index(r));
+        let with = |r: usize| {
+            let had = if has(r) { "with" } else { "without" };
+            self.ctx.who_read(r, format_args!("a set {had} {v}"))
+        };
+        let op = if has(c.to) { "add" } else { "remove" };
+        let why = c.why(
+            with,
+            &format!("and no {op} of {v} is indeterminate"),
+            &format!("and no add or remove of {v} is indeterminate"),
+        );
+        Ok((c, why))
+    }
+
+    /// May indeterminate updates change the set `target` into read `r`'s?
+    fn explained(&self, r: usize, target: &[u32]) -> bool {
+        differences(self.reads.row(r), target).all(|(e, added)| {
+            if added {
+                self.pending_add(e as usize)
+            } else {
+                self.pending_remove(e as usize)
             }
-            continue;
+        })
+    }
+
+    /// The final state (see the module docs), element by element: lost,
+    /// unexpected, failed but present, recovered and resurrected elements
+    /// in `d`, and their anomalies (the first `max_examples` of the lost,
+    /// unexpected and failed-but-present ones).
+    fn final_state(&self, key: Option<&Value>, d: &mut SetDetail, anomalies: &mut Vec<Anomaly>) {
+        for (e, el) in self.elems().iter().enumerate() {
+            self.unexpected(e, key, d, anomalies);
+            if el.never_added() {
+                continue;
+            }
+            self.lost(e, key, d, anomalies);
+            if el.final_count > 0 && el.attempted && el.ack_at.is_none() {
+                d.recovered.push(el.value.clone());
+            }
+            self.resurrected(e, key, d, anomalies);
         }
-        if let Some(r) = el.first_read {
-            let rid = read_ids[r as usize];
-            let done = ctx.op(rid).complete.unwrap_or(usize::MAX);
-            if el.attempted && el.first_add_invoke > done {
+    }
+
+    /// Element `e` read but never added (failed but present when a failed
+    /// add of it began before the read ended, else unexpected), or read
+    /// before any add of it was invoked (unexpected).
+    fn unexpected(
+        &self,
+        e: usize,
+        key: Option<&Value>,
+        d: &mut SetDetail,
+        anomalies: &mut Vec<Anomaly>,
+    ) {
+        let (ctx, el, max) = (self.ctx, &self.elems()[e], self.ctx.opts.max_examples);
+        let Some(r) = el.first_read else { return };
+        let rid = self.reads.ids[r as usize];
+        let read_done = ctx.op(rid).complete.unwrap_or(usize::MAX);
+        let read = || ctx.read_view(rid, describe_read(ctx, rid));
+        let unexplained = |why: &str| Anomaly::Unexplained {
+            key: key.cloned(),
+            value: el.value.clone(),
+            read: read(),
+            why: why.into(),
+        };
+        if el.attempted {
+            if el.first_add_invoke > read_done {
                 d.unexpected.push(el.value.clone());
                 if d.unexpected.len() <= max {
-                    anomalies.push(Anomaly::Unexplained {
+                    anomalies.push(unexplained("read before any add of it was invoked"));
+                }
+            }
+            return;
+        }
+        match el.failed_add.filter(|&f| ctx.op(f).invoke < read_done) {
+            Some(f) => {
+                d.failed_but_present.push(el.value.clone());
+                if d.failed_but_present.len() <= max {
+                    anomalies.push(Anomaly::FailedButPresent {
                         key: key.cloned(),
                         value: el.value.clone(),
-                        read: ctx.read_view(rid, describe(rid)),
-                        why: "read before any add of it was invoked".into(),
+                        update: ctx.view(f, format!("{} {}", ctx.f(f), el.value)),
+                        read: read(),
                     });
                 }
             }
+            None => {
+                d.unexpected.push(el.value.clone());
+                if d.unexpected.len() <= max {
+                    anomalies.push(unexplained("read, but never added"));
+                }
+            }
         }
-        // A final read that misses it, where it must be present.
-        let (missing, why) = if el.final_count == n_finals {
-            (None, "")
+    }
+
+    /// The final read that misses element `e` where it must be present,
+    /// and why it must.
+    fn missing(&self, e: usize) -> Option<(usize, &'static str)> {
+        let el = &self.elems()[e];
+        if el.final_count == self.n_finals() {
+            None
         } else if el.removed {
             match el.last_ok_add {
-                Some((inv, _)) if inv > el.last_remove_response => (
-                    first_missing_final(e),
-                    "its acknowledged add was invoked after every remove of it completed",
-                ),
-                _ => (None, ""),
+                Some((inv, _)) if inv > el.last_remove_response => {
+                    self.first_missing_final(e).map(|m| {
+                        (
+                            m,
+                            "its acknowledged add was invoked after every remove of it completed",
+                        )
+                    })
+                }
+                _ => None,
             }
         } else if el.ack_at.is_some() {
-            (first_missing_final(e), "its add was acknowledged")
+            self.first_missing_final(e)
+                .map(|m| (m, "its add was acknowledged"))
         } else {
             // Observed: only by a final read begun after an observation
             // ended, since an indeterminate add may take effect between.
-            let seen = presence[pstart[e]..pstart[e + 1]]
+            let seen = self
+                .presence
+                .of_elem(e)
                 .iter()
-                .map(|&r| done(r as usize))
+                .map(|&r| self.done(r as usize))
                 .min();
-            (
-                last_missing_final(e).filter(|&r| seen.is_some_and(|s| s < begun[r])),
-                "a read that completed before a final read began observed it, and a grow-only set never forgets",
-            )
-        };
-        if let Some(m) = missing {
-            d.lost.push(el.value.clone());
-            if lost_reported < max {
-                lost_reported += 1;
-                let update = el.last_ok_add.map(|a| a.1).or(el.add_op);
-                let missing = Some(ctx.read_view(read_ids[m], describe(read_ids[m])));
-                if let Some(u) = update {
-                    anomalies.push(Anomaly::Lost {
-                        key: key.cloned(),
-                        value: el.value.clone(),
-                        update: ctx.view(u, format!("{} {}", ctx.f(u), el.value)),
-                        missing_from: missing,
-                        why: format!(
-                            "{why}, but {} of {} final reads miss it",
-                            n_finals - el.final_count,
-                            n_finals
-                        ),
-                    });
-                }
-            }
+            self.last_missing_final(e)
+                .filter(|&r| seen.is_some_and(|s| s < self.begun[r]))
+                .map(|m| (m, "a read that completed before a final read began observed it, and a grow-only set never forgets"))
         }
-        if el.final_count > 0 && el.attempted && el.ack_at.is_none() {
-            d.recovered.push(el.value.clone());
-        }
-        if let Some((inv, rid)) = el.last_ok_remove {
-            if el.final_count > 0
-                && el.last_add_response != usize::MAX
-                && inv > el.last_add_response
-            {
-                d.resurrected.push(el.value.clone());
-                let fr = first_present_final(&presence[pstart[e]..pstart[e + 1]], &final_rows);
-                if let Some(fr) = fr {
-                    anomalies.push(Anomaly::Unexplained {
-                        key: key.cloned(),
-                        value: el.value.clone(),
-                        read: ctx.read_view(read_ids[fr], describe(read_ids[fr])),
-                        why: format!(
-                            "an acknowledged remove (op {rid}) was invoked after every add of it completed, yet a final read has it"
-                        ),
-                    });
-                }
-            }
-        }
+    }
 
-        // During the run.
-        if el.removed {
-            d.not_analysed += 1;
-            continue;
+    /// Element `e`, lost from the final state.
+    fn lost(&self, e: usize, key: Option<&Value>, d: &mut SetDetail, anomalies: &mut Vec<Anomaly>) {
+        let (ctx, el) = (self.ctx, &self.elems()[e]);
+        let Some((m, why)) = self.missing(e) else {
+            return;
+        };
+        d.lost.push(el.value.clone());
+        if d.lost.len() > ctx.opts.max_examples {
+            return;
         }
-        let seen_at = el.first_read.map(|r| done(r as usize));
-        let known = match (el.ack_at, seen_at) {
-            (Some(a), Some(s)) => a.min(s),
-            (Some(a), None) => a,
-            (None, Some(s)) => s,
-            (None, None) => {
-                d.not_analysed += 1;
+        let n_finals = self.n_finals();
+        let read = self.reads.ids[m];
+        if let Some(u) = el.last_ok_add.map(|a| a.1).or(el.add_op) {
+            anomalies.push(Anomaly::Lost {
+                key: key.cloned(),
+                value: el.value.clone(),
+                update: ctx.view(u, format!("{} {}", ctx.f(u), el.value)),
+                missing_from: Some(ctx.read_view(read, describe_read(ctx, read))),
+                why: format!(
+                    "{why}, but {} of {} final reads miss it",
+                    n_finals - el.final_count,
+                    n_finals
+                ),
+            });
+        }
+    }
+
+    /// Element `e`, present in a final read although an acknowledged
+    /// remove was invoked after every add of it had completed.
+    fn resurrected(
+        &self,
+        e: usize,
+        key: Option<&Value>,
+        d: &mut SetDetail,
+        anomalies: &mut Vec<Anomaly>,
+    ) {
+        let (ctx, el) = (self.ctx, &self.elems()[e]);
+        let Some((inv, rid)) = el.last_ok_remove else {
+            return;
+        };
+        if el.final_count == 0 || el.last_add_response == usize::MAX || inv <= el.last_add_response
+        {
+            return;
+        }
+        d.resurrected.push(el.value.clone());
+        if let Some(fr) = first_present_final(self.presence.of_elem(e), &self.final_rows) {
+            let read = self.reads.ids[fr];
+            anomalies.push(Anomaly::Unexplained {
+                key: key.cloned(),
+                value: el.value.clone(),
+                read: ctx.read_view(read, describe_read(ctx, read)),
+                why: format!(
+                    "an acknowledged remove (op {rid}) was invoked after every add of it completed, yet a final read has it"
+                ),
+            });
+        }
+    }
+
+    /// During the run (see the module docs), element by element: stable,
+    /// stale, lost, never-read and unanalysed elements in `d`, with the
+    /// stable latencies and the slowest elements.
+    fn during_run(&self, d: &mut SetDetail) {
+        let mut latencies: Vec<i64> = Vec::new();
+        let mut worst: Vec<(i64, usize)> = Vec::new();
+        for (e, el) in self.elems().iter().enumerate() {
+            if el.never_added() {
                 continue;
             }
+            match self.run(e) {
+                Run::NotAnalysed => d.not_analysed += 1,
+                Run::NeverRead => d.never_read.push(el.value.clone()),
+                Run::Lost => d.lost_during_run.push(el.value.clone()),
+                Run::Stable => {
+                    d.stable += 1;
+                    latencies.push(0);
+                }
+                Run::Stale(latency) => {
+                    d.stable += 1;
+                    d.stale.push(el.value.clone());
+                    latencies.push(latency);
+                    worst.push((latency, e));
+                }
+            }
+        }
+        worst.sort_unstable_by_key(|w| std::cmp::Reverse(w.0));
+        d.worst = worst
+            .into_iter()
+            .take(5)
+            .map(|(l, e)| (self.elems()[e].value.clone(), l))
+            .collect();
+        d.stable_latency = Quantiles::of(&mut latencies);
+    }
+
+    /// Element `e` during the run: known from its first acknowledged add
+    /// or first observation, whichever ended first, and judged on the
+    /// reads begun after that.
+    fn run(&self, e: usize) -> Run {
+        let el = &self.elems()[e];
+        if el.removed {
+            return Run::NotAnalysed;
+        }
+        let seen_at = el.first_read.map(|r| self.done(r as usize));
+        let Some(known) = [el.ack_at, seen_at].into_iter().flatten().min() else {
+            return Run::NotAnalysed;
         };
-        let s = begun.partition_point(|&b| b <= known);
+        let n_reads = self.reads.len();
+        let s = self.begun.partition_point(|&b| b <= known);
         if s >= n_reads {
             // No read began after it was known: never read, unless a read
             // returned it.
-            if el.first_read.is_some() {
-                d.stable += 1;
-                latencies.push(0);
+            return if el.first_read.is_some() {
+                Run::Stable
             } else {
-                d.never_read.push(el.value.clone());
-            }
-            continue;
+                Run::NeverRead
+            };
         }
-        let pres = &presence[pstart[e]..pstart[e + 1]];
+        // Walk back from the last read while they have it.
+        let pres = self.presence.of_elem(e);
         let mut j = n_reads - 1;
         let mut p = pres.len();
-        let mut all_present = false;
-        loop {
-            if p > 0 && pres[p - 1] as usize == j {
-                p -= 1;
-                if j == s {
-                    all_present = true;
-                    break;
-                }
-                j -= 1;
-            } else {
-                break;
+        while p > 0 && pres[p - 1] as usize == j {
+            p -= 1;
+            if j == s {
+                return Run::Stable;
             }
+            j -= 1;
         }
-        if all_present {
-            d.stable += 1;
-            latencies.push(0);
-        } else if j == n_reads - 1 {
-            d.lost_during_run.push(el.value.clone());
-        } else {
-            d.stable += 1;
-            d.stale.push(el.value.clone());
-            let known_at = ctx.at(known);
-            let lat = (ctx.completed(read_ids[j]).unwrap_or(known_at) - known_at).max(0);
-            latencies.push(lat);
-            worst.push((lat, e));
+        if j == n_reads - 1 {
+            return Run::Lost;
         }
+        let known_at = self.ctx.at(known);
+        let read = self.reads.ids[j];
+        Run::Stale((self.ctx.completed(read).unwrap_or(known_at) - known_at).max(0))
     }
-    worst.sort_unstable_by_key(|w| std::cmp::Reverse(w.0));
-    d.worst = worst
-        .into_iter()
-        .take(5)
-        .map(|(l, e)| (elems[e].value.clone(), l))
-        .collect();
-    d.stable_latency = Quantiles::of(&mut latencies);
+}
 
-    // Divergence, unless indeterminate adds and removes explain it.
-    let mut undecided = None;
-    if result.final_values.len() > 1 {
-        match divergence {
-            Some((e, c)) => {
-                let v = elems[e].value;
-                let with = |r: usize| {
-                    let r = read_index(r);
-                    let had = if has(e, r) { "with" } else { "without" };
-                    format!(
-                        "process {} read a set {had} {v}",
-                        ctx.op(read_ids[r]).process
-                    )
-                };
-                let why = if c.ordered {
-                    let op = if has(e, read_index(c.to)) {
-                        "add"
-                    } else {
-                        "remove"
-                    };
-                    format!(
-                        "{} before {}, and no {op} of {v} is indeterminate",
-                        with(c.from),
-                        with(c.to)
-                    )
-                } else {
-                    format!(
-                        "{} while {}, and no add or remove of {v} is indeterminate",
-                        with(c.from),
-                        with(c.to)
-                    )
-                };
-                anomalies.insert(0, ctx.divergence(&result, c, why, describe));
-            }
-            None => {
-                let what = "indeterminate adds or removes of the elements they differ in";
-                undecided = Some(ctx.undecided(&result, what));
-            }
+/// A read as evidence.
+fn describe_read(ctx: &Ctx<'_>, id: usize) -> String {
+    format!(
+        "read {}",
+        super::short(ctx.output(id).unwrap_or(&Value::Nil))
+    )
+}
+
+pub(crate) fn analyse(ctx: &Ctx<'_>, k: &KeyOps<'_>) -> KeyOutcome {
+    let mut a = Analysis::new(ctx, k);
+    let mut d = SetDetail::default();
+    let (elements, reads, last_update) = classify(ctx, k, &mut d);
+    d.elements = elements.all.len();
+    let finals = a.final_reads(d.adds + d.removes, &reads.ids, last_update);
+    let s = SetKey::new(ctx, elements, reads, &finals);
+    let describe = |id: usize| describe_read(ctx, id);
+    let row_of = |id: usize| s.reads.row(s.reads.index(id));
+    let set_of = |row: &&[u32]| {
+        Value::set(
+            row.iter()
+                .map(|&e| s.elems()[e as usize].value.clone())
+                .collect(),
+        )
+    };
+    a.result.final_values = ctx.group(&finals, row_of, set_of, describe);
+    s.final_state(k.key, &mut d, &mut a.anomalies);
+    s.during_run(&mut d);
+
+    if a.result.final_values.len() > 1 {
+        // The divergence leads the elements' anomalies.
+        if let Some(divergence) = a.diverged(s.diverged(), describe) {
+            a.anomalies.insert(0, divergence);
         }
-    }
-
-    // Converged value, convergence time, flip-flops.
-    if result.final_values.len() == 1 {
-        result.converged_value = Some(result.final_values[0].value.clone());
-        let target = row(final_rows[0]);
-        // May indeterminate updates change the converged set into `r`'s?
-        let explained = |r: usize| {
-            differences(row(r), target).all(|(e, added)| {
-                if added {
-                    pending_add(e as usize)
-                } else {
-                    pending_remove(e as usize)
-                }
-            })
-        };
-        let s = ctx.settling(
-            (0..n_reads).map(|r| (read_ids[r], row(r) == target)),
-            last_update,
-            |_, d| explained(read_index(d)),
+    } else if a.result.final_values.len() == 1 {
+        let target = s.reads.row(s.final_rows[0]);
+        a.converged(
+            (0..s.reads.len()).map(|r| (s.reads.ids[r], s.reads.row(r) == target)),
+            |_, diverged| s.explained(s.reads.index(diverged), target),
+            describe,
+            |diverged| {
+                differences(row_of(diverged), target)
+                    .next()
+                    .map(|(e, _)| s.elems()[e as usize].value.clone())
+            },
         );
-        result.convergence_time = Some(s.time);
-        result.flip_flop = s.flip.map(|(a, d)| FlipFlop {
-            element: differences(row(read_index(d)), target)
-                .next()
-                .map(|(e, _)| elems[e as usize].value.clone()),
-            agreed: ctx.read_view(a, describe(a)),
-            diverged: ctx.read_view(d, describe(d)),
-        });
     }
-
-    ctx.settle(
-        &mut result,
-        &anomalies,
-        !finals.is_empty(),
-        n_reads,
-        undecided,
+    a.sessions(
+        || {
+            if d.removes == 0 {
+                Ok(())
+            } else {
+                Err("elements were removed: the set is not grow-only")
+            }
+        },
+        |(), out| s.sessions(k, out),
     );
-
-    // Session guarantees on grow-only keys.
-    if ctx.opts.sessions != super::SessionMode::Off {
-        if d.removes > 0 {
-            sessions.not_judged("elements were removed: the set is not grow-only");
-        } else if n_reads == 0 {
-            sessions.not_judged("no ok reads");
-        } else {
-            sessions_grow_only(ctx, key, k, &read_ids, &|r| row(r), &index, &mut sessions);
-        }
-    }
-
-    result.detail = KeyDetail::Set(d);
-    (result, anomalies, sessions)
+    a.finish(KeyDetail::Set(d))
 }
 
 fn first_present_final(pres: &[u32], final_rows: &[usize]) -> Option<usize> {
@@ -681,98 +875,97 @@ fn differences<'r>(a: &'r [u32], b: &'r [u32]) -> impl Iterator<Item = (u32, boo
     })
 }
 
-/// Monotonic reads and read-your-writes on a grow-only set.
-fn sessions_grow_only<'r>(
-    ctx: &Ctx<'_>,
-    key: Option<&Value>,
-    k: &KeyOps<'_>,
-    read_ids: &[usize],
-    row: &dyn Fn(usize) -> &'r [u32],
-    index: &FxMap<&Value, u32>,
-    out: &mut SessionReport,
-) {
-    let max = ctx.opts.max_examples;
-    out.monotonic_reads.judged_keys += 1;
-    out.read_your_writes.judged_keys += 1;
-    // per process: element -> the op that put it in the session (an
-    // earlier read, or an acknowledged add)
-    let mut seen: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
-    let mut owed: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
-    let mut r = 0;
-    for &id in &k.ids {
-        let o = ctx.op(id);
-        let p = o.process;
-        if r < read_ids.len() && read_ids[r] == id {
-            let items = row(r);
-            r += 1;
-            for (g, map, guarantee) in [
-                (
-                    &mut out.monotonic_reads,
-                    seen.get(&p),
-                    Guarantee::MonotonicReads,
-                ),
-                (
-                    &mut out.read_your_writes,
-                    owed.get(&p),
-                    Guarantee::ReadYourWrites,
-                ),
-            ] {
-                g.reads_checked += 1;
-                let Some(map) = map else { continue };
-                let hits = items.iter().filter(|e| map.contains_key(e)).count();
-                if hits < map.len() {
-                    let (&e, &prev) = map
-                        .iter()
-                        .filter(|(e, _)| items.binary_search(e).is_err())
-                        .min_by_key(|(_, &prev)| prev)
-                        .expect("a missing element");
-                    let value = index
-                        .iter()
-                        .find(|(_, &i)| i == e)
-                        .map(|(v, _)| (*v).clone())
-                        .unwrap_or(Value::Nil);
-                    let (first_desc, what) = match guarantee {
-                        Guarantee::MonotonicReads => (
-                            format!(
-                                "read {}",
-                                super::short(ctx.output(prev).unwrap_or(&Value::Nil))
-                            ),
-                            "an earlier read of the same process had it",
-                        ),
-                        Guarantee::ReadYourWrites => (
-                            format!("add {value}"),
-                            "the same process's add of it was acknowledged",
-                        ),
-                    };
-                    g.violation(
-                        SessionViolation {
-                            guarantee,
-                            process: ctx.h.process(o).clone(),
-                            key: key.cloned(),
-                            first: ctx.view(prev, first_desc),
-                            second: ctx.view(
-                                id,
-                                format!("read {}", super::short(ctx.output(id).unwrap_or(&Value::Nil))),
-                            ),
-                            detail: format!(
-                                "process {}'s read misses {value} ({} missing in all), though {what}",
-                                ctx.h.process(o),
-                                map.len() - hits
-                            ),
-                        },
-                        max,
-                    );
+impl SetKey<'_, '_> {
+    /// Monotonic reads and read-your-writes on a grow-only set.
+    fn sessions(&self, k: &KeyOps<'_>, out: &mut SessionReport) {
+        let (ctx, max) = (self.ctx, self.ctx.opts.max_examples);
+        out.monotonic_reads.judged_keys += 1;
+        out.read_your_writes.judged_keys += 1;
+        // per process: element -> the op that put it in the session (an
+        // earlier read, or an acknowledged add)
+        let mut seen: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
+        let mut owed: FxMap<i64, FxMap<u32, usize>> = FxMap::default();
+        let mut r = 0;
+        for &id in &k.ids {
+            let o = ctx.op(id);
+            let p = o.process;
+            if r < self.reads.len() && self.reads.ids[r] == id {
+                let items = self.reads.row(r);
+                r += 1;
+                for (g, had, guarantee) in [
+                    (
+                        &mut out.monotonic_reads,
+                        seen.get(&p),
+                        Guarantee::MonotonicReads,
+                    ),
+                    (
+                        &mut out.read_your_writes,
+                        owed.get(&p),
+                        Guarantee::ReadYourWrites,
+                    ),
+                ] {
+                    g.reads_checked += 1;
+                    let Some(had) = had else { continue };
+                    if let Some(v) = self.misses(k.key, id, items, had, guarantee) {
+                        g.violation(v, max);
+                    }
+                }
+                let s = seen.entry(p).or_default();
+                for &e in items {
+                    s.entry(e).or_insert(id);
+                }
+            } else if kind(ctx.f(id)) == Kind::Add && o.outcome == Outcome::Ok {
+                if let Some(&e) = self.elements.index.get(ctx.input(id)) {
+                    owed.entry(p).or_default().entry(e).or_insert(id);
                 }
             }
-            let s = seen.entry(p).or_default();
-            for &e in items {
-                s.entry(e).or_insert(id);
-            }
-        } else if kind(ctx.f(id)) == Kind::Add && o.outcome == Outcome::Ok {
-            if let Some(&e) = index.get(ctx.input(id)) {
-                owed.entry(p).or_default().entry(e).or_insert(id);
-            }
         }
+    }
+
+    /// The violation of `guarantee` by read `id` of `items`, when it misses
+    /// an element of `had` (each element with the op that put it in the
+    /// process's session): named by the one put there first.
+    fn misses(
+        &self,
+        key: Option<&Value>,
+        id: usize,
+        items: &[u32],
+        had: &FxMap<u32, usize>,
+        guarantee: Guarantee,
+    ) -> Option<SessionViolation> {
+        let ctx = self.ctx;
+        let hits = items.iter().filter(|e| had.contains_key(e)).count();
+        if hits == had.len() {
+            return None;
+        }
+        let (&e, &prev) = had
+            .iter()
+            .filter(|(e, _)| items.binary_search(e).is_err())
+            .min_by_key(|(_, &prev)| prev)
+            .expect("a missing element");
+        let value = self.elems()[e as usize].value;
+        let (first_desc, what) = match guarantee {
+            Guarantee::MonotonicReads => (
+                describe_read(ctx, prev),
+                "an earlier read of the same process had it",
+            ),
+            Guarantee::ReadYourWrites => (
+                format!("add {value}"),
+                "the same process's add of it was acknowledged",
+            ),
+        };
+        let process = ctx.h.process(ctx.op(id));
+        Some(SessionViolation {
+            guarantee,
+            process: process.clone(),
+            key: key.cloned(),
+            first: ctx.view(prev, first_desc),
+            second: ctx.view(id, describe_read(ctx, id)),
+            detail: format!(
+                "process {process}'s read misses {value} ({} missing in all), though {what}",
+                had.len() - hits
+            ),
+        })
     }
 }
 
